@@ -1,0 +1,113 @@
+package io.sparkgrad.autograd;
+
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Np;
+import io.sparkgrad.np.Shape;
+
+import java.util.Random;
+
+/**
+ * Compares the gradients that {@code backward()} computes with central finite differences.
+ *
+ * <pre>{@code
+ * GradCheck.check(xs -> xs[0].tanh().mul(xs[1]).sum(), Np.randomNormal(0, 1, 3, 4), Np.randomNormal(0, 1, 4));
+ * }</pre>
+ *
+ * A non-scalar output is contracted with a fixed random weight array {@code w}, so the check covers
+ * every output element rather than only their sum: the quantity differentiated is
+ * {@code sum(w * f(x))}. The inputs are copied; the function sees fresh variables.
+ */
+public final class GradCheck {
+    private GradCheck() {}
+
+    /** A function of several arrays. */
+    @FunctionalInterface
+    public interface Fn {
+        NDArray apply(NDArray... inputs);
+    }
+
+    /** The largest deviation found, and where. */
+    public record Report(double maxAbsError, double maxRelError, int input, int element, double analytic,
+                         double numeric) {}
+
+    /** Default step: central differences in float64 are most accurate near eps^(1/3) of 1. */
+    public static final double EPS = 1e-6;
+    public static final double RTOL = 1e-5;
+    public static final double ATOL = 1e-7;
+
+    /** Checks with the default step and tolerances; throws {@link AssertionError} on a mismatch. */
+    public static Report check(Fn fn, NDArray... inputs) {
+        return check(fn, EPS, RTOL, ATOL, inputs);
+    }
+
+    /**
+     * Checks every element of every input: |analytic - numeric| must be within
+     * {@code atol + rtol * |numeric|}.
+     *
+     * @throws AssertionError naming the input, the element and both values
+     */
+    public static Report check(Fn fn, double eps, double rtol, double atol, NDArray... inputs) {
+        NDArray[] vars = new NDArray[inputs.length];
+        for (int k = 0; k < inputs.length; k++) {
+            vars[k] = Np.array(inputs[k].shape(), inputs[k].toArray());
+            vars[k].attachGrad();
+        }
+        NDArray out;
+        try (Autograd.Scope r = Autograd.record()) {
+            out = fn.apply(vars);
+        }
+        double[] w = weights(out.shape());
+        NDArray weight = Np.array(out.shape(), w);
+        if (!out.requiresGrad()) {
+            throw new AssertionError("gradcheck: the output does not depend on any input through a differentiable op");
+        }
+        out.backward(weight);
+
+        Report worst = new Report(0, 0, -1, -1, 0, 0);
+        for (int k = 0; k < inputs.length; k++) {
+            double[] analytic = vars[k].grad().toArray();
+            double[] x = inputs[k].toArray();
+            for (int e = 0; e < x.length; e++) {
+                double numeric = (probe(fn, inputs, k, e, x[e] + eps, w) - probe(fn, inputs, k, e, x[e] - eps, w)) / (2 * eps);
+                double abs = Math.abs(analytic[e] - numeric);
+                double rel = abs / Math.max(Math.abs(numeric), 1e-300);
+                if (!(abs <= atol + rtol * Math.abs(numeric))) {
+                    throw new AssertionError("gradcheck: input " + k + " (shape " + Shape.str(inputs[k].shape())
+                        + "), element " + e + ": analytic " + analytic[e] + " vs numeric " + numeric
+                        + " (abs error " + abs + ")");
+                }
+                if (abs > worst.maxAbsError()) {
+                    worst = new Report(abs, rel, k, e, analytic[e], numeric);
+                }
+            }
+        }
+        return worst;
+    }
+
+    /** sum(w * f(inputs with element e of input k set to v)), computed without recording. */
+    private static double probe(Fn fn, NDArray[] inputs, int k, int e, double v, double[] w) {
+        NDArray[] xs = inputs.clone();
+        double[] d = inputs[k].toArray();
+        d[e] = v;
+        xs[k] = Np.array(inputs[k].shape(), d);
+        double[] y;
+        try (Autograd.Scope p = Autograd.pause()) {
+            y = fn.apply(xs).toArray();
+        }
+        double s = 0;
+        for (int i = 0; i < y.length; i++) {
+            s += w[i] * y[i];
+        }
+        return s;
+    }
+
+    /** Fixed pseudo-random weights in [0.5, 1.5), different per element, same for every run. */
+    private static double[] weights(int[] shape) {
+        Random r = new Random(0x5eed);
+        double[] w = new double[Shape.size(shape)];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = 0.5 + r.nextDouble();
+        }
+        return w;
+    }
+}

@@ -1,0 +1,107 @@
+package io.sparkgrad.autograd;
+
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Shape;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One recorded application of an {@link Op}: its inputs, its output and its parameters. Together
+ * the nodes reachable from an array are the tape that {@code backward()} walks in reverse. A
+ * gradient rule reads what it needs from here ({@link #in}, {@link #out}, {@link #params}).
+ *
+ * @param <P> the op's parameter type ({@code Void} when it has none)
+ */
+public final class Node<P> {
+    private static final AtomicLong IDS = new AtomicLong();
+
+    private final Op<P> op;
+    private final P params;
+    private final long id;
+    private NDArray[] inputs;
+    private NDArray output;
+
+    // Scratch space of one backward pass: the output gradient gathered so far, and the pass that
+    // last visited the node.
+    NDArray pending;
+    long pass;
+
+    Node(Op<P> op, P params, NDArray[] inputs, NDArray output) {
+        this.op = op;
+        this.params = params;
+        this.inputs = inputs;
+        this.output = output;
+        this.id = IDS.incrementAndGet();
+    }
+
+    /** Returns the op that was applied. */
+    public Op<P> op() {
+        return op;
+    }
+
+    /** Returns the op's parameters (an axis, a shape, ...), or null. */
+    public P params() {
+        return params;
+    }
+
+    /** Returns a number unique to this node within the JVM, increasing in recording order. */
+    public long id() {
+        return id;
+    }
+
+    /** Returns how many inputs the op took. */
+    public int arity() {
+        return inputs().length;
+    }
+
+    /** Returns input {@code i}. */
+    public NDArray in(int i) {
+        return inputs()[i];
+    }
+
+    /** Returns the op's output. */
+    public NDArray out() {
+        checkAlive();
+        return output;
+    }
+
+    /** Returns the op's inputs (the array itself; do not modify). */
+    public NDArray[] inputs() {
+        checkAlive();
+        return inputs;
+    }
+
+    /** Returns true once {@code backward} without {@code retainGraph} released this node. */
+    public boolean isFreed() {
+        return inputs == null;
+    }
+
+    NDArray gradient(NDArray outputGrad, int i) {
+        NDArray g = op.rule().grad(this, outputGrad, i);
+        int[] want = inputs[i].shape();
+        if (g == null || !java.util.Arrays.equals(g.shape(), want)) {
+            throw new IllegalStateException("gradient rule of op '" + op.name() + "' returned "
+                + (g == null ? "null" : "shape " + Shape.str(g.shape())) + " for input " + i
+                + " of shape " + Shape.str(want));
+        }
+        return g;
+    }
+
+    void free() {
+        inputs = null;
+        output = null;
+        pending = null;
+    }
+
+    private void checkAlive() {
+        if (inputs == null) {
+            throw new IllegalStateException("the graph through " + this + " was freed by an earlier backward(); "
+                + "pass retainGraph=true to the first backward to walk the graph again");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return op.name() + "#" + id;
+    }
+}

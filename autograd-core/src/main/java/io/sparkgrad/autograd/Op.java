@@ -1,0 +1,108 @@
+package io.sparkgrad.autograd;
+
+import io.sparkgrad.np.NDArray;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A primitive operation: a forward computation and, beside it, the rule that turns the gradient of
+ * its output into the gradient of one input. Rules are written in {@link NDArray} operations, so
+ * the same rule serves local and distributed arrays, and records itself when higher-order
+ * gradients are asked for. The tape and {@code backward()} never name an op; they only call these.
+ *
+ * <p>Every op defined through {@link #define} is listed by {@link #registry()}, which the gradient
+ * check suite uses to prove it covers them all.
+ *
+ * @param <P> the type of the op's parameters ({@code Void} for none)
+ */
+public final class Op<P> {
+    /** Computes an op's output from its inputs, without recording. */
+    @FunctionalInterface
+    public interface Forward<P> {
+        NDArray compute(NDArray[] inputs, P params);
+    }
+
+    /** Returns the gradient with respect to input {@code i}, given the output's gradient {@code g}. */
+    @FunctionalInterface
+    public interface Rule<P> {
+        NDArray grad(Node<P> node, NDArray g, int i);
+    }
+
+    private static final List<Op<?>> REGISTRY = Collections.synchronizedList(new ArrayList<>());
+
+    private final String name;
+    private final Forward<P> forward;
+    private final Rule<P> rule;
+
+    private Op(String name, Forward<P> forward, Rule<P> rule) {
+        this.name = name;
+        this.forward = forward;
+        this.rule = rule;
+    }
+
+    /** Defines a differentiable op and lists it in the {@link #registry()}. */
+    public static <P> Op<P> define(String name, Forward<P> forward, Rule<P> rule) {
+        Op<P> op = new Op<>(name, forward, rule);
+        REGISTRY.add(op);
+        return op;
+    }
+
+    /** Defines an op without a gradient (a comparison, {@code sign}): its result is a constant. */
+    public static <P> Op<P> constant(String name, Forward<P> forward) {
+        Op<P> op = new Op<>(name, forward, null);
+        REGISTRY.add(op);
+        return op;
+    }
+
+    /** Returns every op defined so far, in definition order. */
+    public static List<Op<?>> registry() {
+        synchronized (REGISTRY) {
+            return List.copyOf(REGISTRY);
+        }
+    }
+
+    /** Returns the op's name as the tape and error messages print it. */
+    public String name() {
+        return name;
+    }
+
+    /** Returns true when the op has a gradient rule. */
+    public boolean isDifferentiable() {
+        return rule != null;
+    }
+
+    Rule<P> rule() {
+        return rule;
+    }
+
+    /**
+     * Computes the op and, when recording and some input requires a gradient, records it.
+     *
+     * @return a new array (never one of {@code inputs})
+     */
+    public NDArray apply(P params, NDArray... inputs) {
+        NDArray out = forward.compute(inputs, params);
+        for (NDArray in : inputs) {
+            if (out == in) {
+                out = in.detach(); // a kernel may return its input unchanged; the result must be a new array
+                break;
+            }
+        }
+        if (rule != null && Autograd.isRecording()) {
+            for (NDArray in : inputs) {
+                if (in.requiresGrad()) {
+                    out.autogradMeta().creator = new Node<>(this, params, inputs, out);
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

@@ -1,0 +1,422 @@
+package io.sparkgrad.np;
+
+import dev.ludovic.netlib.blas.BLAS;
+import dev.ludovic.netlib.blas.JavaBLAS;
+
+import java.lang.reflect.Method;
+import java.util.Arrays;
+
+/**
+ * The kernels for {@link LocalArray}s: plain loops over {@code double[]} that switch on the
+ * function once per call (so the JIT compiles each loop on its own and vectorises it), and
+ * {@code dgemm} from netlib's JavaBLAS for matrix products. It is also what runs on each row block
+ * of a distributed array.
+ */
+public final class LocalBackend implements Backend {
+    /** The one instance. */
+    public static final LocalBackend INSTANCE = new LocalBackend();
+
+    // The pure-Java BLAS, vectorised when jdk.incubator.vector is present. netlib's native pick
+    // binds the slow reference BLAS on common machines, so it is deliberately not used.
+    private static final BLAS BLAS_IMPL = javaBlas();
+
+    private LocalBackend() {}
+
+    /**
+     * Returns the instance {@link JavaBLAS#getInstance()} returns. That call first tries netlib's
+     * native loader, which prints a dlopen failure to stderr on machines without a system BLAS, so
+     * the vectorised Java kernel is asked for directly, falling back to the public call.
+     */
+    private static BLAS javaBlas() {
+        try {
+            Method m = Class.forName("dev.ludovic.netlib.blas.VectorBLAS").getDeclaredMethod("getInstance");
+            m.setAccessible(true);
+            return (BLAS) m.invoke(null);
+        } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+            return JavaBLAS.getInstance();
+        }
+    }
+
+    @Override
+    public int priority() {
+        return 0;
+    }
+
+    private static double[] data(NDArray a) {
+        if (a instanceof LocalArray) {
+            return ((LocalArray) a).data();
+        }
+        return a.toLocal().toArray();
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    @Override
+    public NDArray unary(UnaryFn f, NDArray a) {
+        double[] x = data(a);
+        double[] o = new double[x.length];
+        int n = x.length;
+        switch (f) {
+            case NEG: for (int i = 0; i < n; i++) o[i] = -x[i]; break;
+            case EXP: for (int i = 0; i < n; i++) o[i] = Math.exp(x[i]); break;
+            case LOG: for (int i = 0; i < n; i++) o[i] = Math.log(x[i]); break;
+            case SQRT: for (int i = 0; i < n; i++) o[i] = Math.sqrt(x[i]); break;
+            case ABS: for (int i = 0; i < n; i++) o[i] = Math.abs(x[i]); break;
+            case SQUARE: for (int i = 0; i < n; i++) o[i] = x[i] * x[i]; break;
+            case RELU: for (int i = 0; i < n; i++) o[i] = x[i] > 0 ? x[i] : 0.0; break;
+            default: for (int i = 0; i < n; i++) o[i] = f.apply(x[i]); break;
+        }
+        return new LocalArray(a.shape.clone(), o);
+    }
+
+    @Override
+    public NDArray binary(BinaryFn f, NDArray a, NDArray b) {
+        double[] x = data(a);
+        double[] y = data(b);
+        if (Arrays.equals(a.shape, b.shape)) {
+            double[] o = new double[x.length];
+            run(f, x, 0, 1, y, 0, 1, o, 0, o.length);
+            return new LocalArray(a.shape.clone(), o);
+        }
+        int[] shape = Shape.broadcast(f.name().toLowerCase(), a.shape, b.shape);
+        double[] o = new double[Shape.size(shape)];
+        if (y.length == 1 && shape.length == a.shape.length) {
+            run(f, x, 0, 1, y, 0, 0, o, 0, o.length);
+        } else if (x.length == 1 && shape.length == b.shape.length) {
+            run(f, x, 0, 0, y, 0, 1, o, 0, o.length);
+        } else {
+            broadcastLoop(f, x, a.shape, y, b.shape, o, shape);
+        }
+        return new LocalArray(shape, o);
+    }
+
+    /**
+     * Walks the output in rows of its last dimension; along a row each operand's stride is 1, or 0
+     * where it is broadcast, so the row is one call of {@link #run}.
+     */
+    private static void broadcastLoop(BinaryFn f, double[] x, int[] xs, double[] y, int[] ys, double[] o, int[] shape) {
+        int nd = shape.length;
+        if (o.length == 0) {
+            return;
+        }
+        int[] sx = broadcastStrides(xs, shape);
+        int[] sy = broadcastStrides(ys, shape);
+        int len = nd == 0 ? 1 : shape[nd - 1];
+        int rows = o.length / len;
+        int[] idx = new int[nd];
+        int ox = 0;
+        int oy = 0;
+        int sxLast = nd == 0 ? 0 : sx[nd - 1];
+        int syLast = nd == 0 ? 0 : sy[nd - 1];
+        for (int r = 0; r < rows; r++) {
+            run(f, x, ox, sxLast, y, oy, syLast, o, r * len, len);
+            for (int d = nd - 2; d >= 0; d--) {
+                idx[d]++;
+                ox += sx[d];
+                oy += sy[d];
+                if (idx[d] < shape[d]) {
+                    break;
+                }
+                ox -= sx[d] * shape[d];
+                oy -= sy[d] * shape[d];
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /** The strides of {@code from} read in {@code to}'s index space: 0 along broadcast dimensions. */
+    static int[] broadcastStrides(int[] from, int[] to) {
+        int[] st = Shape.strides(from);
+        int[] out = new int[to.length];
+        int lead = to.length - from.length;
+        for (int i = lead; i < to.length; i++) {
+            out[i] = from[i - lead] == 1 ? 0 : st[i - lead];
+        }
+        return out;
+    }
+
+    /** o[oo + i] = f(x[xo + i*sx], y[yo + i*sy]) for i < n, with strides of 0 or 1. */
+    private static void run(BinaryFn f, double[] x, int xo, int sx, double[] y, int yo, int sy,
+                            double[] o, int oo, int n) {
+        if (sx == 1 && sy == 1) {
+            switch (f) {
+                case ADD: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] + y[yo + i]; return;
+                case SUB: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] - y[yo + i]; return;
+                case MUL: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] * y[yo + i]; return;
+                case DIV: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] / y[yo + i]; return;
+                default: for (int i = 0; i < n; i++) o[oo + i] = f.apply(x[xo + i], y[yo + i]); return;
+            }
+        }
+        if (sx == 1 && sy == 0) {
+            double v = y[yo];
+            switch (f) {
+                case ADD: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] + v; return;
+                case SUB: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] - v; return;
+                case MUL: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] * v; return;
+                case DIV: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] / v; return;
+                default: for (int i = 0; i < n; i++) o[oo + i] = f.apply(x[xo + i], v); return;
+            }
+        }
+        if (sx == 0 && sy == 1) {
+            double v = x[xo];
+            switch (f) {
+                case ADD: for (int i = 0; i < n; i++) o[oo + i] = v + y[yo + i]; return;
+                case SUB: for (int i = 0; i < n; i++) o[oo + i] = v - y[yo + i]; return;
+                case MUL: for (int i = 0; i < n; i++) o[oo + i] = v * y[yo + i]; return;
+                case DIV: for (int i = 0; i < n; i++) o[oo + i] = v / y[yo + i]; return;
+                default: for (int i = 0; i < n; i++) o[oo + i] = f.apply(v, y[yo + i]); return;
+            }
+        }
+        Arrays.fill(o, oo, oo + n, f.apply(x[xo], y[yo]));
+    }
+
+    @Override
+    public NDArray clip(NDArray a, double lo, double hi) {
+        double[] x = data(a);
+        double[] o = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            // NaN stays NaN, as in numpy
+            o[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+        }
+        return new LocalArray(a.shape.clone(), o);
+    }
+
+    @Override
+    public NDArray where(NDArray cond, NDArray a, NDArray b) {
+        int[] shape = Shape.broadcast("where", Shape.broadcast("where", cond.shape, a.shape), b.shape);
+        double[] c = data(broadcastTo(cond, shape));
+        double[] x = data(broadcastTo(a, shape));
+        double[] y = data(broadcastTo(b, shape));
+        double[] o = new double[c.length];
+        for (int i = 0; i < o.length; i++) {
+            o[i] = c[i] != 0 ? x[i] : y[i];
+        }
+        return new LocalArray(shape, o);
+    }
+
+    @Override
+    public NDArray fullLike(NDArray like, double value) {
+        double[] o = new double[Shape.size(like.shape)];
+        if (value != 0) {
+            Arrays.fill(o, value);
+        }
+        return new LocalArray(like.shape.clone(), o);
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    @Override
+    public NDArray reduce(ReduceFn f, NDArray a, int axis, boolean keepdims) {
+        double[] x = data(a);
+        if (axis == Backend.ALL) {
+            double r = reduceRange(f, x, 0, x.length);
+            int[] shape = new int[keepdims ? a.shape.length : 0];
+            Arrays.fill(shape, 1);
+            return new LocalArray(shape, new double[] {r});
+        }
+        int len = a.shape[axis];
+        int inner = 1;
+        for (int d = axis + 1; d < a.shape.length; d++) {
+            inner *= a.shape[d];
+        }
+        int outer = 1;
+        for (int d = 0; d < axis; d++) {
+            outer *= a.shape[d];
+        }
+        double[] o = new double[outer * inner];
+        for (int p = 0; p < outer; p++) {
+            int base = p * len * inner;
+            int ob = p * inner;
+            if (len > 0) {
+                System.arraycopy(x, base, o, ob, inner);
+            }
+            for (int k = 1; k < len; k++) {
+                int row = base + k * inner;
+                switch (f) {
+                    case SUM: for (int j = 0; j < inner; j++) o[ob + j] += x[row + j]; break;
+                    case MAX: for (int j = 0; j < inner; j++) o[ob + j] = Math.max(o[ob + j], x[row + j]); break;
+                    default: for (int j = 0; j < inner; j++) o[ob + j] = Math.min(o[ob + j], x[row + j]); break;
+                }
+            }
+        }
+        return new LocalArray(Shape.reduced(a.shape, axis, keepdims), o);
+    }
+
+    private static double reduceRange(ReduceFn f, double[] x, int from, int to) {
+        switch (f) {
+            case SUM: {
+                double s = 0;
+                for (int i = from; i < to; i++) s += x[i];
+                return s;
+            }
+            case MAX: {
+                double m = Double.NEGATIVE_INFINITY;
+                for (int i = from; i < to; i++) m = Math.max(m, x[i]);
+                return m;
+            }
+            default: {
+                double m = Double.POSITIVE_INFINITY;
+                for (int i = from; i < to; i++) m = Math.min(m, x[i]);
+                return m;
+            }
+        }
+    }
+
+    @Override
+    public NDArray norm(NDArray a, int axis, boolean keepdims) {
+        NDArray ss = reduce(ReduceFn.SUM, unary(UnaryFn.SQUARE, a), axis, keepdims);
+        return unary(UnaryFn.SQRT, ss);
+    }
+
+    // ------------------------------------------------------------------ shape
+
+    @Override
+    public NDArray broadcastTo(NDArray a, int[] shape) {
+        if (Arrays.equals(a.shape, shape)) {
+            return a;
+        }
+        double[] x = data(a);
+        double[] o = new double[Shape.size(shape)];
+        if (x.length == 1) {
+            Arrays.fill(o, x[0]);
+        } else if (o.length > 0) {
+            // x + 0 through the broadcasting loop copies x into every position of o.
+            broadcastLoop(BinaryFn.ADD, x, a.shape, new double[] {0.0}, new int[0], o, shape);
+        }
+        return new LocalArray(shape.clone(), o);
+    }
+
+    @Override
+    public NDArray reshape(NDArray a, int[] shape) {
+        return new LocalArray(shape.clone(), data(a));
+    }
+
+    @Override
+    public NDArray transpose(NDArray a, int[] perm) {
+        double[] x = data(a);
+        int nd = perm.length;
+        int[] outShape = new int[nd];
+        int[] inStrides = Shape.strides(a.shape);
+        int[] st = new int[nd]; // stride in x of each output axis
+        for (int i = 0; i < nd; i++) {
+            outShape[i] = a.shape[perm[i]];
+            st[i] = inStrides[perm[i]];
+        }
+        double[] o = new double[x.length];
+        if (nd == 2) {
+            transpose2d(x, a.shape[0], a.shape[1], o);
+        } else if (o.length > 0) {
+            int[] idx = new int[nd];
+            int src = 0;
+            for (int k = 0; k < o.length; k++) {
+                o[k] = x[src];
+                for (int d = nd - 1; d >= 0; d--) {
+                    idx[d]++;
+                    src += st[d];
+                    if (idx[d] < outShape[d]) {
+                        break;
+                    }
+                    src -= st[d] * outShape[d];
+                    idx[d] = 0;
+                }
+            }
+        }
+        return new LocalArray(outShape, o);
+    }
+
+    /** Cache-blocked transpose of an r x c row-major matrix. */
+    private static void transpose2d(double[] x, int r, int c, double[] o) {
+        final int tile = 32;
+        for (int i0 = 0; i0 < r; i0 += tile) {
+            int i1 = Math.min(r, i0 + tile);
+            for (int j0 = 0; j0 < c; j0 += tile) {
+                int j1 = Math.min(c, j0 + tile);
+                for (int i = i0; i < i1; i++) {
+                    for (int j = j0; j < j1; j++) {
+                        o[j * r + i] = x[i * c + j];
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public NDArray matmul(NDArray a, NDArray b) {
+        int n = a.shape[0];
+        int k = a.shape[1];
+        int m = b.shape[1];
+        double[] o = new double[n * m];
+        if (n > 0 && m > 0 && k > 0) {
+            // Row-major C = A B is column-major C^T = B^T A^T: pass B first, with swapped sizes.
+            BLAS_IMPL.dgemm("N", "N", m, n, k, 1.0, data(b), m, data(a), k, 0.0, o, m);
+        }
+        return new LocalArray(new int[] {n, m}, o);
+    }
+
+    @Override
+    public NDArray slice(NDArray a, int axis, int start, int stop) {
+        int[] shape = a.shape.clone();
+        shape[axis] = stop - start;
+        return copyBlocks(a, shape, axis, start, 0);
+    }
+
+    @Override
+    public NDArray pad(NDArray a, int axis, int before, int after) {
+        int[] shape = a.shape.clone();
+        shape[axis] += before + after;
+        return copyBlocks(a, shape, axis, 0, before);
+    }
+
+    /**
+     * Copies the {@code outShape[axis]}-long window of {@code a} starting at {@code from} along
+     * {@code axis} into a new array of {@code outShape} at offset {@code to} (zeros elsewhere).
+     */
+    private static NDArray copyBlocks(NDArray a, int[] outShape, int axis, int from, int to) {
+        double[] x = data(a);
+        double[] o = new double[Shape.size(outShape)];
+        int inner = 1;
+        for (int d = axis + 1; d < outShape.length; d++) {
+            inner *= outShape[d];
+        }
+        int outer = 1;
+        for (int d = 0; d < axis; d++) {
+            outer *= outShape[d];
+        }
+        int inLen = a.shape[axis];
+        int outLen = outShape[axis];
+        int chunk = Math.min(inLen - from, outLen - to) * inner;
+        for (int p = 0; p < outer && chunk > 0; p++) {
+            System.arraycopy(x, (p * inLen + from) * inner, o, (p * outLen + to) * inner, chunk);
+        }
+        return new LocalArray(outShape, o);
+    }
+
+    @Override
+    public NDArray concat(NDArray[] parts, int axis) {
+        int[] shape = parts[0].shape.clone();
+        int total = 0;
+        for (NDArray p : parts) {
+            total += p.shape[axis];
+        }
+        shape[axis] = total;
+        double[] o = new double[Shape.size(shape)];
+        int inner = 1;
+        for (int d = axis + 1; d < shape.length; d++) {
+            inner *= shape[d];
+        }
+        int outer = 1;
+        for (int d = 0; d < axis; d++) {
+            outer *= shape[d];
+        }
+        int offset = 0;
+        for (NDArray part : parts) {
+            double[] x = data(part);
+            int len = part.shape[axis] * inner;
+            for (int p = 0; p < outer && len > 0; p++) {
+                System.arraycopy(x, p * len, o, p * total * inner + offset, len);
+            }
+            offset += len;
+        }
+        return new LocalArray(shape, o);
+    }
+}

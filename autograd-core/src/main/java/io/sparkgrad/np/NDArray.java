@@ -1,0 +1,548 @@
+package io.sparkgrad.np;
+
+import io.sparkgrad.autograd.Autograd;
+import io.sparkgrad.autograd.AutogradMeta;
+import io.sparkgrad.autograd.GradReq;
+
+import java.util.Arrays;
+
+/**
+ * A dense float64 tensor of any rank, row-major, with numpy broadcasting: the type that user code
+ * and every gradient rule are written against. Arrays are immutable values except through
+ * {@link #assign}; every operation returns a new array and, inside {@link Autograd#record()}, is
+ * recorded for {@link #backward()}.
+ *
+ * <p>Where the values live is the business of the array's {@link Backend}: {@link LocalArray} keeps
+ * them in this JVM, and a distributed array keeps row blocks on Spark executors. The operations
+ * below are the same for both.
+ *
+ * <pre>{@code
+ * NDArray x = Np.arange(4.0);
+ * x.attachGrad();
+ * NDArray y;
+ * try (var r = Autograd.record()) {
+ *     y = Np.dot(x, x).mul(2);
+ * }
+ * y.backward();
+ * System.out.println(x.grad());   // array([ 0.,  4.,  8., 12.])
+ * }</pre>
+ */
+public abstract class NDArray {
+    /** The array's shape; never modified after construction. */
+    protected final int[] shape;
+    private AutogradMeta meta;
+
+    protected NDArray(int[] shape) {
+        this.shape = shape;
+    }
+
+    // ---------------------------------------------------------------- placement and values
+
+    /** Returns the backend that stores this array and runs the kernels over it. */
+    public abstract Backend backend();
+
+    /** Returns true when the values live on Spark executors rather than in this JVM. */
+    public boolean isDistributed() {
+        return false;
+    }
+
+    /** Returns the values in this JVM: this array when it is already local. */
+    public abstract NDArray toLocal();
+
+    /** Returns a copy of the values, row-major. */
+    public abstract double[] toArray();
+
+    /**
+     * Overwrites this array's values with {@code value}'s, in place (MXNet's {@code x[:] = value}).
+     * Refused while recording for an array that is part of a recorded graph.
+     */
+    public abstract void assign(NDArray value);
+
+    /**
+     * Returns an array with the same values that stops gradients: nothing recorded before flows
+     * through it. The values are shared, not copied. The original's graph is left as it was.
+     */
+    public abstract NDArray detach();
+
+    /** Returns the shape (a copy). */
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    /** Returns the number of dimensions. */
+    public int ndim() {
+        return shape.length;
+    }
+
+    /** Returns the number of elements. */
+    public int size() {
+        return Shape.size(shape);
+    }
+
+    /** Returns the value of a one-element array, as numpy's {@code item()}. */
+    public double item() {
+        if (size() != 1) {
+            throw new IllegalArgumentException("item: can only convert an array of size 1 to a double, got shape "
+                + Shape.str(shape));
+        }
+        return toArray()[0];
+    }
+
+    // ---------------------------------------------------------------- autograd
+
+    /** Returns this array's autograd state, creating an empty one if needed. */
+    public final AutogradMeta autogradMeta() {
+        if (meta == null) {
+            meta = new AutogradMeta();
+        }
+        return meta;
+    }
+
+    /** Returns this array's autograd state, or null when autograd never touched it. */
+    public final AutogradMeta autogradMetaOrNull() {
+        return meta;
+    }
+
+    /** Returns true when gradients flow into this array (a variable, or a recorded result). */
+    public final boolean requiresGrad() {
+        return meta != null && meta.requiresGrad();
+    }
+
+    /** Allocates a gradient buffer of zeros; {@code backward()} overwrites it ({@link GradReq#WRITE}). */
+    public void attachGrad() {
+        Autograd.attachGrad(this, GradReq.WRITE);
+    }
+
+    /** Allocates a gradient buffer with the given request: write, add (accumulate) or null (none). */
+    public void attachGrad(GradReq req) {
+        Autograd.attachGrad(this, req);
+    }
+
+    /** Returns the gradient buffer filled by the last {@code backward()}. */
+    public NDArray grad() {
+        if (meta == null || meta.grad() == null) {
+            throw new IllegalStateException("grad: this array has no gradient buffer; call attachGrad() on it "
+                + "before recording");
+        }
+        return meta.grad();
+    }
+
+    /** Back-propagates from this array; a non-scalar head means the gradient of its sum. */
+    public void backward() {
+        Autograd.backward(this, null, false);
+    }
+
+    /** Back-propagates {@code headGrad}, which has this array's shape. */
+    public void backward(NDArray headGrad) {
+        Autograd.backward(this, headGrad, false);
+    }
+
+    /** Back-propagates {@code headGrad} (null: ones), keeping the graph when {@code retainGraph}. */
+    public void backward(NDArray headGrad, boolean retainGraph) {
+        Autograd.backward(this, headGrad, retainGraph);
+    }
+
+    /** Returns an array of ones with this array's shape and placement. */
+    public NDArray onesLike() {
+        return backend().fullLike(this, 1.0);
+    }
+
+    /** Returns an array of zeros with this array's shape and placement. */
+    public NDArray zerosLike() {
+        return backend().fullLike(this, 0.0);
+    }
+
+    /** Returns an array filled with {@code value} with this array's shape and placement. */
+    public NDArray fullLike(double value) {
+        return backend().fullLike(this, value);
+    }
+
+    // ---------------------------------------------------------------- arithmetic
+
+    public NDArray add(NDArray other) { return Ops.ADD.apply(null, this, other); }
+
+    public NDArray add(double other) { return add(Np.scalar(other)); }
+
+    public NDArray sub(NDArray other) { return Ops.SUB.apply(null, this, other); }
+
+    public NDArray sub(double other) { return sub(Np.scalar(other)); }
+
+    /** Returns {@code other - this}. */
+    public NDArray rsub(double other) { return Np.scalar(other).sub(this); }
+
+    public NDArray mul(NDArray other) { return Ops.MUL.apply(null, this, other); }
+
+    public NDArray mul(double other) { return mul(Np.scalar(other)); }
+
+    public NDArray div(NDArray other) { return Ops.DIV.apply(null, this, other); }
+
+    public NDArray div(double other) { return div(Np.scalar(other)); }
+
+    /** Returns {@code other / this}. */
+    public NDArray rdiv(double other) { return Np.scalar(other).div(this); }
+
+    public NDArray pow(NDArray exponent) { return Ops.POW.apply(null, this, exponent); }
+
+    public NDArray pow(double exponent) { return pow(Np.scalar(exponent)); }
+
+    public NDArray neg() { return Ops.NEG.apply(null, this); }
+
+    public NDArray maximum(NDArray other) { return Ops.MAXIMUM.apply(null, this, other); }
+
+    public NDArray maximum(double other) { return maximum(Np.scalar(other)); }
+
+    public NDArray minimum(NDArray other) { return Ops.MINIMUM.apply(null, this, other); }
+
+    public NDArray minimum(double other) { return minimum(Np.scalar(other)); }
+
+    /** Limits every element to {@code [lo, hi]}; the gradient passes where {@code lo <= x <= hi}. */
+    public NDArray clip(double lo, double hi) {
+        if (!(lo <= hi)) {
+            throw new IllegalArgumentException("clip: lower bound " + lo + " is above upper bound " + hi);
+        }
+        return Ops.CLIP.apply(new Ops.Bounds(lo, hi), this);
+    }
+
+    // ---------------------------------------------------------------- elementwise functions
+
+    public NDArray exp() { return Ops.EXP.apply(null, this); }
+
+    public NDArray log() { return Ops.LOG.apply(null, this); }
+
+    public NDArray sqrt() { return Ops.SQRT.apply(null, this); }
+
+    public NDArray abs() { return Ops.ABS.apply(null, this); }
+
+    public NDArray square() { return Ops.SQUARE.apply(null, this); }
+
+    public NDArray sin() { return Ops.SIN.apply(null, this); }
+
+    public NDArray cos() { return Ops.COS.apply(null, this); }
+
+    public NDArray tanh() { return Ops.TANH.apply(null, this); }
+
+    public NDArray sigmoid() { return Ops.SIGMOID.apply(null, this); }
+
+    public NDArray relu() { return Ops.RELU.apply(null, this); }
+
+    /** Returns {@code log(1 + exp(x))}, computed without overflow for large {@code x}. */
+    public NDArray softplus() { return Ops.SOFTPLUS.apply(null, this); }
+
+    /** Returns -1, 0 or 1 per element; a constant for autograd. */
+    public NDArray sign() { return Ops.SIGN.apply(null, this); }
+
+    // ---------------------------------------------------------------- comparisons (0/1, constant)
+
+    public NDArray gt(NDArray other) { return Ops.GT.apply(null, this, other); }
+
+    public NDArray gt(double other) { return gt(Np.scalar(other)); }
+
+    public NDArray lt(NDArray other) { return Ops.LT.apply(null, this, other); }
+
+    public NDArray lt(double other) { return lt(Np.scalar(other)); }
+
+    public NDArray ge(NDArray other) { return Ops.GE.apply(null, this, other); }
+
+    public NDArray ge(double other) { return ge(Np.scalar(other)); }
+
+    public NDArray le(NDArray other) { return Ops.LE.apply(null, this, other); }
+
+    public NDArray le(double other) { return le(Np.scalar(other)); }
+
+    public NDArray eq(NDArray other) { return Ops.EQ.apply(null, this, other); }
+
+    public NDArray eq(double other) { return eq(Np.scalar(other)); }
+
+    // ---------------------------------------------------------------- reductions
+
+    /** Sums all elements into a 0-d array. */
+    public NDArray sum() { return reduce(Ops.SUM, "sum", Backend.ALL, false); }
+
+    public NDArray sum(int axis) { return sum(axis, false); }
+
+    /** Sums along {@code axis}; {@code keepdims} keeps it as a dimension of length 1. */
+    public NDArray sum(int axis, boolean keepdims) { return reduce(Ops.SUM, "sum", axis, keepdims); }
+
+    public NDArray mean() { return sum().div(size()); }
+
+    public NDArray mean(int axis) { return mean(axis, false); }
+
+    public NDArray mean(int axis, boolean keepdims) {
+        int a = Shape.axis("mean", axis, shape.length);
+        return sum(a, keepdims).div(shape[a]);
+    }
+
+    /** Returns the largest element; ties share the gradient equally. */
+    public NDArray max() { return reduce(Ops.MAX, "max", Backend.ALL, false); }
+
+    public NDArray max(int axis) { return max(axis, false); }
+
+    public NDArray max(int axis, boolean keepdims) { return reduce(Ops.MAX, "max", axis, keepdims); }
+
+    public NDArray min() { return reduce(Ops.MIN, "min", Backend.ALL, false); }
+
+    public NDArray min(int axis) { return min(axis, false); }
+
+    public NDArray min(int axis, boolean keepdims) { return reduce(Ops.MIN, "min", axis, keepdims); }
+
+    /** Returns the 2-norm of all elements (Frobenius for a matrix); its gradient at zero is zero. */
+    public NDArray norm() { return reduce(Ops.NORM, "norm", Backend.ALL, false); }
+
+    public NDArray norm(int axis, boolean keepdims) { return reduce(Ops.NORM, "norm", axis, keepdims); }
+
+    /** Returns {@code log(sum(exp(x)))} over all elements, stable for large values. */
+    public NDArray logSumExp() {
+        NDArray m = max().detach();
+        return sub(m).exp().sum().log().add(m);
+    }
+
+    public NDArray logSumExp(int axis) { return logSumExp(axis, false); }
+
+    /**
+     * Returns {@code log(sum(exp(x), axis))}. The maximum is subtracted first so that no
+     * {@code exp} overflows; it is detached because the result does not depend on it.
+     */
+    public NDArray logSumExp(int axis, boolean keepdims) {
+        int a = Shape.axis("logSumExp", axis, shape.length);
+        NDArray m = max(a, true).detach();
+        NDArray lse = sub(m).exp().sum(a, true).log().add(m);
+        return keepdims ? lse : lse.reshape(Shape.reduced(shape, a, false));
+    }
+
+    /** Softmax along the last axis. */
+    public NDArray softmax() { return softmax(-1); }
+
+    public NDArray softmax(int axis) { return logSoftmax(axis).exp(); }
+
+    /** Log-softmax along the last axis. */
+    public NDArray logSoftmax() { return logSoftmax(-1); }
+
+    public NDArray logSoftmax(int axis) { return sub(logSumExp(axis, true)); }
+
+    private NDArray reduce(io.sparkgrad.autograd.Op<Ops.Axis> op, String name, int axis, boolean keepdims) {
+        int a = axis == Backend.ALL ? Backend.ALL : Shape.axis(name, axis, shape.length);
+        if ((op == Ops.MAX || op == Ops.MIN) && (a == Backend.ALL ? size() == 0 : shape[a] == 0)) {
+            throw new IllegalArgumentException(name + ": zero-size array of shape " + Shape.str(shape)
+                + " has no " + (op == Ops.MAX ? "maximum" : "minimum"));
+        }
+        return op.apply(new Ops.Axis(a, keepdims), this);
+    }
+
+    // ---------------------------------------------------------------- linear algebra
+
+    /**
+     * Matrix product with numpy's {@code matmul} rules for 1-D and 2-D operands: a 1-D left operand
+     * is a row, a 1-D right operand a column, and the added dimension is removed from the result.
+     */
+    public NDArray matmul(NDArray other) {
+        int[] a = shape;
+        int[] b = other.shape;
+        if (a.length == 0 || b.length == 0) {
+            throw new IllegalArgumentException("matmul: operands must have at least one dimension, got shapes "
+                + Shape.str(a) + " and " + Shape.str(b) + " (use mul for scalars)");
+        }
+        if (a.length > 2 || b.length > 2) {
+            throw new IllegalArgumentException("matmul: operands of more than 2 dimensions are not supported yet, got shapes "
+                + Shape.str(a) + " and " + Shape.str(b));
+        }
+        int ka = a[a.length - 1];
+        int kb = b.length == 1 ? b[0] : b[0];
+        if (ka != kb) {
+            throw new IllegalArgumentException("matmul: inner dimensions differ: shapes " + Shape.str(a) + " and "
+                + Shape.str(b) + " (" + ka + " != " + kb + ")");
+        }
+        NDArray l = a.length == 1 ? reshape(1, ka) : this;
+        NDArray r = b.length == 1 ? other.reshape(kb, 1) : other;
+        NDArray out = Ops.MATMUL.apply(null, l, r);
+        if (a.length == 1 && b.length == 1) {
+            return out.reshape();
+        }
+        if (a.length == 1) {
+            return out.reshape(b[1]);
+        }
+        if (b.length == 1) {
+            return out.reshape(a[0]);
+        }
+        return out;
+    }
+
+    /**
+     * Dot product with numpy's rules: scalars multiply, 1-D and 2-D operands follow
+     * {@link #matmul}, and an N-D array dotted with a 1-D one sums over its last axis.
+     */
+    public NDArray dot(NDArray other) {
+        if (shape.length == 0 || other.shape.length == 0) {
+            return mul(other);
+        }
+        if (shape.length > 2 && other.shape.length == 1) {
+            if (shape[shape.length - 1] != other.shape[0]) {
+                throw new IllegalArgumentException("dot: shapes " + Shape.str(shape) + " and " + Shape.str(other.shape)
+                    + " not aligned: " + shape[shape.length - 1] + " (dim " + (shape.length - 1) + ") != " + other.shape[0]);
+            }
+            return mul(other).sum(-1);
+        }
+        if (shape.length > 2 || other.shape.length > 2) {
+            throw new IllegalArgumentException("dot: operands of shapes " + Shape.str(shape) + " and "
+                + Shape.str(other.shape) + " are not supported yet (at most 2-D, or N-D with 1-D)");
+        }
+        try {
+            return matmul(other);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage().replaceFirst("^matmul", "dot"), e);
+        }
+    }
+
+    /** Reverses the axes (numpy's {@code .T}). */
+    public NDArray T() { return transpose(); }
+
+    /** Reverses the axes. */
+    public NDArray transpose() {
+        int[] perm = new int[shape.length];
+        for (int i = 0; i < perm.length; i++) {
+            perm[i] = perm.length - 1 - i;
+        }
+        return transpose(perm);
+    }
+
+    /** Permutes the axes: output axis {@code i} is input axis {@code axes[i]}. */
+    public NDArray transpose(int... axes) {
+        if (axes.length != shape.length) {
+            throw new IllegalArgumentException("transpose: axes " + Arrays.toString(axes) + " do not match an array of shape "
+                + Shape.str(shape));
+        }
+        int[] perm = new int[axes.length];
+        boolean[] seen = new boolean[axes.length];
+        for (int i = 0; i < axes.length; i++) {
+            perm[i] = Shape.axis("transpose", axes[i], shape.length);
+            if (seen[perm[i]]) {
+                throw new IllegalArgumentException("transpose: repeated axis in " + Arrays.toString(axes));
+            }
+            seen[perm[i]] = true;
+        }
+        return Ops.TRANSPOSE.apply(perm, this);
+    }
+
+    // ---------------------------------------------------------------- shape
+
+    /** Gives a new shape to the same elements; one dimension may be -1 (inferred). */
+    public NDArray reshape(int... newShape) {
+        return Ops.RESHAPE.apply(Shape.reshape(shape, newShape), this);
+    }
+
+    /** Repeats the array along dimensions of length 1 (and new leading ones) to {@code target}. */
+    public NDArray broadcastTo(int... target) {
+        int[] t = Shape.checkValid("broadcastTo", target);
+        Shape.checkBroadcastTo("broadcastTo", shape, t);
+        return Ops.BROADCAST_TO.apply(t, this);
+    }
+
+    /**
+     * Sums this array down to {@code target}, the inverse of broadcasting: leading dimensions are
+     * summed away and dimensions where {@code target} has 1 are summed with keepdims. Gradient
+     * rules use it to return a broadcast operand's gradient in the operand's own shape.
+     */
+    public NDArray sumTo(int... target) {
+        if (Arrays.equals(shape, target)) {
+            return this;
+        }
+        Shape.checkBroadcastTo("sumTo", target, shape);
+        NDArray r = this;
+        int lead = shape.length - target.length;
+        for (int i = 0; i < lead; i++) {
+            r = r.sum(0, false);
+        }
+        for (int i = 0; i < target.length; i++) {
+            if (target[i] == 1 && r.shape[i] != 1) {
+                r = r.sum(i, true);
+            }
+        }
+        return r;
+    }
+
+    /** Returns elements {@code start} (inclusive) to {@code stop} (exclusive) along {@code axis}. */
+    public NDArray slice(int axis, int start, int stop) {
+        int a = Shape.axis("slice", axis, shape.length);
+        if (start < 0 || stop < start || stop > shape[a]) {
+            throw new IllegalArgumentException("slice: range [" + start + ", " + stop + ") is outside axis " + axis
+                + " of length " + shape[a] + " (shape " + Shape.str(shape) + ")");
+        }
+        return Ops.SLICE.apply(new Ops.Range(a, start, stop), this);
+    }
+
+    /** Pads {@code axis} with {@code before} zeros in front and {@code after} zeros behind. */
+    public NDArray pad(int axis, int before, int after) {
+        int a = Shape.axis("pad", axis, shape.length);
+        if (before < 0 || after < 0) {
+            throw new IllegalArgumentException("pad: negative padding " + before + ", " + after);
+        }
+        return Ops.PAD.apply(new Ops.Range(a, before, after), this);
+    }
+
+    /**
+     * Indexes the leading axes as numpy's {@code x[i, j]}: each index removes one dimension;
+     * negative indices count from the end.
+     */
+    public NDArray get(int... index) {
+        if (index.length > shape.length) {
+            throw new IllegalArgumentException("get: too many indices " + Arrays.toString(index) + " for an array of shape "
+                + Shape.str(shape));
+        }
+        NDArray r = this;
+        for (int k = 0; k < index.length; k++) {
+            int i = index[k] < 0 ? index[k] + shape[k] : index[k];
+            if (i < 0 || i >= shape[k]) {
+                throw new IllegalArgumentException("get: index " + index[k] + " is out of bounds for axis " + k
+                    + " with size " + shape[k] + " (shape " + Shape.str(shape) + ")");
+            }
+            r = r.slice(k, i, i + 1);
+        }
+        return r.reshape(Arrays.copyOfRange(shape, index.length, shape.length));
+    }
+
+    // ---------------------------------------------------------------- comparison of values
+
+    /** Returns true when both arrays have the same shape and every pair satisfies numpy's isclose. */
+    public boolean allClose(NDArray other, double rtol, double atol) {
+        if (!Arrays.equals(shape, other.shape)) {
+            return false;
+        }
+        double[] a = toArray();
+        double[] b = other.toArray();
+        for (int i = 0; i < a.length; i++) {
+            boolean close = a[i] == b[i] || Math.abs(a[i] - b[i]) <= atol + rtol * Math.abs(b[i]);
+            if (!close) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@link #allClose(NDArray, double, double)} with numpy's defaults, rtol 1e-5 and atol 1e-8. */
+    public boolean allClose(NDArray other) {
+        return allClose(other, 1e-5, 1e-8);
+    }
+
+    /** Two arrays are equal when they have the same shape and the same values (NaN equals NaN). */
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof NDArray)) {
+            return false;
+        }
+        NDArray other = (NDArray) o;
+        return Arrays.equals(shape, other.shape) && Arrays.equals(toArray(), other.toArray());
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(shape) + Arrays.hashCode(toArray());
+    }
+
+    /** Prints as numpy and MXNet do: {@code array([0., 1., 2.])}. */
+    @Override
+    public String toString() {
+        return Format.array(shape, toArray());
+    }
+}

@@ -1,0 +1,276 @@
+package io.sparkgrad.np;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Factories and functions over {@link NDArray}s, the Java mirror of {@code mxnet.np}:
+ * {@code Np.arange(4.0)}, {@code Np.dot(x, x)}, {@code Np.linalg().norm(b)}.
+ */
+public final class Np {
+    private Np() {}
+
+    private static final Random RANDOM = new Random();
+    private static final Linalg LINALG = new Linalg();
+
+    // ------------------------------------------------------------------ creation
+
+    /** Returns a 0-d array holding {@code value} (numpy's {@code np.array(value)}). */
+    public static NDArray scalar(double value) {
+        return new LocalArray(new int[0], new double[] {value});
+    }
+
+    /** Returns a 1-D array of the given values (copied). */
+    public static NDArray array(double... values) {
+        return new LocalArray(new int[] {values.length}, values.clone());
+    }
+
+    /** Returns a 2-D array of the given rows (copied); every row must have the same length. */
+    public static NDArray array(double[][] rows) {
+        int cols = rows.length == 0 ? 0 : rows[0].length;
+        double[] data = new double[rows.length * cols];
+        for (int r = 0; r < rows.length; r++) {
+            if (rows[r].length != cols) {
+                throw new IllegalArgumentException("array: row " + r + " has " + rows[r].length + " values but row 0 has "
+                    + cols + "; rows must have equal lengths");
+            }
+            System.arraycopy(rows[r], 0, data, r * cols, cols);
+        }
+        return new LocalArray(new int[] {rows.length, cols}, data);
+    }
+
+    /** Returns an array of {@code shape} holding {@code data} (copied) in row-major order. */
+    public static NDArray array(int[] shape, double[] data) {
+        return LocalArray.wrap(shape, data.clone());
+    }
+
+    /** Returns {@code [0, 1, ..., stop)} as float64, as {@code np.arange(stop)}. */
+    public static NDArray arange(double stop) {
+        return arange(0, stop, 1);
+    }
+
+    /** Returns {@code start, start + step, ...} up to but excluding {@code stop}. */
+    public static NDArray arange(double start, double stop, double step) {
+        if (step == 0 || Double.isNaN(step)) {
+            throw new IllegalArgumentException("arange: step must be non-zero, got " + step);
+        }
+        double count = Math.ceil((stop - start) / step);
+        if (!(count < Integer.MAX_VALUE)) {
+            throw new IllegalArgumentException("arange: too many elements from " + start + " to " + stop + " by " + step);
+        }
+        int n = (int) Math.max(0, count);
+        double[] data = new double[n];
+        for (int i = 0; i < n; i++) {
+            data[i] = start + i * step;
+        }
+        return new LocalArray(new int[] {n}, data);
+    }
+
+    /** Returns an array of zeros. */
+    public static NDArray zeros(int... shape) {
+        return full(shape, 0.0);
+    }
+
+    /** Returns an array of ones. */
+    public static NDArray ones(int... shape) {
+        return full(shape, 1.0);
+    }
+
+    /** Returns an array of {@code shape} filled with {@code value}. */
+    public static NDArray full(int[] shape, double value) {
+        int[] s = Shape.checkValid("full", shape);
+        double[] data = new double[Shape.size(s)];
+        if (value != 0) {
+            Arrays.fill(data, value);
+        }
+        return new LocalArray(s, data);
+    }
+
+    /** Returns the n x n identity matrix. */
+    public static NDArray eye(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("eye: negative size " + n);
+        }
+        double[] data = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            data[i * n + i] = 1.0;
+        }
+        return new LocalArray(new int[] {n, n}, data);
+    }
+
+    /** Seeds the generator behind {@link #randomNormal} and {@link #randomUniform}. */
+    public static void seed(long seed) {
+        synchronized (RANDOM) {
+            RANDOM.setSeed(seed);
+        }
+    }
+
+    /** Returns normal samples; with no shape, a 0-d scalar (as {@code np.random.normal()}). */
+    public static NDArray randomNormal(double mean, double std, int... shape) {
+        if (!(std >= 0)) {
+            throw new IllegalArgumentException("randomNormal: std must be >= 0, got " + std);
+        }
+        int[] s = Shape.checkValid("randomNormal", shape);
+        double[] data = new double[Shape.size(s)];
+        synchronized (RANDOM) {
+            for (int i = 0; i < data.length; i++) {
+                data[i] = mean + std * RANDOM.nextGaussian();
+            }
+        }
+        return new LocalArray(s, data);
+    }
+
+    /** Returns samples uniform in {@code [low, high)}; with no shape, a 0-d scalar. */
+    public static NDArray randomUniform(double low, double high, int... shape) {
+        if (!(low <= high)) {
+            throw new IllegalArgumentException("randomUniform: low " + low + " is above high " + high);
+        }
+        int[] s = Shape.checkValid("randomUniform", shape);
+        double[] data = new double[Shape.size(s)];
+        synchronized (RANDOM) {
+            for (int i = 0; i < data.length; i++) {
+                data[i] = low + (high - low) * RANDOM.nextDouble();
+            }
+        }
+        return new LocalArray(s, data);
+    }
+
+    // ------------------------------------------------------------------ functions
+
+    public static NDArray dot(NDArray a, NDArray b) {
+        return a.dot(b);
+    }
+
+    public static NDArray matmul(NDArray a, NDArray b) {
+        return a.matmul(b);
+    }
+
+    public static NDArray maximum(NDArray a, NDArray b) {
+        return a.maximum(b);
+    }
+
+    public static NDArray minimum(NDArray a, NDArray b) {
+        return a.minimum(b);
+    }
+
+    public static NDArray exp(NDArray a) {
+        return a.exp();
+    }
+
+    public static NDArray log(NDArray a) {
+        return a.log();
+    }
+
+    public static NDArray sum(NDArray a) {
+        return a.sum();
+    }
+
+    public static NDArray mean(NDArray a) {
+        return a.mean();
+    }
+
+    /** The 2-norm of all elements, as {@code np.linalg.norm(a)}. */
+    public static NDArray norm(NDArray a) {
+        return a.norm();
+    }
+
+    /** Returns the {@code np.linalg} namespace. */
+    public static Linalg linalg() {
+        return LINALG;
+    }
+
+    /** The functions of {@code np.linalg}. */
+    public static final class Linalg {
+        private Linalg() {}
+
+        /** The 2-norm of all elements (Frobenius for a matrix). */
+        public NDArray norm(NDArray a) {
+            return a.norm();
+        }
+
+        /** The 2-norm along {@code axis}. */
+        public NDArray norm(NDArray a, int axis, boolean keepdims) {
+            return a.norm(axis, keepdims);
+        }
+    }
+
+    /** Joins arrays along axis 0. */
+    public static NDArray concat(NDArray... arrays) {
+        return concat(Arrays.asList(arrays), 0);
+    }
+
+    /**
+     * Joins arrays along an existing {@code axis}; their other dimensions must agree
+     * (numpy's {@code concatenate}).
+     */
+    public static NDArray concat(List<NDArray> arrays, int axis) {
+        if (arrays.isEmpty()) {
+            throw new IllegalArgumentException("concat: need at least one array");
+        }
+        int[] first = arrays.get(0).shape;
+        if (first.length == 0) {
+            throw new IllegalArgumentException("concat: zero-dimensional arrays cannot be concatenated");
+        }
+        int a = Shape.axis("concat", axis, first.length);
+        for (int k = 1; k < arrays.size(); k++) {
+            int[] s = arrays.get(k).shape;
+            boolean ok = s.length == first.length;
+            for (int d = 0; ok && d < s.length; d++) {
+                ok = d == a || s[d] == first[d];
+            }
+            if (!ok) {
+                throw new IllegalArgumentException("concat: array " + k + " has shape " + Shape.str(s)
+                    + " but array 0 has shape " + Shape.str(first) + "; all dimensions except axis " + a + " must match");
+            }
+        }
+        if (arrays.size() == 1) {
+            return arrays.get(0).reshape(first);
+        }
+        return Ops.CONCAT.apply(a, arrays.toArray(new NDArray[0]));
+    }
+
+    /** Picks {@code a} where {@code cond} is non-zero and {@code b} elsewhere, broadcasting all three. */
+    public static NDArray where(NDArray cond, NDArray a, NDArray b) {
+        Shape.broadcast("where", Shape.broadcast("where", cond.shape, a.shape), b.shape);
+        return Ops.WHERE.apply(null, cond, a, b);
+    }
+
+    public static NDArray where(NDArray cond, NDArray a, double b) {
+        return where(cond, a, scalar(b));
+    }
+
+    public static NDArray where(NDArray cond, double a, NDArray b) {
+        return where(cond, scalar(a), b);
+    }
+
+    // ------------------------------------------------------------------ losses
+
+    /** Mean squared error {@code mean((a - b)^2)}. */
+    public static NDArray mse(NDArray a, NDArray b) {
+        return a.sub(b).square().mean();
+    }
+
+    /**
+     * Mean binary cross-entropy of logits {@code z} against targets {@code t} in [0, 1]:
+     * {@code mean(log(1 + exp(z)) - t z)}, equal to {@code -t log(sigmoid(z)) - (1-t) log(1-sigmoid(z))}
+     * but finite for any {@code z}.
+     */
+    public static NDArray binaryCrossEntropyWithLogits(NDArray z, NDArray t) {
+        Shape.broadcast("binaryCrossEntropyWithLogits", z.shape, t.shape);
+        return z.softplus().sub(z.mul(t)).mean();
+    }
+
+    /**
+     * Mean over rows of the cross-entropy between {@code softmax(logits)} along the last axis and
+     * the one-hot (or probability) rows of {@code oneHot}.
+     */
+    public static NDArray softmaxCrossEntropy(NDArray logits, NDArray oneHot) {
+        if (!Arrays.equals(logits.shape, oneHot.shape) || logits.shape.length == 0) {
+            throw new IllegalArgumentException("softmaxCrossEntropy: logits of shape " + Shape.str(logits.shape)
+                + " and targets of shape " + Shape.str(oneHot.shape) + " must have the same, non-scalar shape");
+        }
+        NDArray perRow = logits.logSoftmax(-1).mul(oneHot).sum(-1).neg();
+        return perRow.mean();
+    }
+}

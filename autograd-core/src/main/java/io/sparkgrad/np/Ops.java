@@ -1,0 +1,197 @@
+package io.sparkgrad.np;
+
+import io.sparkgrad.autograd.Op;
+
+/**
+ * The rule table: every primitive op, its forward kernel and, beside it, the rule that maps the
+ * output's gradient {@code g} to the gradient of input {@code i}. Conventions:
+ * <ul>
+ *   <li>{@code n.in(i)} is input {@code i}, {@code n.out()} the output, {@code n.params()} the
+ *       op's parameters; a rule is only asked for inputs that require a gradient.</li>
+ *   <li>Rules are written in {@link NDArray} operations, never in kernels: they serve local and
+ *       distributed arrays alike, and under {@code createGraph} they are recorded in turn.</li>
+ *   <li>Broadcasting ops return {@code ....sumTo(input shape)}: the gradient of a broadcast is a
+ *       sum.</li>
+ *   <li>Ties of {@code max}, {@code min}, {@code maximum} and {@code minimum} share the gradient
+ *       equally; {@code abs} and {@code relu} have gradient 0 at 0.</li>
+ * </ul>
+ * Everything else ({@code mean}, {@code logSumExp}, {@code softmax}, {@code dot}, {@code get},
+ * the losses, ...) is composed from these and needs no rule of its own.
+ */
+public final class Ops {
+    private Ops() {}
+
+    /** An axis (resolved, or {@link Backend#ALL}) and whether the reduction keeps it. */
+    public record Axis(int axis, boolean keepdims) {
+        /** The shape of the reduction's result with the reduced axes kept as length 1. */
+        int[] kept(int[] inShape) {
+            if (axis == Backend.ALL) {
+                int[] ones = new int[inShape.length];
+                java.util.Arrays.fill(ones, 1);
+                return ones;
+            }
+            return Shape.reduced(inShape, axis, true);
+        }
+    }
+
+    /** An index range along an axis (for slice), or the padding before and after it (for pad). */
+    public record Range(int axis, int start, int stop) {}
+
+    /** Clipping bounds. */
+    public record Bounds(double lo, double hi) {}
+
+    private static Op<Void> unary(String name, UnaryFn f, Op.Rule<Void> rule) {
+        return Op.define(name, (in, p) -> in[0].backend().unary(f, in[0]), rule);
+    }
+
+    private static Op<Void> binary(String name, BinaryFn f, Op.Rule<Void> rule) {
+        return Op.define(name, (in, p) -> Backend.of(in).binary(f, in[0], in[1]), rule);
+    }
+
+    private static Op<Void> comparison(String name, BinaryFn f) {
+        return Op.constant(name, (in, p) -> Backend.of(in).binary(f, in[0], in[1]));
+    }
+
+    /** g reshaped so that it broadcasts against the reduction's input (undoes the dropped axis). */
+    private static NDArray keep(NDArray reduced, Axis p, NDArray input) {
+        return p.keepdims() ? reduced : reduced.reshape(p.kept(input.shape));
+    }
+
+    // ------------------------------------------------------------------ elementwise, one input
+
+    static final Op<Void> NEG = unary("neg", UnaryFn.NEG, (n, g, i) -> g.neg());
+    static final Op<Void> EXP = unary("exp", UnaryFn.EXP, (n, g, i) -> g.mul(n.out()));
+    static final Op<Void> LOG = unary("log", UnaryFn.LOG, (n, g, i) -> g.div(n.in(0)));
+    static final Op<Void> SQRT = unary("sqrt", UnaryFn.SQRT, (n, g, i) -> g.div(n.out().mul(2.0)));
+    static final Op<Void> ABS = unary("abs", UnaryFn.ABS, (n, g, i) -> g.mul(n.in(0).sign()));
+    static final Op<Void> SQUARE = unary("square", UnaryFn.SQUARE, (n, g, i) -> g.mul(n.in(0).mul(2.0)));
+    static final Op<Void> SIN = unary("sin", UnaryFn.SIN, (n, g, i) -> g.mul(n.in(0).cos()));
+    static final Op<Void> COS = unary("cos", UnaryFn.COS, (n, g, i) -> g.mul(n.in(0).sin()).neg());
+    static final Op<Void> TANH = unary("tanh", UnaryFn.TANH, (n, g, i) -> g.mul(n.out().square().rsub(1.0)));
+    static final Op<Void> SIGMOID = unary("sigmoid", UnaryFn.SIGMOID,
+        (n, g, i) -> g.mul(n.out().mul(n.out().rsub(1.0))));
+    static final Op<Void> RELU = unary("relu", UnaryFn.RELU, (n, g, i) -> g.mul(n.in(0).gt(0.0)));
+    static final Op<Void> SOFTPLUS = unary("softplus", UnaryFn.SOFTPLUS, (n, g, i) -> g.mul(n.in(0).sigmoid()));
+    static final Op<Void> SIGN = Op.constant("sign", (in, p) -> in[0].backend().unary(UnaryFn.SIGN, in[0]));
+
+    static final Op<Bounds> CLIP = Op.define("clip",
+        (in, p) -> in[0].backend().clip(in[0], p.lo(), p.hi()),
+        (n, g, i) -> g.mul(n.in(0).ge(n.params().lo()).mul(n.in(0).le(n.params().hi()))));
+
+    // ------------------------------------------------------------------ elementwise, two inputs
+
+    static final Op<Void> ADD = binary("add", BinaryFn.ADD, (n, g, i) -> g.sumTo(n.in(i).shape));
+    static final Op<Void> SUB = binary("sub", BinaryFn.SUB,
+        (n, g, i) -> (i == 0 ? g : g.neg()).sumTo(n.in(i).shape));
+    static final Op<Void> MUL = binary("mul", BinaryFn.MUL, (n, g, i) -> g.mul(n.in(1 - i)).sumTo(n.in(i).shape));
+    // d(a/b)/db = -a/b^2 = -out/b
+    static final Op<Void> DIV = binary("div", BinaryFn.DIV, (n, g, i) -> i == 0
+        ? g.div(n.in(1)).sumTo(n.in(0).shape)
+        : g.mul(n.out()).div(n.in(1)).neg().sumTo(n.in(1).shape));
+    // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log a, taken as 0 where a == 0 (the limit for b > 0)
+    static final Op<Void> POW = binary("pow", BinaryFn.POW, (n, g, i) -> i == 0
+        ? g.mul(n.in(1)).mul(n.in(0).pow(n.in(1).sub(1.0))).sumTo(n.in(0).shape)
+        : Np.where(n.in(0).eq(0.0), Np.scalar(0.0), g.mul(n.out()).mul(n.in(0).log())).sumTo(n.in(1).shape));
+    static final Op<Void> MAXIMUM = binary("maximum", BinaryFn.MAXIMUM,
+        (n, g, i) -> g.mul(tieShare(n.in(i), n.in(1 - i), BinaryFn.GT)).sumTo(n.in(i).shape));
+    static final Op<Void> MINIMUM = binary("minimum", BinaryFn.MINIMUM,
+        (n, g, i) -> g.mul(tieShare(n.in(i), n.in(1 - i), BinaryFn.LT)).sumTo(n.in(i).shape));
+
+    /** 1 where {@code a} wins against {@code b}, 0.5 where they tie, 0 where it loses. */
+    private static NDArray tieShare(NDArray a, NDArray b, BinaryFn wins) {
+        NDArray w = wins == BinaryFn.GT ? a.gt(b) : a.lt(b);
+        return w.add(a.eq(b).mul(0.5));
+    }
+
+    static final Op<Void> GT = comparison("gt", BinaryFn.GT);
+    static final Op<Void> LT = comparison("lt", BinaryFn.LT);
+    static final Op<Void> GE = comparison("ge", BinaryFn.GE);
+    static final Op<Void> LE = comparison("le", BinaryFn.LE);
+    static final Op<Void> EQ = comparison("eq", BinaryFn.EQ);
+
+    /** {@code where(cond, a, b)}; the condition is a constant for autograd. */
+    static final Op<Void> WHERE = Op.define("where",
+        (in, p) -> Backend.of(in).where(in[0], in[1], in[2]),
+        (n, g, i) -> {
+            NDArray zero = Np.scalar(0.0);
+            switch (i) {
+                case 0: return n.in(0).zerosLike();
+                case 1: return Np.where(n.in(0), g, zero).sumTo(n.in(1).shape);
+                default: return Np.where(n.in(0), zero, g).sumTo(n.in(2).shape);
+            }
+        });
+
+    // ------------------------------------------------------------------ reductions
+
+    static final Op<Axis> SUM = Op.define("sum",
+        (in, p) -> in[0].backend().reduce(ReduceFn.SUM, in[0], p.axis(), p.keepdims()),
+        (n, g, i) -> keep(g, n.params(), n.in(0)).broadcastTo(n.in(0).shape));
+    static final Op<Axis> MAX = Op.define("max",
+        (in, p) -> in[0].backend().reduce(ReduceFn.MAX, in[0], p.axis(), p.keepdims()),
+        Ops::extremumGrad);
+    static final Op<Axis> MIN = Op.define("min",
+        (in, p) -> in[0].backend().reduce(ReduceFn.MIN, in[0], p.axis(), p.keepdims()),
+        Ops::extremumGrad);
+    // d||x||/dx = x / ||x||; the floor makes the gradient 0 (not NaN) at x = 0, where x is 0 too
+    static final Op<Axis> NORM = Op.define("norm",
+        (in, p) -> in[0].backend().norm(in[0], p.axis(), p.keepdims()),
+        (n, g, i) -> keep(g, n.params(), n.in(0))
+            .mul(n.in(0).div(keep(n.out(), n.params(), n.in(0)).maximum(Double.MIN_NORMAL))));
+
+    /** The gradient of max or min goes to the elements equal to the result, shared among ties. */
+    private static NDArray extremumGrad(io.sparkgrad.autograd.Node<Axis> n, NDArray g, int i) {
+        NDArray x = n.in(0);
+        NDArray hit = x.eq(keep(n.out(), n.params(), x));
+        NDArray count = n.params().axis() == Backend.ALL ? hit.sum() : hit.sum(n.params().axis(), true);
+        return keep(g, n.params(), x).mul(hit).div(count);
+    }
+
+    // ------------------------------------------------------------------ shape
+
+    static final Op<int[]> BROADCAST_TO = Op.define("broadcastTo",
+        (in, p) -> in[0].backend().broadcastTo(in[0], p),
+        (n, g, i) -> g.sumTo(n.in(0).shape));
+    static final Op<int[]> RESHAPE = Op.define("reshape",
+        (in, p) -> in[0].backend().reshape(in[0], p),
+        (n, g, i) -> g.reshape(n.in(0).shape));
+    static final Op<int[]> TRANSPOSE = Op.define("transpose",
+        (in, p) -> in[0].backend().transpose(in[0], p),
+        (n, g, i) -> g.transpose(inverse(n.params())));
+    static final Op<Range> SLICE = Op.define("slice",
+        (in, p) -> in[0].backend().slice(in[0], p.axis(), p.start(), p.stop()),
+        (n, g, i) -> g.pad(n.params().axis(), n.params().start(), n.in(0).shape[n.params().axis()] - n.params().stop()));
+    /** Zero padding: the Range holds the padding before (start) and after (stop). */
+    static final Op<Range> PAD = Op.define("pad",
+        (in, p) -> in[0].backend().pad(in[0], p.axis(), p.start(), p.stop()),
+        (n, g, i) -> g.slice(n.params().axis(), n.params().start(), n.params().start() + n.in(0).shape[n.params().axis()]));
+    static final Op<Integer> CONCAT = Op.define("concat",
+        (in, p) -> Backend.of(in).concat(in, p),
+        (n, g, i) -> {
+            int axis = n.params();
+            int start = 0;
+            for (int k = 0; k < i; k++) {
+                start += n.in(k).shape[axis];
+            }
+            return g.slice(axis, start, start + n.in(i).shape[axis]);
+        });
+
+    private static int[] inverse(int[] perm) {
+        int[] inv = new int[perm.length];
+        for (int i = 0; i < perm.length; i++) {
+            inv[perm[i]] = i;
+        }
+        return inv;
+    }
+
+    // ------------------------------------------------------------------ linear algebra
+
+    /** 2-D matrix product; 1-D operands are reshaped by {@link NDArray#matmul}. */
+    static final Op<Void> MATMUL = Op.define("matmul",
+        (in, p) -> Backend.of(in).matmul(in[0], in[1]),
+        (n, g, i) -> i == 0 ? g.matmul(n.in(1).T()) : n.in(0).T().matmul(g));
+
+    /** Forces the table to load, so that {@link Op#registry()} lists every op above. */
+    public static java.util.List<Op<?>> all() {
+        return Op.registry();
+    }
+}

@@ -1,0 +1,43 @@
+package io.sparkgrad.np;
+
+/**
+ * The elementwise functions of one argument that every backend implements. Kernels switch on the
+ * constant once per array and run a plain loop, so the function is never a virtual call per element.
+ */
+public enum UnaryFn {
+    NEG, EXP, LOG, SQRT, ABS, SQUARE, SIN, COS, TANH, SIGMOID, RELU, SOFTPLUS, SIGN;
+
+    /** Returns the function's value at {@code x}; the reference for the bulk kernels. */
+    public double apply(double x) {
+        switch (this) {
+            case NEG: return -x;
+            case EXP: return Math.exp(x);
+            case LOG: return Math.log(x);
+            case SQRT: return Math.sqrt(x);
+            case ABS: return Math.abs(x);
+            case SQUARE: return x * x;
+            case SIN: return Math.sin(x);
+            case COS: return Math.cos(x);
+            case TANH: return Math.tanh(x);
+            case SIGMOID: return sigmoid(x);
+            case RELU: return x > 0 ? x : 0.0;
+            case SOFTPLUS: return softplus(x);
+            case SIGN: return Math.signum(x);
+            default: throw new AssertionError(this);
+        }
+    }
+
+    /** The logistic function, written so that neither branch overflows {@code exp}. */
+    static double sigmoid(double x) {
+        if (x >= 0) {
+            return 1.0 / (1.0 + Math.exp(-x));
+        }
+        double e = Math.exp(x);
+        return e / (1.0 + e);
+    }
+
+    /** log(1 + exp(x)), equal to max(x, 0) + log1p(exp(-|x|)) which never overflows. */
+    static double softplus(double x) {
+        return Math.max(x, 0.0) + Math.log1p(Math.exp(-Math.abs(x)));
+    }
+}
