@@ -15,13 +15,13 @@ import java.util.List;
  * <p>The work splits into three parts, mirroring NumPy's {@code arrayprint} module:
  *
  * <ol>
- *   <li>{@link FloatFormat} looks at the elements that will be printed and picks one format for
+ *   <li>{@code FloatFormat} looks at the elements that will be printed and picks one format for
  *       all of them: positional or scientific, the number of fractional digits, and left/right
  *       padding, so that the decimal points line up.
- *   <li>{@link #dragon4} produces the shortest decimal digits that identify a double, capped at a
- *       given number of digits. It is an exact port of the Dragon4 variant NumPy uses, so rounding
+ *   <li>{@code dragon4} produces the shortest decimal digits that identify a double, capped at a
+ *       given number of digits. It reimplements the Dragon4 variant NumPy uses, so rounding
  *       and ties come out the same.
- *   <li>{@link Renderer} nests the formatted elements in brackets, wraps long rows and puts
+ *   <li>{@code Renderer} nests the formatted elements in brackets, wraps long rows and puts
  *       {@code ...} in place of the hidden items of a summarised array.
  * </ol>
  */
@@ -271,7 +271,8 @@ public final class Format {
                         extendLine(s, line, SUMMARY, elemWidth, hangingIndent);
                         line.append(SEPARATOR);
                     }
-                    String word = render(axis + 1, offset + shown[k] * stride, nextIndent, nextWidth);
+                    int child = offset + shown[k] * stride;
+                    String word = render(axis + 1, child, nextIndent, nextWidth);
                     extendLine(s, line, word, elemWidth, hangingIndent);
                     if (k < last) {
                         line.append(SEPARATOR);
@@ -286,7 +287,8 @@ public final class Format {
                     if (showSummary && k == EDGE_ITEMS) {
                         s.append(hangingIndent).append(SUMMARY).append(lineSep);
                     }
-                    String nested = render(axis + 1, offset + shown[k] * stride, nextIndent, nextWidth);
+                    int child = offset + shown[k] * stride;
+                    String nested = render(axis + 1, child, nextIndent, nextWidth);
                     s.append(hangingIndent).append(nested);
                     if (k < last) {
                         s.append(lineSep);
@@ -305,13 +307,13 @@ public final class Format {
          * wouldn't help.
          */
         private static void extendLine(
-                StringBuilder s, StringBuilder line, String word, int width, String nextLinePrefix) {
+                StringBuilder s, StringBuilder line, String word, int width, String nextPrefix) {
             boolean needsWrap = line.length() + word.length() > width
-                && line.length() > nextLinePrefix.length();
+                && line.length() > nextPrefix.length();
             if (needsWrap) {
                 s.append(rstrip(line)).append('\n');
                 line.setLength(0);
-                line.append(nextLinePrefix);
+                line.append(nextPrefix);
             }
             line.append(word);
         }
@@ -328,13 +330,13 @@ public final class Format {
     private static final class FloatFormat {
         /** Whether elements print as {@code d.ddde+XX}. */
         private final boolean expFormat;
-        /** Fractional digits to cut off after; in scientific mode, also the digits always printed. */
+        /** Maximum fractional digits; in scientific mode, also the number always printed. */
         private final int precision;
         /** Minimum number of fractional digits (scientific mode only; -1 for none). */
         private final int minDigits;
         /** Characters left of the decimal point, sign included. */
         private final int padLeft;
-        /** Characters right of the decimal point (in scientific mode, the mantissa fraction and exponent). */
+        /** Characters right of the decimal point (scientific mode: fraction and exponent). */
         private final int padRight;
         /** Minimum number of exponent digits (scientific mode only). */
         private final int expDigits;
@@ -389,7 +391,8 @@ public final class Format {
                 this.precision = maxFrac;
                 this.minDigits = maxFrac;
                 this.expDigits = maxExp;
-                // Width right of the point: fraction, 'e', exponent sign and digits. Used for nan/inf.
+                // Width right of the point: fraction, 'e', exponent sign and digits (used to
+                // right-align nan/inf).
                 right = maxExp + 2 + maxFrac;
             } else {
                 // First pass: shortest positional form (at most 8 fractional digits).
@@ -543,7 +546,7 @@ public final class Format {
     }
 
     // ---------------------------------------------------------------------------------------
-    // Digit generation (port of NumPy's Dragon4)
+    // Digit generation (after NumPy's Dragon4)
     // ---------------------------------------------------------------------------------------
 
     /**
@@ -562,7 +565,7 @@ public final class Format {
 
     /**
      * Shortest digits of a non-negative finite double that uniquely identify it among doubles
-     * ("unique" mode of Dragon4, after Steele & White and Burger & Dybvig), stopping early at a
+     * ("unique" mode of Dragon4, after Steele and White, and Burger and Dybvig), stopping early at a
      * cut-off digit. The last digit is then rounded to nearest, with ties going to the even
      * digit. This follows NumPy's implementation step for step, including its borderline
      * choices: a boundary counts as unique when the mantissa is even (IEEE ties-to-even
