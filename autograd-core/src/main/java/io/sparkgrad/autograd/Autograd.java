@@ -1,15 +1,16 @@
 package io.sparkgrad.autograd;
 
 import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Np;
 import io.sparkgrad.np.Shape;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 
 /**
- * Recording scopes and backward, the Java mirror of {@code mxnet.autograd}.
+ * Recording scopes, backward and gradients as values: the Java mirror of {@code mxnet.autograd}.
  *
  * <pre>{@code
  * NDArray x = Np.arange(4.0);
@@ -22,33 +23,31 @@ import java.util.concurrent.atomic.AtomicLong;
  * x.grad();   // array([0., 2., 4., 6.])
  * }</pre>
  *
- * <p>Recording state is per thread. Scopes nest: closing one restores the state it replaced.
+ * <p>Recording, training and anomaly modes are per thread. Scopes nest: closing one restores the
+ * modes it replaced.
  */
 public final class Autograd {
     private Autograd() {}
 
-    private static final class State {
-        boolean recording;
-        boolean training;
-    }
+    // ------------------------------------------------------------------ scopes
 
-    private static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);
-    private static final AtomicLong PASSES = new AtomicLong();
-
-    /** A recording, pausing or mode scope; closing it restores the previous state of this thread. */
+    /** A recording, pausing or mode scope; closing it restores the previous modes of this thread. */
     public static final class Scope implements AutoCloseable {
-        private final State state;
+        private final Engine.State state;
         private final boolean prevRecording;
         private final boolean prevTraining;
+        private final boolean prevAnomaly;
         private final Thread owner = Thread.currentThread();
         private boolean closed;
 
-        private Scope(boolean recording, boolean training) {
-            state = STATE.get();
+        private Scope(boolean recording, boolean training, boolean anomaly) {
+            state = Engine.STATE.get();
             prevRecording = state.recording;
             prevTraining = state.training;
+            prevAnomaly = state.anomaly;
             state.recording = recording;
             state.training = training;
+            state.anomaly = anomaly;
         }
 
         @Override
@@ -63,7 +62,12 @@ public final class Autograd {
             closed = true;
             state.recording = prevRecording;
             state.training = prevTraining;
+            state.anomaly = prevAnomaly;
         }
+    }
+
+    private static Engine.State state() {
+        return Engine.STATE.get();
     }
 
     /** Starts recording ops for {@code backward()}, in training mode (MXNet's default). */
@@ -71,25 +75,51 @@ public final class Autograd {
         return record(true);
     }
 
-    /** Starts recording ops, in training mode or in predict mode. */
+    /** Starts recording ops, in training mode ({@code true}) or predict mode. */
     public static Scope record(boolean trainMode) {
-        return new Scope(true, trainMode);
+        return new Scope(true, trainMode, state().anomaly);
     }
 
-    /** Stops recording until the scope closes (training mode is left as it is). */
+    /** Stops recording until the scope closes; the training mode is left as it is. */
     public static Scope pause() {
-        return new Scope(false, STATE.get().training);
+        return new Scope(false, state().training, state().anomaly);
+    }
+
+    /** Switches to training mode (dropout active) without changing recording. */
+    public static Scope trainMode() {
+        return new Scope(state().recording, true, state().anomaly);
+    }
+
+    /** Switches to predict mode (dropout is the identity) without changing recording. */
+    public static Scope predictMode() {
+        return new Scope(state().recording, false, state().anomaly);
+    }
+
+    /**
+     * Turns on anomaly detection: ops remember the stack trace of the line that recorded them, and
+     * a backward rule that produces NaN or infinity fails at once, naming the op, its input shapes
+     * and that line. Costs a stack trace per op and a scan per gradient; nothing outside the scope.
+     */
+    public static Scope detectAnomaly() {
+        return new Scope(state().recording, state().training, true);
     }
 
     /** Returns true inside a {@link #record()} scope that no {@link #pause()} interrupts, on this thread. */
     public static boolean isRecording() {
-        return STATE.get().recording;
+        return state().recording;
     }
 
     /** Returns true in training mode on this thread. */
     public static boolean isTraining() {
-        return STATE.get().training;
+        return state().training;
     }
+
+    /** Returns true inside {@link #detectAnomaly()} on this thread. */
+    public static boolean isAnomalyDetectionEnabled() {
+        return state().anomaly;
+    }
+
+    // ------------------------------------------------------------------ variables
 
     /**
      * Gives {@code x} a gradient buffer of zeros and makes it a variable that {@code backward()}
@@ -97,6 +127,29 @@ public final class Autograd {
      * {@code x.attachGrad(req)}.
      */
     public static void attachGrad(NDArray x, GradReq req) {
+        markVariable(x, req == GradReq.NULL ? null : x.zerosLike(), req);
+    }
+
+    /**
+     * Makes each array a variable with the given gradient buffer and request (MXNet's
+     * {@code mark_variables}); a buffer must have its variable's shape.
+     */
+    public static void markVariables(List<NDArray> variables, List<NDArray> gradients, List<GradReq> reqs) {
+        if (variables.size() != gradients.size() || variables.size() != reqs.size()) {
+            throw new IllegalArgumentException("markVariables: " + variables.size() + " variables, " + gradients.size()
+                + " gradient buffers and " + reqs.size() + " requests; the three lists must have equal lengths");
+        }
+        for (int i = 0; i < variables.size(); i++) {
+            NDArray g = gradients.get(i);
+            if (g != null && !Arrays.equals(g.shape(), variables.get(i).shape())) {
+                throw new IllegalArgumentException("markVariables: gradient buffer " + i + " has shape " + Shape.str(g.shape())
+                    + " but its variable has shape " + Shape.str(variables.get(i).shape()));
+            }
+            markVariable(variables.get(i), g, reqs.get(i));
+        }
+    }
+
+    private static void markVariable(NDArray x, NDArray buffer, GradReq req) {
         AutogradMeta m = x.autogradMeta();
         if (m.creator != null && req != GradReq.NULL) {
             // MXNet allows this and silently cuts the graph; say so instead.
@@ -104,8 +157,50 @@ public final class Autograd {
                 + "; call detach() first to make it a variable of its own");
         }
         m.gradReq = req;
-        m.grad = req == GradReq.NULL ? null : x.zerosLike();
+        m.grad = req == GradReq.NULL ? null : buffer;
     }
+
+    /** A detached copy of {@code x} that requires a gradient but has no buffer (for gradients as values). */
+    static NDArray freshVariable(NDArray x) {
+        NDArray v = x.detach();
+        v.autogradMeta().gradReq = GradReq.WRITE;
+        return v;
+    }
+
+    /**
+     * Registers a hook that runs when {@code x}'s gradient has been computed, in backward and in
+     * {@link #grad}; a non-null return value replaces the gradient (same shape) before it flows on.
+     */
+    public static HookHandle registerHook(NDArray x, UnaryOperator<NDArray> hook) {
+        AutogradMeta m = x.autogradMeta();
+        if (!m.requiresGrad()) {
+            throw new IllegalStateException("registerHook: the array does not require a gradient "
+                + "(attach one, or register on a result computed under Autograd.record())");
+        }
+        if (m.hooks == null) {
+            m.hooks = new ArrayList<>();
+        }
+        m.hooks.add(hook);
+        return () -> m.hooks.remove(hook);
+    }
+
+    /** Removes a hook registered by {@link #registerHook}. */
+    @FunctionalInterface
+    public interface HookHandle {
+        void remove();
+    }
+
+    /** Keeps the gradient of the recorded result {@code y} in {@code y.grad()} after backward. */
+    public static void retainGrad(NDArray y) {
+        AutogradMeta m = y.autogradMeta();
+        if (m.creator == null) {
+            throw new IllegalStateException("retainGrad: the array is a leaf, not a recorded result; "
+                + (m.requiresGrad() ? "its gradient is kept already by attachGrad()" : "call attachGrad() on it instead"));
+        }
+        m.retainGrad = true;
+    }
+
+    // ------------------------------------------------------------------ backward
 
     /**
      * Computes the gradients of {@code heads} and stores them in the gradient buffers of the
@@ -115,29 +210,21 @@ public final class Autograd {
      * @param retainGraph keep the walked graph so that it can be walked again
      */
     public static void backward(List<NDArray> heads, List<NDArray> headGrads, boolean retainGraph) {
-        if (headGrads != null && headGrads.size() != heads.size()) {
-            throw new IllegalArgumentException("backward: " + heads.size() + " heads but " + headGrads.size() + " head gradients");
-        }
         List<NDArray> leaves = new ArrayList<>();
-        run(heads, headGrads, retainGraph, false, leaves);
+        Engine.run(heads, headGrads, null, retainGraph, false, false, leaves);
         try (Scope s = pause()) {
-            store(leaves);
-        }
-    }
-
-    /** Writes (or, for {@link GradReq#ADD}, adds) each leaf's gathered gradient into its buffer. */
-    private static void store(List<NDArray> leaves) {
-        for (NDArray leaf : leaves) {
-            AutogradMeta m = leaf.autogradMeta();
-            NDArray g = m.pending;
-            m.pending = null;
-            if (m.gradReq == GradReq.ADD && m.grad != null) {
-                g = m.grad.add(g);
-            }
-            if (m.grad == null) {
-                m.grad = g;
-            } else {
-                m.grad.assign(g);
+            for (NDArray leaf : leaves) {
+                AutogradMeta m = leaf.autogradMeta();
+                NDArray g = m.pending;
+                m.pending = null;
+                if (m.gradReq == GradReq.ADD && m.grad != null) {
+                    g = m.grad.add(g);
+                }
+                if (m.grad == null) {
+                    m.grad = g;
+                } else {
+                    m.grad.assign(g);
+                }
             }
         }
     }
@@ -147,131 +234,149 @@ public final class Autograd {
         backward(List.of(head), headGrad == null ? null : Arrays.asList(headGrad), retainGraph);
     }
 
-    /**
-     * Walks the graph from {@code heads} in reverse topological order, applying each node's rules
-     * and summing gradients where consumers meet. Leaf gradients are left in their
-     * {@code pending} slot and the leaves listed in {@code leavesOut}.
-     */
-    static void run(List<NDArray> heads, List<NDArray> headGrads, boolean retainGraph, boolean createGraph,
-                    List<NDArray> leavesOut) {
-        long pass = PASSES.incrementAndGet();
-        try (Scope s = createGraph ? record(isTraining()) : pause()) {
-            NDArray[] seeds = new NDArray[heads.size()];
-            List<Node<?>> roots = new ArrayList<>();
-            for (int h = 0; h < heads.size(); h++) {
-                NDArray head = heads.get(h);
-                AutogradMeta m = head.autogradMetaOrNull();
-                if (m == null || !m.requiresGrad()) {
-                    throw new IllegalStateException("backward: this array was not computed under Autograd.record() "
-                        + "from an array with attachGrad(), so it has no gradient to compute");
-                }
-                NDArray seed = headGrads == null ? null : headGrads.get(h);
-                if (seed == null) {
-                    seed = head.onesLike();
-                } else if (!Arrays.equals(seed.shape(), head.shape())) {
-                    throw new IllegalArgumentException("backward: head gradient has shape " + Shape.str(seed.shape())
-                        + " but the head has shape " + Shape.str(head.shape()));
-                }
-                seeds[h] = seed;
-                if (m.creator != null) {
-                    m.creator.inputs(); // a freed graph fails here with the retainGraph message
-                    roots.add(m.creator);
-                }
-            }
-            List<Node<?>> order = topologicalOrder(roots, pass);
-            for (int h = 0; h < heads.size(); h++) {
-                AutogradMeta m = heads.get(h).autogradMeta();
-                if (m.creator != null) {
-                    Node<?> n = m.creator;
-                    n.pending = n.pending == null ? seeds[h] : n.pending.add(seeds[h]);
-                } else {
-                    accumulateLeaf(heads.get(h), seeds[h], pass, leavesOut);
-                }
-            }
-            for (int k = order.size() - 1; k >= 0; k--) {
-                Node<?> n = order.get(k);
-                NDArray g = n.pending;
-                n.pending = null;
-                if (g == null) {
-                    continue;
-                }
-                NDArray[] in = n.inputs();
-                for (int i = 0; i < in.length; i++) {
-                    AutogradMeta im = in[i].autogradMetaOrNull();
-                    if (im == null || !im.requiresGrad()) {
-                        continue;
-                    }
-                    NDArray gi = n.gradient(g, i);
-                    if (im.creator != null) {
-                        Node<?> c = im.creator;
-                        c.pending = c.pending == null ? gi : c.pending.add(gi);
-                    } else {
-                        accumulateLeaf(in[i], gi, pass, leavesOut);
-                    }
-                }
-            }
-            if (!retainGraph) {
-                for (Node<?> n : order) {
-                    n.free();
-                }
-            }
-        }
-    }
+    // ------------------------------------------------------------------ gradients as values
 
-    private static void accumulateLeaf(NDArray leaf, NDArray g, long pass, List<NDArray> leavesOut) {
-        AutogradMeta m = leaf.autogradMeta();
-        if (m.pass != pass) {
-            m.pass = pass;
-            m.pending = g;
-            leavesOut.add(leaf);
-        } else {
-            m.pending = m.pending.add(g);
-        }
+    /**
+     * Returns the gradients of {@code heads} with respect to {@code variables} as new arrays,
+     * touching no gradient buffer. Variables may be leaves or recorded results; each must lie on
+     * the graph of the heads.
+     *
+     * @param headGrads   the heads' gradients, or null for all ones
+     * @param retainGraph keep the graph for another walk (implied by {@code createGraph})
+     * @param createGraph record the gradient computation, so its result can be differentiated again
+     */
+    public static List<NDArray> grad(List<NDArray> heads, List<NDArray> variables, List<NDArray> headGrads,
+                                     boolean retainGraph, boolean createGraph) {
+        return grad(heads, variables, headGrads, retainGraph, createGraph, false);
     }
 
     /**
-     * Returns the nodes reachable from {@code roots} through inputs that require gradients, each
-     * after the creators of all its inputs, with their gradient slots cleared. The search is
-     * iterative, so a chain of any length fits in the Java stack.
+     * As {@link #grad(List, List, List, boolean, boolean)}; with {@code allowUnused} a variable
+     * that is not on the graph gets zeros instead of an error.
      */
-    private static List<Node<?>> topologicalOrder(List<Node<?>> roots, long pass) {
-        List<Node<?>> order = new ArrayList<>();
-        Node<?>[] stack = new Node<?>[16];
-        int[] next = new int[16];
-        for (Node<?> root : roots) {
-            if (root.pass == pass) {
-                continue;
+    public static List<NDArray> grad(List<NDArray> heads, List<NDArray> variables, List<NDArray> headGrads,
+                                     boolean retainGraph, boolean createGraph, boolean allowUnused) {
+        if (variables.isEmpty()) {
+            throw new IllegalArgumentException("grad: no variables given");
+        }
+        NDArray[] g = Engine.run(heads, headGrads, variables.toArray(new NDArray[0]), retainGraph, createGraph,
+            allowUnused, null);
+        return Arrays.asList(g);
+    }
+
+    /** The gradient of {@code head} (all-ones head gradient) with respect to one variable. */
+    public static NDArray grad(NDArray head, NDArray variable) {
+        return grad(head, variable, false);
+    }
+
+    /** The gradient of {@code head} with respect to one variable, recorded when {@code createGraph}. */
+    public static NDArray grad(NDArray head, NDArray variable, boolean createGraph) {
+        return grad(List.of(head), List.of(variable), null, false, createGraph).get(0);
+    }
+
+    /** The gradients of {@code head} with respect to several variables. */
+    public static List<NDArray> grad(NDArray head, List<NDArray> variables) {
+        return grad(List.of(head), variables, null, false, false);
+    }
+
+    /** A function's value and its gradients with respect to every argument. */
+    public record ValueAndGrad(NDArray value, List<NDArray> grads) {}
+
+    /**
+     * Evaluates {@code fn} once with recording and back-propagates once, returning the value and
+     * the gradient of its sum with respect to each argument. The arguments' own gradient buffers
+     * are not touched.
+     */
+    public static ValueAndGrad valueAndGrad(ArrayFunction fn, NDArray... xs) {
+        NDArray[] vars = new NDArray[xs.length];
+        for (int i = 0; i < xs.length; i++) {
+            vars[i] = freshVariable(xs[i]);
+        }
+        NDArray value;
+        try (Scope r = record()) {
+            value = fn.apply(vars);
+        }
+        if (!value.requiresGrad()) {
+            List<NDArray> zeros = new ArrayList<>();
+            for (NDArray x : xs) {
+                zeros.add(x.zerosLike());
             }
-            root.pass = pass;
-            root.pending = null;
-            int top = 0;
-            stack[0] = root;
-            next[0] = 0;
-            while (top >= 0) {
-                Node<?> n = stack[top];
-                NDArray[] in = n.inputs();
-                int i = next[top];
-                if (i == in.length) {
-                    order.add(n);
-                    stack[top--] = null;
-                    continue;
-                }
-                next[top] = i + 1;
-                AutogradMeta im = in[i].autogradMetaOrNull();
-                Node<?> c = im == null ? null : im.creator;
-                if (c != null && c.pass != pass) {
-                    c.inputs(); // a freed node fails here with the retainGraph message
-                    c.pass = pass;
-                    c.pending = null;
-                    if (++top == stack.length) {
-                        stack = Arrays.copyOf(stack, top * 2);
-                        next = Arrays.copyOf(next, top * 2);
-                    }
-                    stack[top] = c;
-                    next[top] = 0;
-                }
+            return new ValueAndGrad(value, zeros);
+        }
+        List<NDArray> grads = grad(List.of(value), Arrays.asList(vars), null, false, false, true);
+        return new ValueAndGrad(value.detach(), grads);
+    }
+
+    /**
+     * Returns the Jacobian of {@code fn} at {@code x}: an array of shape
+     * {@code fn(x).shape + x.shape} whose entry {@code [i..., j...]} is d out[i...] / d x[j...]. It
+     * takes one backward walk per output element.
+     */
+    public static NDArray jacobian(UnaryOperator<NDArray> fn, NDArray x) {
+        NDArray v = freshVariable(x);
+        NDArray out;
+        try (Scope r = record()) {
+            out = fn.apply(v);
+        }
+        int outSize = out.size();
+        int[] jShape = new int[out.ndim() + x.ndim()];
+        System.arraycopy(out.shape(), 0, jShape, 0, out.ndim());
+        System.arraycopy(x.shape(), 0, jShape, out.ndim(), x.ndim());
+        double[] j = new double[outSize * x.size()];
+        if (out.requiresGrad()) {
+            for (int e = 0; e < outSize; e++) {
+                double[] onehot = new double[outSize];
+                onehot[e] = 1;
+                NDArray row = grad(List.of(out), List.of(v), List.of(Np.array(out.shape(), onehot)),
+                    true, false, true).get(0);
+                System.arraycopy(row.toArray(), 0, j, e * x.size(), x.size());
             }
         }
-        return order;
+        return Np.array(jShape, j);
+    }
+
+    /**
+     * Returns the product of the Hessian of the scalar function {@code fn} at {@code x} with
+     * {@code v}, without forming the Hessian: the gradient of {@code <grad fn(x), v>}.
+     */
+    public static NDArray hessianVectorProduct(UnaryOperator<NDArray> fn, NDArray x, NDArray v) {
+        if (!Arrays.equals(x.shape(), v.shape())) {
+            throw new IllegalArgumentException("hessianVectorProduct: x has shape " + Shape.str(x.shape())
+                + " but v has shape " + Shape.str(v.shape()));
+        }
+        NDArray var = freshVariable(x);
+        try (Scope r = record()) {
+            NDArray y = fn.apply(var);
+            if (y.size() != 1) {
+                throw new IllegalArgumentException("hessianVectorProduct: fn must return one value, got shape "
+                    + Shape.str(y.shape()));
+            }
+            NDArray g = grad(y, var, true);
+            NDArray gv = g.mul(v).sum();
+            if (!gv.requiresGrad()) {
+                return x.zerosLike();
+            }
+            return grad(List.of(gv), List.of(var), null, false, false, true).get(0);
+        }
+    }
+
+    // ------------------------------------------------------------------ checkpointing and graphs
+
+    /**
+     * Applies {@code fn} without keeping its intermediate arrays: backward runs it again to
+     * recompute them. Trades compute for memory on deep or wide blocks.
+     */
+    public static NDArray checkpoint(ArrayFunction fn, NDArray... inputs) {
+        return Checkpoint.apply(fn, inputs);
+    }
+
+    /** Returns the graph recorded for {@code head} as Graphviz DOT. */
+    public static String toDot(NDArray head) {
+        return GraphExport.toDot(head);
+    }
+
+    /** Returns the graph recorded for {@code head} as indented text, one op per line. */
+    public static String explain(NDArray head) {
+        return GraphExport.explain(head);
     }
 }

@@ -11,6 +11,8 @@ public final class AutogradMeta {
     Node<?> creator;
     GradReq gradReq;
     NDArray grad;
+    boolean retainGrad;
+    java.util.List<java.util.function.UnaryOperator<NDArray>> hooks;
 
     // Scratch space of one backward pass: the gradient gathered so far for a leaf, and the pass
     // that last touched it.

@@ -16,7 +16,7 @@ public final class Node<P> {
     private static final AtomicLong IDS = new AtomicLong();
 
     private final Op<P> op;
-    private final P params;
+    private P params;
     private final long id;
     private NDArray[] inputs;
     private NDArray output;
@@ -25,6 +25,9 @@ public final class Node<P> {
     // last visited the node.
     NDArray pending;
     long pass;
+    boolean needed;
+    // Where the op was recorded; kept only inside Autograd.detectAnomaly().
+    Throwable recordedAt;
 
     Node(Op<P> op, P params, NDArray[] inputs, NDArray output) {
         this.op = op;
@@ -76,7 +79,7 @@ public final class Node<P> {
         return inputs == null;
     }
 
-    NDArray gradient(NDArray outputGrad, int i) {
+    NDArray gradient(NDArray outputGrad, int i, boolean anomaly) {
         NDArray g = op.rule().grad(this, outputGrad, i);
         int[] want = inputs[i].shape();
         if (g == null || !java.util.Arrays.equals(g.shape(), want)) {
@@ -84,10 +87,33 @@ public final class Node<P> {
                 + (g == null ? "null" : "shape " + Shape.str(g.shape())) + " for input " + i
                 + " of shape " + Shape.str(want));
         }
+        if (anomaly) {
+            checkFinite(g, i);
+        }
         return g;
     }
 
+    private void checkFinite(NDArray g, int i) {
+        for (double v : g.toArray()) {
+            if (!Double.isFinite(v)) {
+                StringBuilder shapes = new StringBuilder();
+                for (NDArray in : inputs) {
+                    shapes.append(shapes.length() == 0 ? "" : ", ").append(Shape.str(in.shape()));
+                }
+                String what = Double.isNaN(v) ? "NaN" : "infinity";
+                IllegalStateException e = new IllegalStateException("anomaly: the backward rule of " + this
+                    + " (inputs of shapes " + shapes + ") produced " + what + " in the gradient of input " + i
+                    + (recordedAt == null ? "" : "; the op was recorded at the stack trace in the cause"));
+                if (recordedAt != null) {
+                    e.initCause(recordedAt);
+                }
+                throw e;
+            }
+        }
+    }
+
     void free() {
+        params = null;
         inputs = null;
         output = null;
         pending = null;

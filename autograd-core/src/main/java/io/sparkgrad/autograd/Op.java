@@ -83,22 +83,38 @@ public final class Op<P> {
      * @return a new array (never one of {@code inputs})
      */
     public NDArray apply(P params, NDArray... inputs) {
-        NDArray out = forward.compute(inputs, params);
+        return record(params, inputs, forward.compute(inputs, params));
+    }
+
+    /** Records {@code out}, already computed from {@code inputs}, as this op's result. */
+    NDArray record(P params, NDArray[] inputs, NDArray out) {
         for (NDArray in : inputs) {
             if (out == in) {
                 out = in.detach(); // a kernel may return its input unchanged; the result must be a new array
                 break;
             }
         }
-        if (rule != null && Autograd.isRecording()) {
+        Engine.State state = Engine.STATE.get();
+        if (rule != null && state.recording) {
             for (NDArray in : inputs) {
                 if (in.requiresGrad()) {
-                    out.autogradMeta().creator = new Node<>(this, params, inputs, out);
+                    Node<P> node = new Node<>(this, params, inputs, out);
+                    if (state.anomaly) {
+                        node.recordedAt = new Throwable("op " + node + " recorded here");
+                    }
+                    out.autogradMeta().creator = node;
                     break;
                 }
             }
         }
         return out;
+    }
+
+    /** An op that is not listed in the registry: a user's {@link Function}, a checkpoint. */
+    static <P> Op<P> unlisted(String name, Rule<P> rule) {
+        return new Op<>(name, (in, p) -> {
+            throw new IllegalStateException(name + " is computed by its owner, not through apply");
+        }, rule);
     }
 
     @Override

@@ -54,6 +54,12 @@ public interface Backend {
     /** Returns an array of {@code like}'s shape and placement filled with {@code value}. */
     NDArray fullLike(NDArray like, double value);
 
+    /**
+     * Returns samples uniform in [0, 1) with {@code like}'s shape and placement; the same seed and
+     * placement give the same samples.
+     */
+    NDArray randomUniformLike(NDArray like, long seed);
+
     /** Selects the backend that runs an op over {@code operands}. */
     static Backend of(NDArray... operands) {
         Backend best = operands[0].backend();

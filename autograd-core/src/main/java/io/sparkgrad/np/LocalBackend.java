@@ -203,6 +203,16 @@ public final class LocalBackend implements Backend {
         return new LocalArray(like.shape.clone(), o);
     }
 
+    @Override
+    public NDArray randomUniformLike(NDArray like, long seed) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        double[] o = new double[Shape.size(like.shape)];
+        for (int i = 0; i < o.length; i++) {
+            o[i] = r.nextDouble();
+        }
+        return new LocalArray(like.shape.clone(), o);
+    }
+
     // ------------------------------------------------------------------ reductions
 
     @Override

@@ -142,6 +142,19 @@ public abstract class NDArray {
         Autograd.backward(this, headGrad, retainGraph);
     }
 
+    /**
+     * Registers a hook run when this array's gradient is computed (in backward and in
+     * {@link Autograd#grad}); a non-null result replaces the gradient.
+     */
+    public Autograd.HookHandle registerHook(java.util.function.UnaryOperator<NDArray> hook) {
+        return Autograd.registerHook(this, hook);
+    }
+
+    /** Keeps this recorded result's gradient in {@link #grad()} after backward. */
+    public void retainGrad() {
+        Autograd.retainGrad(this);
+    }
+
     /** Returns an array of ones with this array's shape and placement. */
     public NDArray onesLike() {
         return backend().fullLike(this, 1.0);
@@ -201,6 +214,21 @@ public abstract class NDArray {
             throw new IllegalArgumentException("clip: lower bound " + lo + " is above upper bound " + hi);
         }
         return Ops.CLIP.apply(new Ops.Bounds(lo, hi), this);
+    }
+
+    /**
+     * Zeroes each element with probability {@code p} and scales the rest by {@code 1/(1-p)} in
+     * training mode; the identity in predict mode ({@link Autograd#isTraining()}).
+     */
+    public NDArray dropout(double p) {
+        if (!(p >= 0 && p < 1)) {
+            throw new IllegalArgumentException("dropout: probability must be in [0, 1), got " + p);
+        }
+        if (!Autograd.isTraining() || p == 0) {
+            return this;
+        }
+        NDArray keep = backend().randomUniformLike(this, Np.nextSeed()).ge(p);
+        return mul(keep.mul(1.0 / (1.0 - p)));
     }
 
     // ---------------------------------------------------------------- elementwise functions

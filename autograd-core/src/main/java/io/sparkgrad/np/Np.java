@@ -106,6 +106,13 @@ public final class Np {
         }
     }
 
+    /** Draws a seed for a backend's generator from the generator {@link #seed} controls. */
+    static long nextSeed() {
+        synchronized (RANDOM) {
+            return RANDOM.nextLong();
+        }
+    }
+
     /** Returns normal samples; with no shape, a 0-d scalar (as {@code np.random.normal()}). */
     public static NDArray randomNormal(double mean, double std, int... shape) {
         if (!(std >= 0)) {

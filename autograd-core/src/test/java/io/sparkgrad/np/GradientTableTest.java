@@ -1,5 +1,6 @@
 package io.sparkgrad.np;
 
+import io.sparkgrad.autograd.ArrayFunction;
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.autograd.AutogradMeta;
 import io.sparkgrad.autograd.GradCheck;
@@ -21,13 +22,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * One table of gradient checks over every differentiable op, against central finite differences:
  * broadcasting in every direction, reductions along each axis with and without keepdims, shape
- * ops, and fan-out. {@link #everyDifferentiableOpIsInTheTable} fails when an op is added to the
+ * ops, and fan-out; every row is checked to first and to second order (gradients recorded with
+ * {@code createGraph} and differentiated again). {@link #everyDifferentiableOpIsInTheTable} fails when an op is added to the
  * rule table without a row here.
  */
 class GradientTableTest {
 
     /** One row: a name, the function, and its inputs. */
-    record Case(String name, GradCheck.Fn fn, NDArray... inputs) {
+    record Case(String name, ArrayFunction fn, NDArray... inputs) {
         @Override
         public String toString() {
             return name;
@@ -54,7 +56,7 @@ class GradientTableTest {
         return x.add(x.sign().mul(0.1)).add(x.eq(0).mul(0.5));
     }
 
-    static Case c(String name, GradCheck.Fn fn, NDArray... inputs) {
+    static Case c(String name, ArrayFunction fn, NDArray... inputs) {
         return new Case(name, fn, inputs);
     }
 
@@ -156,6 +158,12 @@ class GradientTableTest {
     @MethodSource("cases")
     void backwardMatchesFiniteDifferences(Case c) {
         GradCheck.check(c.fn(), c.inputs());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void secondDerivativesMatchFiniteDifferences(Case c) {
+        GradCheck.gradgradcheck(c.fn(), c.inputs());
     }
 
     @Test

@@ -1,0 +1,271 @@
+package io.sparkgrad.autograd;
+
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Shape;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
+
+/**
+ * The reverse walk shared by {@link Autograd#backward} and {@link Autograd#grad}. It names no op:
+ * it orders the recorded nodes, asks each node's rule for the gradients of the inputs that need
+ * one, and sums gradients where consumers meet.
+ */
+final class Engine {
+    private Engine() {}
+
+    /** Per-thread autograd mode. */
+    static final class State {
+        boolean recording;
+        boolean training;
+        boolean anomaly;
+    }
+
+    static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);
+    private static final AtomicLong PASSES = new AtomicLong();
+
+    /**
+     * Walks the graph from {@code heads}.
+     *
+     * @param targets the arrays to return gradients for, or null to gather the gradient of every
+     *                variable (left in its {@code pending} slot and listed in {@code leavesOut})
+     * @return the gradients of {@code targets}, or null when {@code targets} is null
+     */
+    static NDArray[] run(List<NDArray> heads, List<NDArray> headGrads, NDArray[] targets, boolean retainGraph,
+                         boolean createGraph, boolean allowUnused, List<NDArray> leavesOut) {
+        String caller = targets == null ? "backward" : "grad";
+        if (headGrads != null && headGrads.size() != heads.size()) {
+            throw new IllegalArgumentException(caller + ": " + heads.size() + " heads but " + headGrads.size()
+                + " head gradients");
+        }
+        long pass = PASSES.incrementAndGet();
+        boolean anomaly = STATE.get().anomaly;
+        Map<NDArray, Integer> targetIndex = new IdentityHashMap<>();
+        NDArray[] result = null;
+        if (targets != null) {
+            result = new NDArray[targets.length];
+            for (int t = 0; t < targets.length; t++) {
+                targetIndex.put(targets[t], t);
+            }
+        }
+        State state = STATE.get();
+        boolean prevRecording = state.recording;
+        state.recording = createGraph;
+        try {
+            NDArray[] seeds = new NDArray[heads.size()];
+            List<Node<?>> roots = new ArrayList<>();
+            for (int h = 0; h < heads.size(); h++) {
+                NDArray head = heads.get(h);
+                AutogradMeta m = head.autogradMetaOrNull();
+                if (m == null || !m.requiresGrad()) {
+                    throw new IllegalStateException(caller + ": head " + h + " (shape " + Shape.str(head.shape())
+                        + ") was not computed under Autograd.record() from an array with attachGrad(), "
+                        + "so it has no gradient to compute");
+                }
+                NDArray seed = headGrads == null ? null : headGrads.get(h);
+                if (seed == null) {
+                    seed = head.onesLike();
+                } else if (!Arrays.equals(seed.shape(), head.shape())) {
+                    throw new IllegalArgumentException(caller + ": head gradient " + h + " has shape "
+                        + Shape.str(seed.shape()) + " but the head has shape " + Shape.str(head.shape()));
+                }
+                seeds[h] = seed;
+                if (m.creator != null) {
+                    m.creator.inputs(); // a freed graph fails here with the retainGraph message
+                    roots.add(m.creator);
+                }
+            }
+            List<Node<?>> order = topologicalOrder(roots, pass);
+            markNeeded(order, pass, targets == null ? null : targetIndex);
+
+            for (int h = 0; h < heads.size(); h++) {
+                NDArray head = heads.get(h);
+                Node<?> n = head.autogradMeta().creator;
+                if (n != null) {
+                    n.pending = n.pending == null ? seeds[h] : n.pending.add(seeds[h]);
+                } else {
+                    deliverToLeaf(head, seeds[h], pass, targetIndex, result, leavesOut);
+                }
+            }
+            for (int k = order.size() - 1; k >= 0; k--) {
+                Node<?> n = order.get(k);
+                NDArray g = n.pending;
+                n.pending = null;
+                if (g == null || !n.needed) {
+                    continue;
+                }
+                NDArray out = n.out();
+                AutogradMeta om = out.autogradMeta();
+                g = runHooks(om, g, out);
+                if (targets == null && om.retainGrad) {
+                    om.grad = g;
+                }
+                Integer t = targetIndex.get(out);
+                if (t != null) {
+                    result[t] = g;
+                }
+                NDArray[] in = n.inputs();
+                for (int i = 0; i < in.length; i++) {
+                    AutogradMeta im = in[i].autogradMetaOrNull();
+                    if (im == null || !im.requiresGrad()) {
+                        continue;
+                    }
+                    Node<?> c = im.creator;
+                    if (c != null) {
+                        if (c.pass == pass && c.needed) {
+                            NDArray gi = n.gradient(g, i, anomaly);
+                            c.pending = c.pending == null ? gi : c.pending.add(gi);
+                        }
+                    } else if (targets == null || targetIndex.containsKey(in[i])) {
+                        deliverToLeaf(in[i], n.gradient(g, i, anomaly), pass, targetIndex, result, leavesOut);
+                    }
+                }
+            }
+            if (targets == null) {
+                for (NDArray leaf : leavesOut) {
+                    AutogradMeta m = leaf.autogradMeta();
+                    m.pending = runHooks(m, m.pending, leaf);
+                }
+            } else {
+                for (int t = 0; t < targets.length; t++) {
+                    if (result[t] == null) {
+                        if (!allowUnused) {
+                            throw new IllegalArgumentException("grad: variable " + t + " (shape "
+                                + Shape.str(targets[t].shape()) + ") is not on the graph of the heads; "
+                                + "pass allowUnused=true to get zeros for it");
+                        }
+                        result[t] = targets[t].zerosLike();
+                    } else if (targets[t].autogradMeta().creator == null) {
+                        result[t] = runHooks(targets[t].autogradMeta(), result[t], targets[t]);
+                    }
+                }
+            }
+            if (!retainGraph && !createGraph) {
+                for (Node<?> n : order) {
+                    n.free();
+                }
+            }
+            return result;
+        } finally {
+            state.recording = prevRecording;
+        }
+    }
+
+    private static void deliverToLeaf(NDArray leaf, NDArray g, long pass, Map<NDArray, Integer> targetIndex,
+                                      NDArray[] result, List<NDArray> leavesOut) {
+        if (result != null) {
+            Integer t = targetIndex.get(leaf);
+            if (t != null) {
+                result[t] = result[t] == null ? g : result[t].add(g);
+            }
+            return;
+        }
+        AutogradMeta m = leaf.autogradMeta();
+        if (m.pass != pass) {
+            m.pass = pass;
+            m.pending = g;
+            leavesOut.add(leaf);
+        } else {
+            m.pending = m.pending.add(g);
+        }
+    }
+
+    private static NDArray runHooks(AutogradMeta m, NDArray g, NDArray owner) {
+        if (m.hooks == null) {
+            return g;
+        }
+        for (UnaryOperator<NDArray> hook : m.hooks) {
+            NDArray r = hook.apply(g);
+            if (r != null) {
+                if (!Arrays.equals(r.shape(), owner.shape())) {
+                    throw new IllegalStateException("hook returned a gradient of shape " + Shape.str(r.shape())
+                        + " for an array of shape " + Shape.str(owner.shape()));
+                }
+                g = r;
+            }
+        }
+        return g;
+    }
+
+    /**
+     * Marks the nodes whose gradient is needed: all of them for backward, and for grad those that
+     * lie on a path to a target. {@code order} lists inputs' creators before their consumers.
+     */
+    private static void markNeeded(List<Node<?>> order, long pass, Map<NDArray, Integer> targetIndex) {
+        for (Node<?> n : order) {
+            if (targetIndex == null || targetIndex.containsKey(n.out())) {
+                n.needed = true;
+                continue;
+            }
+            boolean needed = false;
+            for (NDArray in : n.inputs()) {
+                AutogradMeta im = in.autogradMetaOrNull();
+                if (im == null) {
+                    continue;
+                }
+                Node<?> c = im.creator;
+                if (c != null ? c.pass == pass && c.needed : targetIndex.containsKey(in)) {
+                    needed = true;
+                    break;
+                }
+            }
+            n.needed = needed;
+        }
+    }
+
+    /**
+     * Returns the nodes reachable from {@code roots} through inputs that require gradients, each
+     * after the creators of all its inputs, with their gradient slots cleared. The search is
+     * iterative, so a chain of any length fits in the Java stack.
+     */
+    static List<Node<?>> topologicalOrder(List<Node<?>> roots, long pass) {
+        List<Node<?>> order = new ArrayList<>();
+        Node<?>[] stack = new Node<?>[16];
+        int[] next = new int[16];
+        for (Node<?> root : roots) {
+            if (root.pass == pass) {
+                continue;
+            }
+            root.pass = pass;
+            root.pending = null;
+            int top = 0;
+            stack[0] = root;
+            next[0] = 0;
+            while (top >= 0) {
+                Node<?> n = stack[top];
+                NDArray[] in = n.inputs();
+                int i = next[top];
+                if (i == in.length) {
+                    order.add(n);
+                    stack[top--] = null;
+                    continue;
+                }
+                next[top] = i + 1;
+                AutogradMeta im = in[i].autogradMetaOrNull();
+                Node<?> c = im == null ? null : im.creator;
+                if (c != null && c.pass != pass) {
+                    c.inputs(); // a freed node fails here with the retainGraph message
+                    c.pass = pass;
+                    c.pending = null;
+                    if (++top == stack.length) {
+                        stack = Arrays.copyOf(stack, top * 2);
+                        next = Arrays.copyOf(next, top * 2);
+                    }
+                    stack[top] = c;
+                    next[top] = 0;
+                }
+            }
+        }
+        return order;
+    }
+
+    /** A new pass number, for walks outside {@link #run} (graph export). */
+    static long newPass() {
+        return PASSES.incrementAndGet();
+    }
+}
