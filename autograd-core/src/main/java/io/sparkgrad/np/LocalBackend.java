@@ -63,7 +63,7 @@ public final class LocalBackend implements Backend {
             case SQRT: for (int i = 0; i < n; i++) o[i] = Math.sqrt(x[i]); break;
             case ABS: for (int i = 0; i < n; i++) o[i] = Math.abs(x[i]); break;
             case SQUARE: for (int i = 0; i < n; i++) o[i] = x[i] * x[i]; break;
-            case RELU: for (int i = 0; i < n; i++) o[i] = x[i] > 0 ? x[i] : 0.0; break;
+            case RELU: for (int i = 0; i < n; i++) o[i] = Math.max(x[i], 0.0); break;
             default: for (int i = 0; i < n; i++) o[i] = f.apply(x[i]); break;
         }
         return new LocalArray(a.shape.clone(), o);
@@ -313,7 +313,7 @@ public final class LocalBackend implements Backend {
             st[i] = inStrides[perm[i]];
         }
         double[] o = new double[x.length];
-        if (nd == 2) {
+        if (nd == 2 && perm[0] == 1) { // (0, 1) is the identity and takes the general loop
             transpose2d(x, a.shape[0], a.shape[1], o);
         } else if (o.length > 0) {
             int[] idx = new int[nd];

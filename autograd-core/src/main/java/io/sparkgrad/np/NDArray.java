@@ -320,7 +320,8 @@ public abstract class NDArray {
 
     /** Returns {@code log(sum(exp(x)))} over all elements, stable for large values. */
     public NDArray logSumExp() {
-        NDArray m = max().detach();
+        // an infinite maximum would give inf - inf = NaN; clamped, the result is +-inf as in scipy
+        NDArray m = max().detach().clip(-Double.MAX_VALUE, Double.MAX_VALUE);
         return sub(m).exp().sum().log().add(m);
     }
 
@@ -332,7 +333,7 @@ public abstract class NDArray {
      */
     public NDArray logSumExp(int axis, boolean keepdims) {
         int a = Shape.axis("logSumExp", axis, shape.length);
-        NDArray m = max(a, true).detach();
+        NDArray m = max(a, true).detach().clip(-Double.MAX_VALUE, Double.MAX_VALUE);
         NDArray lse = sub(m).exp().sum(a, true).log().add(m);
         return keepdims ? lse : lse.reshape(Shape.reduced(shape, a, false));
     }
@@ -340,12 +341,12 @@ public abstract class NDArray {
     /** Softmax along the last axis. */
     public NDArray softmax() { return softmax(-1); }
 
-    public NDArray softmax(int axis) { return logSoftmax(axis).exp(); }
+    public NDArray softmax(int axis) { return logSoftmax(Shape.axis("softmax", axis, shape.length)).exp(); }
 
     /** Log-softmax along the last axis. */
     public NDArray logSoftmax() { return logSoftmax(-1); }
 
-    public NDArray logSoftmax(int axis) { return sub(logSumExp(axis, true)); }
+    public NDArray logSoftmax(int axis) { return sub(logSumExp(Shape.axis("logSoftmax", axis, shape.length), true)); }
 
     private NDArray reduce(io.sparkgrad.autograd.Op<Ops.Axis> op, String name, int axis, boolean keepdims) {
         int a = axis == Backend.ALL ? Backend.ALL : Shape.axis(name, axis, shape.length);
@@ -537,7 +538,9 @@ public abstract class NDArray {
         double[] a = toArray();
         double[] b = other.toArray();
         for (int i = 0; i < a.length; i++) {
-            boolean close = a[i] == b[i] || Math.abs(a[i] - b[i]) <= atol + rtol * Math.abs(b[i]);
+            // as numpy: infinities are close only to themselves
+            boolean close = a[i] == b[i]
+                || (Double.isFinite(b[i]) && Math.abs(a[i] - b[i]) <= atol + rtol * Math.abs(b[i]));
             if (!close) {
                 return false;
             }
@@ -560,12 +563,20 @@ public abstract class NDArray {
             return false;
         }
         NDArray other = (NDArray) o;
-        return Arrays.equals(shape, other.shape) && Arrays.equals(toArray(), other.toArray());
+        return Arrays.equals(shape, other.shape) && Arrays.equals(zeroSigned(toArray()), zeroSigned(other.toArray()));
     }
 
     @Override
     public int hashCode() {
-        return 31 * Arrays.hashCode(shape) + Arrays.hashCode(toArray());
+        return 31 * Arrays.hashCode(shape) + Arrays.hashCode(zeroSigned(toArray()));
+    }
+
+    /** Turns -0.0 into 0.0 in place (x + 0.0), so that equals and hashCode treat them as one value. */
+    private static double[] zeroSigned(double[] v) {
+        for (int i = 0; i < v.length; i++) {
+            v[i] += 0.0;
+        }
+        return v;
     }
 
     /** Prints as numpy and MXNet do: {@code array([0., 1., 2.])}. */

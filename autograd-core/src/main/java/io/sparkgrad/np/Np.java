@@ -69,17 +69,21 @@ public final class Np {
 
     /** Returns an array of zeros. */
     public static NDArray zeros(int... shape) {
-        return full(shape, 0.0);
+        return full("zeros", shape, 0.0);
     }
 
     /** Returns an array of ones. */
     public static NDArray ones(int... shape) {
-        return full(shape, 1.0);
+        return full("ones", shape, 1.0);
     }
 
     /** Returns an array of {@code shape} filled with {@code value}. */
     public static NDArray full(int[] shape, double value) {
-        int[] s = Shape.checkValid("full", shape);
+        return full("full", shape, value);
+    }
+
+    private static NDArray full(String op, int[] shape, double value) {
+        int[] s = Shape.checkValid(op, shape);
         double[] data = new double[Shape.size(s)];
         if (value != 0) {
             Arrays.fill(data, value);
@@ -91,6 +95,10 @@ public final class Np {
     public static NDArray eye(int n) {
         if (n < 0) {
             throw new IllegalArgumentException("eye: negative size " + n);
+        }
+        if ((long) n * n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("eye: size " + n + " gives " + (long) n * n
+                + " elements; a local array holds at most " + Integer.MAX_VALUE);
         }
         double[] data = new double[n * n];
         for (int i = 0; i < n; i++) {
@@ -255,6 +263,7 @@ public final class Np {
 
     /** Mean squared error {@code mean((a - b)^2)}. */
     public static NDArray mse(NDArray a, NDArray b) {
+        Shape.broadcast("mse", a.shape, b.shape);
         return a.sub(b).square().mean();
     }
 

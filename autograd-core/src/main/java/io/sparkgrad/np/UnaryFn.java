@@ -20,9 +20,9 @@ public enum UnaryFn {
             case COS: return Math.cos(x);
             case TANH: return Math.tanh(x);
             case SIGMOID: return sigmoid(x);
-            case RELU: return x > 0 ? x : 0.0;
+            case RELU: return Math.max(x, 0.0); // NaN stays NaN, -0.0 becomes 0.0
             case SOFTPLUS: return softplus(x);
-            case SIGN: return Math.signum(x);
+            case SIGN: return x > 0 ? 1.0 : x < 0 ? -1.0 : x == 0 ? 0.0 : x; // sign(-0.0) = 0.0, NaN stays
             default: throw new AssertionError(this);
         }
     }
