@@ -119,6 +119,15 @@ public final class Autograd {
         return state().anomaly;
     }
 
+    /**
+     * Describes what this thread is computing — {@code "forward: matmul#7"} or
+     * {@code "backward: matmul#7 -> grad of input 1"} — or returns null outside any op. Backends
+     * that run remote work use it to name that work after the tape.
+     */
+    public static String activity() {
+        return Engine.activity();
+    }
+
     // ------------------------------------------------------------------ variables
 
     /**

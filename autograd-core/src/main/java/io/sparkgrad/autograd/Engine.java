@@ -24,6 +24,21 @@ final class Engine {
         boolean recording;
         boolean training;
         boolean anomaly;
+        // What the thread is computing, for backends that name their work (Spark job descriptions):
+        // an op being applied (activeInput -1) or a node whose input gradient is computed.
+        Op<?> activeOp;
+        long activeId;
+        int activeInput;
+    }
+
+    /** Describes the op being applied or differentiated on this thread, or returns null. */
+    static String activity() {
+        State s = STATE.get();
+        if (s.activeOp == null) {
+            return null;
+        }
+        String op = s.activeOp.name() + (s.activeId != 0 ? "#" + s.activeId : "");
+        return s.activeInput < 0 ? "forward: " + op : "backward: " + op + " -> grad of input " + s.activeInput;
     }
 
     static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);
@@ -118,11 +133,11 @@ final class Engine {
                     Node<?> c = im.creator;
                     if (c != null) {
                         if (c.pass == pass && c.needed) {
-                            NDArray gi = n.gradient(g, i, anomaly);
+                            NDArray gi = gradient(state, n, g, i, anomaly);
                             c.pending = c.pending == null ? gi : c.pending.add(gi);
                         }
                     } else if (targets == null || targetIndex.containsKey(in[i])) {
-                        deliverToLeaf(in[i], n.gradient(g, i, anomaly), pass, targetIndex, result, leavesOut);
+                        deliverToLeaf(in[i], gradient(state, n, g, i, anomaly), pass, targetIndex, result, leavesOut);
                     }
                 }
             }
@@ -153,6 +168,23 @@ final class Engine {
             return result;
         } finally {
             state.recording = prevRecording;
+        }
+    }
+
+    /** Asks node {@code n} for the gradient of input {@code i}, naming that as the thread's activity. */
+    private static NDArray gradient(State state, Node<?> n, NDArray g, int i, boolean anomaly) {
+        Op<?> prevOp = state.activeOp;
+        long prevId = state.activeId;
+        int prevInput = state.activeInput;
+        state.activeOp = n.op();
+        state.activeId = n.id();
+        state.activeInput = i;
+        try {
+            return n.gradient(g, i, anomaly);
+        } finally {
+            state.activeOp = prevOp;
+            state.activeId = prevId;
+            state.activeInput = prevInput;
         }
     }
 

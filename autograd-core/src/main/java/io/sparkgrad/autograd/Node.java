@@ -29,12 +29,17 @@ public final class Node<P> {
     // Where the op was recorded; kept only inside Autograd.detectAnomaly().
     Throwable recordedAt;
 
-    Node(Op<P> op, P params, NDArray[] inputs, NDArray output) {
+    /** Returns a fresh node id; ids increase in recording order. */
+    static long nextId() {
+        return IDS.incrementAndGet();
+    }
+
+    Node(Op<P> op, P params, NDArray[] inputs, NDArray output, long id) {
         this.op = op;
         this.params = params;
         this.inputs = inputs;
         this.output = output;
-        this.id = IDS.incrementAndGet();
+        this.id = id;
     }
 
     /** Returns the op that was applied. */

@@ -83,29 +83,53 @@ public final class Op<P> {
      * @return a new array (never one of {@code inputs})
      */
     public NDArray apply(P params, NDArray... inputs) {
-        return record(params, inputs, forward.compute(inputs, params));
+        Engine.State state = Engine.STATE.get();
+        long id = willRecord(state, inputs) ? Node.nextId() : 0;
+        if (state.activeOp != null) { // inside another op or a backward rule: that is the activity
+            return record(params, inputs, forward.compute(inputs, params), id);
+        }
+        state.activeOp = this;
+        state.activeId = id;
+        state.activeInput = -1;
+        try {
+            return record(params, inputs, forward.compute(inputs, params), id);
+        } finally {
+            state.activeOp = null;
+        }
+    }
+
+    private boolean willRecord(Engine.State state, NDArray[] inputs) {
+        if (rule == null || !state.recording) {
+            return false;
+        }
+        for (NDArray in : inputs) {
+            if (in.requiresGrad()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Records {@code out}, already computed from {@code inputs}, as this op's result. */
     NDArray record(P params, NDArray[] inputs, NDArray out) {
+        Engine.State state = Engine.STATE.get();
+        return record(params, inputs, out, willRecord(state, inputs) ? Node.nextId() : 0);
+    }
+
+    /** Records {@code out} as node {@code id}; an id of 0 means "not recorded". */
+    private NDArray record(P params, NDArray[] inputs, NDArray out, long id) {
         for (NDArray in : inputs) {
             if (out == in) {
                 out = in.detach(); // a kernel may return its input unchanged; the result must be a new array
                 break;
             }
         }
-        Engine.State state = Engine.STATE.get();
-        if (rule != null && state.recording) {
-            for (NDArray in : inputs) {
-                if (in.requiresGrad()) {
-                    Node<P> node = new Node<>(this, params, inputs, out);
-                    if (state.anomaly) {
-                        node.recordedAt = new Throwable("op " + node + " recorded here");
-                    }
-                    out.autogradMeta().creator = node;
-                    break;
-                }
+        if (id != 0) {
+            Node<P> node = new Node<>(this, params, inputs, out, id);
+            if (Engine.STATE.get().anomaly) {
+                node.recordedAt = new Throwable("op " + node + " recorded here");
             }
+            out.autogradMeta().creator = node;
         }
         return out;
     }

@@ -33,6 +33,12 @@ public interface Backend {
 
     NDArray broadcastTo(NDArray a, int[] shape);
 
+    /**
+     * Broadcasts {@code a} to {@code like}'s shape and placement: the gradient rules use it to
+     * spread a small (reduced) gradient over a possibly distributed array.
+     */
+    NDArray broadcastLike(NDArray a, NDArray like);
+
     NDArray reshape(NDArray a, int[] shape);
 
     /** Permutes the axes: output axis {@code i} is input axis {@code perm[i]}. */

@@ -297,6 +297,11 @@ public final class LocalBackend implements Backend {
     }
 
     @Override
+    public NDArray broadcastLike(NDArray a, NDArray like) {
+        return broadcastTo(a, like.shape);
+    }
+
+    @Override
     public NDArray reshape(NDArray a, int[] shape) {
         return new LocalArray(shape.clone(), data(a));
     }

@@ -380,6 +380,9 @@ public abstract class NDArray {
             throw new IllegalArgumentException("matmul: inner dimensions differ: shapes " + Shape.str(a) + " and "
                 + Shape.str(b) + " (" + ka + " != " + kb + ")");
         }
+        if (a.length == 1 && b.length == 1 && (isDistributed() || other.isDistributed())) {
+            return mul(other).sum(); // a distributed vector cannot become a 1 x n row
+        }
         NDArray l = a.length == 1 ? reshape(1, ka) : this;
         NDArray r = b.length == 1 ? other.reshape(kb, 1) : other;
         NDArray out = Ops.MATMUL.apply(null, l, r);
@@ -463,6 +466,15 @@ public abstract class NDArray {
         int[] t = Shape.checkValid("broadcastTo", target);
         Shape.checkBroadcastTo("broadcastTo", shape, t);
         return Ops.BROADCAST_TO.apply(t, this);
+    }
+
+    /**
+     * Repeats the array to the shape of {@code like}, placed where {@code like} is (a distributed
+     * template gives a distributed result); only the template's shape and layout are used.
+     */
+    public NDArray broadcastLike(NDArray like) {
+        Shape.checkBroadcastTo("broadcastLike", shape, like.shape);
+        return Ops.BROADCAST_LIKE.apply(like, this);
     }
 
     /**

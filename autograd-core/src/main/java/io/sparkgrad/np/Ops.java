@@ -125,7 +125,7 @@ public final class Ops {
 
     static final Op<Axis> SUM = Op.define("sum",
         (in, p) -> in[0].backend().reduce(ReduceFn.SUM, in[0], p.axis(), p.keepdims()),
-        (n, g, i) -> keep(g, n.params(), n.in(0)).broadcastTo(n.in(0).shape));
+        (n, g, i) -> keep(g, n.params(), n.in(0)).broadcastLike(n.in(0)));
     static final Op<Axis> MAX = Op.define("max",
         (in, p) -> in[0].backend().reduce(ReduceFn.MAX, in[0], p.axis(), p.keepdims()),
         Ops::extremumGrad);
@@ -150,6 +150,10 @@ public final class Ops {
 
     static final Op<int[]> BROADCAST_TO = Op.define("broadcastTo",
         (in, p) -> in[0].backend().broadcastTo(in[0], p),
+        (n, g, i) -> g.sumTo(n.in(0).shape));
+    /** Broadcasts to the shape and placement of the template array in the parameters. */
+    static final Op<NDArray> BROADCAST_LIKE = Op.define("broadcastLike",
+        (in, like) -> Backend.of(in[0], like).broadcastLike(in[0], like),
         (n, g, i) -> g.sumTo(n.in(0).shape));
     static final Op<int[]> RESHAPE = Op.define("reshape",
         (in, p) -> in[0].backend().reshape(in[0], p),

@@ -384,6 +384,36 @@ class AutogradApiTest {
             && shape.getMessage().contains("(2,)"), shape.getMessage());
     }
 
+    static final class RecordsActivity extends Function {
+        String seen;
+
+        @Override
+        protected NDArray forward(NDArray... x) {
+            return x[0].mul(2);
+        }
+
+        @Override
+        protected NDArray[] backward(NDArray... g) {
+            seen = Autograd.activity();
+            return new NDArray[] {g[0].mul(2)};
+        }
+    }
+
+    @Test
+    void backwardNamesTheNodeAndInputItIsDifferentiating() {
+        RecordsActivity f = new RecordsActivity();
+        NDArray x = variable(1);
+        NDArray y;
+        try (var r = Autograd.record()) {
+            y = f.apply(x);
+        }
+        assertEquals(null, Autograd.activity());
+        y.backward();
+        long id = Long.parseLong(f.seen.replaceAll(".*#(\\d+).*", "$1"));
+        assertEquals("backward: RecordsActivity#" + id + " -> grad of input 0", f.seen);
+        assertValues(x.grad(), 2);
+    }
+
     // ------------------------------------------------------------------ hooks
 
     @Test

@@ -121,6 +121,7 @@ class GradientTableTest {
 
         // shape
         t.add(c("broadcastTo", x -> x[0].broadcastTo(2, 3, 4), randn(3, 1)));
+        t.add(c("broadcastLike", x -> x[0].broadcastLike(Np.zeros(2, 3, 4)), randn(3, 1)));
         t.add(c("broadcastTo 0-d", x -> x[0].broadcastTo(2, 3), randn()));
         t.add(c("reshape", x -> x[0].reshape(4, -1), randn(2, 3, 2)));
         t.add(c("transpose", x -> x[0].T(), randn(3, 4)));
