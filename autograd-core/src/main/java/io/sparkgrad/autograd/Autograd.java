@@ -221,6 +221,9 @@ public final class Autograd {
     public static void backward(List<NDArray> heads, List<NDArray> headGrads, boolean retainGraph) {
         List<NDArray> leaves = new ArrayList<>();
         Engine.run(heads, headGrads, null, retainGraph, false, false, leaves);
+        Engine.State state = Engine.STATE.get();
+        String prevLabel = state.label;
+        state.label = "backward: store gradients";
         try (Scope s = pause()) {
             for (NDArray leaf : leaves) {
                 AutogradMeta m = leaf.autogradMeta();
@@ -235,6 +238,8 @@ public final class Autograd {
                     m.grad.assign(g);
                 }
             }
+        } finally {
+            state.label = prevLabel;
         }
     }
 

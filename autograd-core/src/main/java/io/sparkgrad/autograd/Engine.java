@@ -29,13 +29,14 @@ final class Engine {
         Op<?> activeOp;
         long activeId;
         int activeInput;
+        String label; // describes work done outside any op, such as storing gradients
     }
 
     /** Describes the op being applied or differentiated on this thread, or returns null. */
     static String activity() {
         State s = STATE.get();
         if (s.activeOp == null) {
-            return null;
+            return s.label;
         }
         String op = s.activeOp.name() + (s.activeId != 0 ? "#" + s.activeId : "");
         return s.activeInput < 0 ? "forward: " + op : "backward: " + op + " -> grad of input " + s.activeInput;

@@ -118,6 +118,13 @@ public final class Node<P> {
     }
 
     void free() {
+        if (inputs == null) {
+            return;
+        }
+        for (NDArray in : inputs) {
+            in.onGraphFreed();
+        }
+        output.onGraphFreed();
         params = null;
         inputs = null;
         output = null;

@@ -239,6 +239,9 @@ public final class LocalBackend implements Backend {
             int ob = p * inner;
             if (len > 0) {
                 System.arraycopy(x, base, o, ob, inner);
+            } else if (f != ReduceFn.SUM) {
+                // the identity of max/min, so that an empty block's partial does not win
+                Arrays.fill(o, ob, ob + inner, f == ReduceFn.MAX ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY);
             }
             for (int k = 1; k < len; k++) {
                 int row = base + k * inner;

@@ -64,6 +64,13 @@ public abstract class NDArray {
      */
     public abstract NDArray detach();
 
+    /**
+     * Called by autograd when a recorded graph that used this array is freed. A distributed array
+     * drops what it cached for backward here; a local array has nothing to do.
+     */
+    public void onGraphFreed() {
+    }
+
     /** Returns the shape (a copy). */
     public int[] shape() {
         return shape.clone();

@@ -1,0 +1,220 @@
+package io.sparkgrad.dist;
+
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Shape;
+import io.sparkgrad.worker.Block;
+import io.sparkgrad.worker.Generators;
+import io.sparkgrad.worker.Registrator;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import scala.Option;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+/**
+ * Distributed tensors: the Spark session sparkgrad uses, and the ways to make a distributed
+ * {@link NDArray} whose rows live on the executors.
+ *
+ * <pre>{@code
+ * NDArray x = Dist.fromLocal(Np.arange(4.0), 2);     // 2 blocks of 2 rows
+ * x.attachGrad();
+ * NDArray y;
+ * try (var r = Autograd.record()) {
+ *     y = Np.dot(x, x).mul(2);                         // one Spark job; y is local
+ * }
+ * y.backward();                                        // x.grad() is distributed like x
+ * }</pre>
+ */
+public final class Dist {
+    private Dist() {}
+
+    private static SparkSession session;
+    private static final Metrics METRICS = new Metrics();
+    private static final Map<SparkContext, Boolean> LISTENING = Collections.synchronizedMap(new WeakHashMap<>());
+
+    private static volatile long maxLocalBytes = 1L << 30;
+    private static volatile long broadcastThreshold = 256L << 10;
+    private static volatile long blockBytes = 4L << 20;
+
+    // ------------------------------------------------------------------ session
+
+    /**
+     * Returns the session sparkgrad runs on: the one given to {@link #use}, else the active or
+     * default session, else a new embedded {@code local[*]} session configured for sparkgrad (Kryo
+     * with sparkgrad's registrator, driver bound to 127.0.0.1, logs at WARN). The system property
+     * {@code spark.master} overrides the embedded master.
+     */
+    public static synchronized SparkSession session() {
+        if (session != null && !session.sparkContext().isStopped()) {
+            return session;
+        }
+        Option<SparkSession> existing = SparkSession.getActiveSession();
+        if (existing.isEmpty()) {
+            existing = SparkSession.getDefaultSession();
+        }
+        if (existing.isDefined() && !existing.get().sparkContext().isStopped()) {
+            install(existing.get());
+            return session;
+        }
+        SparkConf conf = configure(new SparkConf()
+            .setMaster(System.getProperty("spark.master", "local[*]"))
+            .setAppName("sparkgrad")
+            .set("spark.driver.host", "127.0.0.1")
+            .set("spark.driver.bindAddress", "127.0.0.1"));
+        SparkSession s = SparkSession.builder().config(conf).getOrCreate();
+        s.sparkContext().setLogLevel("WARN");
+        install(s);
+        return session;
+    }
+
+    /** Makes sparkgrad run on {@code s}; configure it with {@link #configure} before creating it. */
+    public static synchronized void use(SparkSession s) {
+        install(s);
+    }
+
+    private static void install(SparkSession s) {
+        session = s;
+        if (LISTENING.putIfAbsent(s.sparkContext(), Boolean.TRUE) == null) {
+            s.sparkContext().addSparkListener(METRICS);
+        }
+    }
+
+    /**
+     * Adds what sparkgrad needs to a Spark configuration: the Kryo serializer and the registrator
+     * of the classes sparkgrad ships between driver and executors.
+     */
+    public static SparkConf configure(SparkConf conf) {
+        return conf.set("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+            .set("spark.kryo.registrator", Registrator.class.getName());
+    }
+
+    static JavaSparkContext jsc() {
+        return JavaSparkContext.fromSparkContext(session().sparkContext());
+    }
+
+    /** Returns the job, stage and task counter registered on sparkgrad's session. */
+    public static Metrics metrics() {
+        return METRICS;
+    }
+
+    static void waitForListeners() {
+        if (session != null && !session.sparkContext().isStopped()) {
+            try {
+                session.sparkContext().listenerBus().waitUntilEmpty(10_000);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException("metrics: Spark's listener bus did not drain in 10 s", e);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ settings
+
+    /** The largest distributed array, in bytes, that {@code toLocal()} collects (default 1 GiB). */
+    public static long maxLocalBytes() {
+        return maxLocalBytes;
+    }
+
+    public static void setMaxLocalBytes(long bytes) {
+        maxLocalBytes = positive("setMaxLocalBytes", bytes);
+    }
+
+    /** Local operands above this size (default 256 KiB) travel as Spark broadcasts, smaller ones inside tasks. */
+    public static long broadcastThreshold() {
+        return broadcastThreshold;
+    }
+
+    public static void setBroadcastThreshold(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("setBroadcastThreshold: bytes must be >= 0 but got " + bytes);
+        }
+        broadcastThreshold = bytes;
+    }
+
+    /** The target size of one block (default 4 MiB), from which the default rows per block follow. */
+    public static long blockBytes() {
+        return blockBytes;
+    }
+
+    public static void setBlockBytes(long bytes) {
+        blockBytes = positive("setBlockBytes", bytes);
+    }
+
+    /** Returns the default rows per block for rows of {@code rowShape}: about {@link #blockBytes()} per block. */
+    public static int defaultBlockRows(int... rowShape) {
+        long rowBytes = 8L * Math.max(1, Shape.size(rowShape));
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, blockBytes / rowBytes));
+    }
+
+    private static long positive(String what, long v) {
+        if (v <= 0) {
+            throw new IllegalArgumentException(what + ": value must be > 0 but got " + v);
+        }
+        return v;
+    }
+
+    // ------------------------------------------------------------------ creation
+
+    /** Splits a local array's rows into {@code numBlocks} blocks of nearly equal size. */
+    public static NDArray fromLocal(NDArray local, int numBlocks) {
+        int[] s = local.shape();
+        if (s.length == 0) {
+            throw new IllegalArgumentException("fromLocal: a 0-d array has no rows to distribute");
+        }
+        return fromLocal(local, Layout.even(s[0], numBlocks, java.util.Arrays.copyOfRange(s, 1, s.length)));
+    }
+
+    /** Splits a local array's rows as {@code layout} says. */
+    static DistArray fromLocal(NDArray local, Layout layout) {
+        if (!java.util.Arrays.equals(local.shape(), layout.shape())) {
+            throw new IllegalArgumentException("fromLocal: array of shape " + Shape.str(local.shape())
+                + " does not match layout " + layout);
+        }
+        List<Block> blocks = new ArrayList<>(layout.numBlocks());
+        for (int i = 0; i < layout.numBlocks(); i++) {
+            int start = layout.rowStart(i);
+            blocks.add(Block.of(i, start, local.toLocal().slice(0, start, start + layout.blockRows(i)).detach()));
+        }
+        JavaRDD<Block> rdd = jsc().parallelize(blocks, layout.numBlocks());
+        return new DistArray(layout, rdd);
+    }
+
+    /** Standard normal samples made on the executors, {@code blockRows} rows per block. */
+    public static NDArray randomNormal(long seed, int blockRows, int... shape) {
+        return DistBackend.generate(layoutFor("randomNormal", blockRows, shape), Generators.normal(0, 1, seed));
+    }
+
+    /** Samples uniform in [0, 1) made on the executors, {@code blockRows} rows per block. */
+    public static NDArray randomUniform(long seed, int blockRows, int... shape) {
+        return DistBackend.generate(layoutFor("randomUniform", blockRows, shape), Generators.uniform(0, 1, seed));
+    }
+
+    private static Layout layoutFor(String op, int blockRows, int[] shape) {
+        int[] s = Shape.checkValid(op, shape);
+        if (s.length == 0) {
+            throw new IllegalArgumentException(op + ": a distributed array needs at least one dimension (its rows)");
+        }
+        return Layout.ofBlockRows(s[0], blockRows, java.util.Arrays.copyOfRange(s, 1, s.length));
+    }
+
+    /** Returns zeros with {@code like}'s shape and layout. */
+    public static NDArray zerosLike(NDArray like) {
+        return like.zerosLike();
+    }
+
+    /** Returns ones with {@code like}'s shape and layout. */
+    public static NDArray onesLike(NDArray like) {
+        return like.onesLike();
+    }
+
+    /** Returns {@code value} everywhere, with {@code like}'s shape and layout. */
+    public static NDArray fullLike(NDArray like, double value) {
+        return like.fullLike(value);
+    }
+}

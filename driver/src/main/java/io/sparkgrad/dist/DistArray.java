@@ -1,0 +1,178 @@
+package io.sparkgrad.dist;
+
+import io.sparkgrad.autograd.Autograd;
+import io.sparkgrad.np.Backend;
+import io.sparkgrad.np.Format;
+import io.sparkgrad.np.LocalArray;
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Np;
+import io.sparkgrad.np.Shape;
+import io.sparkgrad.worker.Block;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.storage.StorageLevel;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * An {@link NDArray} whose rows live on Spark executors: a {@link Layout} plus an RDD with one
+ * {@link Block} per partition. Operations on it are lazy RDD transformations; those whose result
+ * is local (a reduction over rows, a contraction over rows, {@link #toLocal()}) run a Spark job.
+ *
+ * <p>A 2-D distributed array's {@link #T()} is a view whose only consumer is a contraction over
+ * the rows, {@code X.T().matmul(G)}; everything else refuses it with a message.
+ */
+public final class DistArray extends NDArray {
+    private final Layout layout;
+    private final boolean transposed;
+    private JavaRDD<Block> rdd;
+    // true when this array persisted its RDD for a backward pass, or as a materialised gradient
+    private boolean cachedBySparkgrad;
+    /**
+     * Wraps blocks laid out as {@code layout}. The broadcasts that the RDD's lineage reads are held
+     * by its closures, so Spark's ContextCleaner keeps them exactly as long as the RDD is reachable.
+     */
+    DistArray(Layout layout, JavaRDD<Block> rdd) {
+        this(layout, rdd, false);
+    }
+
+    private DistArray(Layout layout, JavaRDD<Block> rdd, boolean transposed) {
+        super(transposed ? reversed(layout.shape()) : layout.shape());
+        if (rdd.getNumPartitions() != layout.numBlocks()) {
+            throw new IllegalStateException("internal: RDD has " + rdd.getNumPartitions() + " partitions for "
+                + layout);
+        }
+        this.layout = layout;
+        this.rdd = rdd;
+        this.transposed = transposed;
+    }
+
+    private static int[] reversed(int[] s) {
+        int[] r = new int[s.length];
+        for (int i = 0; i < s.length; i++) {
+            r[i] = s[s.length - 1 - i];
+        }
+        return r;
+    }
+
+    /** Returns the transposed view of this (2-D, untransposed) array, or the base of a view. */
+    DistArray transposedView() {
+        return new DistArray(layout, rdd, !transposed);
+    }
+
+    /** Returns the row layout (of the base array, for a transposed view). */
+    public Layout layout() {
+        return layout;
+    }
+
+    /** Returns the blocks, one per partition, in row order. */
+    public JavaRDD<Block> rdd() {
+        return rdd;
+    }
+
+    /** Returns true for the view made by {@code T()}. */
+    public boolean isTransposedView() {
+        return transposed;
+    }
+
+    public int numBlocks() {
+        return layout.numBlocks();
+    }
+
+    @Override
+    public Backend backend() {
+        return DistBackend.INSTANCE;
+    }
+
+    @Override
+    public boolean isDistributed() {
+        return true;
+    }
+
+    /**
+     * Collects the values into this JVM; refused above {@link Dist#maxLocalBytes()} (1 GiB unless
+     * changed) so that a mistaken call cannot take the driver down.
+     */
+    @Override
+    public NDArray toLocal() {
+        long bytes = 8L * Shape.size(shape);
+        if (bytes > Dist.maxLocalBytes()) {
+            throw new IllegalStateException("toLocal: a distributed array of shape " + Shape.str(shape) + " holds "
+                + bytes + " bytes, above the limit of " + Dist.maxLocalBytes() + " bytes; reduce it first, or raise "
+                + "the limit with Dist.setMaxLocalBytes");
+        }
+        List<Block> blocks = Jobs.run("collect " + Shape.str(shape), () -> rdd.collect());
+        double[] data = new double[Shape.size(layout.shape())];
+        int pos = 0;
+        for (Block b : blocks) {
+            double[] d = b.dataRef();
+            System.arraycopy(d, 0, data, pos, d.length);
+            pos += d.length;
+        }
+        NDArray local = Np.array(layout.shape(), data);
+        return transposed ? local.transpose() : local;
+    }
+
+    @Override
+    public double[] toArray() {
+        return ((LocalArray) toLocal()).data();
+    }
+
+    @Override
+    public void assign(NDArray value) {
+        if (Autograd.isRecording() && requiresGrad()) {
+            throw new IllegalStateException("assign: cannot overwrite an array that requires a gradient while recording; "
+                + "update variables outside Autograd.record()");
+        }
+        if (transposed) {
+            throw new IllegalStateException("assign: cannot assign into a transposed view of a distributed array");
+        }
+        DistArray v = value instanceof DistArray ? (DistArray) value : (DistArray) value.broadcastLike(this);
+        if (v.transposed || !v.layout.sameRows(layout) || !Arrays.equals(v.shape, shape)) {
+            throw new IllegalArgumentException("assign: value of shape " + Shape.str(value.shape()) + " (" + v.layout
+                + ") does not match the distributed array of shape " + Shape.str(shape) + " (" + layout + ")");
+        }
+        // Compute and cache the new blocks before the old ones are dropped: the new lineage may
+        // read them (a gradient accumulated with GradReq.ADD).
+        JavaRDD<Block> fresh = v.rdd.persist(StorageLevel.MEMORY_AND_DISK());
+        Jobs.run("materialise " + Shape.str(shape), fresh::count);
+        JavaRDD<Block> old = rdd;
+        boolean oldOurs = cachedBySparkgrad;
+        rdd = fresh;
+        cachedBySparkgrad = true;
+        if (oldOurs && old != fresh) {
+            old.unpersist(false);
+        }
+    }
+
+    /** Caches the blocks because a backward pass will read them again (idempotent). */
+    void persistForBackward() {
+        if (rdd.getStorageLevel().equals(StorageLevel.NONE())) {
+            rdd.persist(StorageLevel.MEMORY_AND_DISK());
+            cachedBySparkgrad = true;
+        }
+    }
+
+    /** Drops what this array cached for backward; the values can still be recomputed. */
+    @Override
+    public void onGraphFreed() {
+        if (cachedBySparkgrad) {
+            rdd.unpersist(false);
+            cachedBySparkgrad = false;
+        }
+    }
+
+    @Override
+    public NDArray detach() {
+        return new DistArray(layout, rdd, transposed);
+    }
+
+    /** Prints the values like a local array when they are small enough to collect. */
+    @Override
+    public String toString() {
+        if (Shape.size(shape) <= 1_000_000) {
+            return Format.array(shape, toArray());
+        }
+        return "DistArray(shape=" + Shape.str(shape) + ", " + layout + (transposed ? ", transposed view" : "") + ")";
+    }
+}

@@ -1,0 +1,410 @@
+package io.sparkgrad.dist;
+
+import io.sparkgrad.autograd.Autograd;
+import io.sparkgrad.np.Backend;
+import io.sparkgrad.np.BinaryFn;
+import io.sparkgrad.np.LocalBackend;
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.ReduceFn;
+import io.sparkgrad.np.Shape;
+import io.sparkgrad.np.UnaryFn;
+import io.sparkgrad.worker.Block;
+import io.sparkgrad.worker.BlockFn;
+import io.sparkgrad.worker.Generators;
+import io.sparkgrad.worker.Kernels;
+import io.sparkgrad.worker.PartitionFn;
+import io.sparkgrad.worker.Zips;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.BinaryOperator;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+/**
+ * The kernels of distributed arrays, as Spark work. Every op is planned on the driver from the
+ * operands' layouts and shapes and runs on the executors as the local kernel applied block by
+ * block ({@link Kernels}):
+ * <ul>
+ *   <li>distributed operands with the same rows are zipped partition by partition (no shuffle);</li>
+ *   <li>local operands broadcast along the rows travel with the task when small and as a Spark
+ *       broadcast otherwise ({@link Dist#broadcastThreshold()});</li>
+ *   <li>results that keep the rows stay distributed and lazy; results over the rows (a reduction
+ *       over all elements or axis 0, a contraction {@code X.T().matmul(G)}) run one job whose
+ *       per-block partials are combined on the driver in block order, so the result does not
+ *       depend on the order in which tasks finish.</li>
+ * </ul>
+ */
+final class DistBackend implements Backend {
+    static final DistBackend INSTANCE = new DistBackend();
+
+    private static final LocalBackend LOCAL = LocalBackend.INSTANCE;
+
+    private DistBackend() {}
+
+    @Override
+    public int priority() {
+        return 10;
+    }
+
+    // ------------------------------------------------------------------ planning helpers
+
+    /** The distributed and local operands of one op, checked to share rows. */
+    private static final class Operands {
+        final List<DistArray> dist = new ArrayList<>();
+        final List<NDArray> local = new ArrayList<>();
+        final int[] position; // argument position of each operand in the kernel's argument list
+        Layout layout;
+
+        Operands(String op, NDArray... operands) {
+            position = new int[operands.length];
+            for (NDArray a : operands) {
+                if (a instanceof DistArray) {
+                    DistArray d = untransposed(op, a);
+                    if (layout == null) {
+                        layout = d.layout();
+                    } else if (!layout.sameRows(d.layout())) {
+                        throw new IllegalArgumentException(op + ": distributed operands are split into different row "
+                            + "blocks (" + layout + " and " + d.layout() + "); build them with the same layout");
+                    }
+                    dist.add(d);
+                }
+            }
+            int nd = 0;
+            int nl = 0;
+            for (int k = 0; k < operands.length; k++) {
+                if (operands[k] instanceof DistArray) {
+                    position[k] = nd++;
+                } else {
+                    local.add(operands[k]);
+                    position[k] = -1 - nl++;
+                }
+            }
+            for (int k = 0; k < operands.length; k++) {
+                if (position[k] < 0) {
+                    position[k] = dist.size() + (-1 - position[k]);
+                }
+            }
+        }
+    }
+
+    static DistArray untransposed(String op, NDArray a) {
+        DistArray d = (DistArray) a;
+        if (d.isTransposedView()) {
+            throw new IllegalArgumentException(op + ": the transposed view of a distributed array (shape "
+                + Shape.str(d.shape()) + ") can only be contracted over its rows, as in X.T().matmul(G); "
+                + "transpose it back or call toLocal() first");
+        }
+        return d;
+    }
+
+    /**
+     * Checks that an elementwise result keeps the rows of the distributed operands: each one has
+     * the result's rank, and a local operand of that rank has one row (it broadcasts along rows).
+     */
+    private static int[] elementwiseShape(String op, Operands ops, NDArray... operands) {
+        int[] out = operands[0].shape();
+        for (int k = 1; k < operands.length; k++) {
+            out = Shape.broadcast(op, out, operands[k].shape());
+        }
+        for (NDArray a : operands) {
+            int[] s = a.shape();
+            boolean ok = a instanceof DistArray ? s.length == out.length : s.length < out.length || s[0] == 1;
+            if (!ok) {
+                throw new IllegalArgumentException(op + ": " + describe(a) + " of shape " + Shape.str(s)
+                    + " does not line up with the rows of the distributed result of shape " + Shape.str(out)
+                    + (a instanceof DistArray ? "" : "; a local operand must broadcast along the rows "
+                    + "(leading dimension 1 or fewer dimensions), or be distributed with Dist.fromLocal"));
+            }
+        }
+        if (out[0] != ops.layout.rows()) {
+            throw new IllegalStateException("internal: " + op + " result rows " + out[0] + " vs " + ops.layout);
+        }
+        return out;
+    }
+
+    private static String describe(NDArray a) {
+        return a instanceof DistArray ? "the distributed operand" : "the local operand";
+    }
+
+    /** Ships a local array to the executors: inside each task when small, as a broadcast otherwise. */
+    private static Object ship(NDArray local) {
+        Block b = Block.of(-1, 0, local.toLocal());
+        if (8L * b.dataRef().length <= Dist.broadcastThreshold()) {
+            return b;
+        }
+        Dist.metrics().broadcastCreated();
+        return JavaSparkContext.fromSparkContext(Dist.session().sparkContext()).broadcast(b);
+    }
+
+    private static JavaRDD<Block[]> zip(List<DistArray> dist) {
+        JavaRDD<Block[]> z = dist.get(0).rdd().mapPartitions(Zips.single(), true);
+        for (int k = 1; k < dist.size(); k++) {
+            z = z.zipPartitions(dist.get(k).rdd(), Zips.append());
+        }
+        return z;
+    }
+
+    /** Runs {@code fn} block by block; the result has {@code layout}'s rows and {@code rowShape}. */
+    private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn) {
+        Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
+        JavaRDD<Block> rdd = zip(ops.dist).mapPartitions(new PartitionFn(fn, shipped), true);
+        return new DistArray(ops.layout.withRowShape(Arrays.copyOfRange(outShape, 1, outShape.length)), rdd);
+    }
+
+    /**
+     * Runs {@code partial} on every block in one Spark job and folds the partials on the driver in
+     * block order with {@code combine}.
+     */
+    private static NDArray aggregate(String op, Operands ops, BlockFn partial, BinaryOperator<NDArray> combine) {
+        if (Autograd.isRecording()) {
+            // the job computes these blocks anyway; keep them for the backward pass
+            ops.dist.forEach(DistArray::persistForBackward);
+        }
+        Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
+        JavaRDD<Block> partials = zip(ops.dist).mapPartitions(new PartitionFn(partial, shipped), true);
+        List<Block> parts = Jobs.run(op, partials::collect);
+        NDArray acc = null;
+        for (Block b : parts) {
+            NDArray p = b.array();
+            acc = acc == null ? p : combine.apply(acc, p);
+        }
+        return acc;
+    }
+
+    /** Makes blocks from a layout alone, on the executors. */
+    static DistArray generate(Layout layout, Generators.BlockGen gen) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(Dist.session().sparkContext());
+        int n = layout.numBlocks();
+        int[] starts = new int[n + 1];
+        for (int i = 0; i <= n; i++) {
+            starts[i] = i < n ? layout.rowStart(i) : layout.rows();
+        }
+        List<Integer> indices = IntStream.range(0, n).boxed().collect(Collectors.toList());
+        JavaRDD<Block> rdd = jsc.parallelize(indices, n).map(Generators.generate(starts, layout.rowShape(), gen));
+        return new DistArray(layout, rdd);
+    }
+
+    private static int[] rowStarts(Layout layout) {
+        int n = layout.numBlocks();
+        int[] starts = new int[n + 1];
+        for (int i = 0; i < n; i++) {
+            starts[i] = layout.rowStart(i);
+        }
+        starts[n] = layout.rows();
+        return starts;
+    }
+
+    private static BinaryOperator<NDArray> combiner(ReduceFn f) {
+        switch (f) {
+            case SUM: return (x, y) -> LOCAL.binary(BinaryFn.ADD, x, y);
+            case MAX: return (x, y) -> LOCAL.binary(BinaryFn.MAXIMUM, x, y);
+            default: return (x, y) -> LOCAL.binary(BinaryFn.MINIMUM, x, y);
+        }
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    @Override
+    public NDArray unary(UnaryFn f, NDArray a) {
+        Operands ops = new Operands(f.name().toLowerCase(), a);
+        return blockwise(ops, a.shape(), Kernels.unary(f));
+    }
+
+    @Override
+    public NDArray binary(BinaryFn f, NDArray a, NDArray b) {
+        String op = f.name().toLowerCase();
+        Operands ops = new Operands(op, a, b);
+        int[] out = elementwiseShape(op, ops, a, b);
+        return blockwise(ops, out, Kernels.binary(f, ops.position[0], ops.position[1]));
+    }
+
+    @Override
+    public NDArray clip(NDArray a, double lo, double hi) {
+        return blockwise(new Operands("clip", a), a.shape(), Kernels.clip(lo, hi));
+    }
+
+    @Override
+    public NDArray where(NDArray cond, NDArray a, NDArray b) {
+        Operands ops = new Operands("where", cond, a, b);
+        int[] out = elementwiseShape("where", ops, cond, a, b);
+        return blockwise(ops, out, Kernels.where(ops.position[0], ops.position[1], ops.position[2]));
+    }
+
+    @Override
+    public NDArray fullLike(NDArray like, double value) {
+        DistArray d = (DistArray) like;
+        DistArray base = generate(d.layout(), Generators.fill(value));
+        return d.isTransposedView() ? base.transposedView() : base;
+    }
+
+    @Override
+    public NDArray randomUniformLike(NDArray like, long seed) {
+        DistArray d = untransposed("randomUniformLike", like);
+        return generate(d.layout(), Generators.uniform(0, 1, seed));
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    @Override
+    public NDArray reduce(ReduceFn f, NDArray a, int axis, boolean keepdims) {
+        String op = f.name().toLowerCase();
+        Operands ops = new Operands(op, a);
+        int[] shape = a.shape();
+        if (axis == Backend.ALL || axis == 0) {
+            return aggregate(op, ops, Kernels.reduce(f, axis, keepdims), combiner(f));
+        }
+        return blockwise(ops, Shape.reduced(shape, axis, keepdims), Kernels.reduce(f, axis, keepdims));
+    }
+
+    @Override
+    public NDArray norm(NDArray a, int axis, boolean keepdims) {
+        Operands ops = new Operands("norm", a);
+        if (axis == Backend.ALL || axis == 0) {
+            NDArray ss = aggregate("norm", ops, Kernels.sumOfSquares(axis, keepdims), combiner(ReduceFn.SUM));
+            return LOCAL.unary(UnaryFn.SQRT, ss);
+        }
+        return blockwise(ops, Shape.reduced(a.shape(), axis, keepdims), Kernels.norm(axis, keepdims));
+    }
+
+    // ------------------------------------------------------------------ shape
+
+    @Override
+    public NDArray broadcastTo(NDArray a, int[] shape) {
+        DistArray d = untransposed("broadcastTo", a);
+        if (shape.length != d.ndim() || shape[0] != d.layout().rows()) {
+            throw new IllegalArgumentException("broadcastTo: a distributed array of shape " + Shape.str(d.shape())
+                + " keeps its rows; it cannot become " + Shape.str(shape));
+        }
+        return blockwise(new Operands("broadcastTo", d), shape, Kernels.broadcastRows(Arrays.copyOfRange(shape, 1, shape.length)));
+    }
+
+    @Override
+    public NDArray broadcastLike(NDArray a, NDArray like) {
+        if (!(like instanceof DistArray)) {
+            throw new IllegalArgumentException("broadcastLike: a distributed array of shape " + Shape.str(a.shape())
+                + " cannot be broadcast into a local one of shape " + Shape.str(like.shape()) + "; call toLocal() first");
+        }
+        DistArray target = untransposed("broadcastLike", like);
+        int[] shape = target.shape();
+        if (a instanceof DistArray) {
+            return broadcastTo(a, shape);
+        }
+        int[] s = a.shape();
+        if (s.length == shape.length && s[0] != 1) {
+            // a local array holding every row: split it into the target's blocks
+            return Dist.fromLocal(a.broadcastTo(shape), target.layout());
+        }
+        return generate(target.layout().withRowShape(Arrays.copyOfRange(shape, 1, shape.length)),
+            Generators.broadcast(ship(a)));
+    }
+
+    @Override
+    public NDArray reshape(NDArray a, int[] shape) {
+        DistArray d = untransposed("reshape", a);
+        if (shape.length == 0 || shape[0] != d.layout().rows()) {
+            throw new IllegalArgumentException("reshape: a distributed array keeps its rows; shape " + Shape.str(d.shape())
+                + " cannot become " + Shape.str(shape) + " (reshape within rows only: (" + d.layout().rows() + ", ...))");
+        }
+        return blockwise(new Operands("reshape", d), shape, Kernels.reshapeRows(Arrays.copyOfRange(shape, 1, shape.length)));
+    }
+
+    @Override
+    public NDArray transpose(NDArray a, int[] perm) {
+        DistArray d = (DistArray) a;
+        boolean swap = perm.length == 2 && perm[0] == 1;
+        if (swap) {
+            return d.transposedView();
+        }
+        d = untransposed("transpose", a);
+        if (perm[0] != 0) {
+            throw new IllegalArgumentException("transpose: axes " + Arrays.toString(perm) + " would move the rows of a "
+                + "distributed array of shape " + Shape.str(d.shape()) + "; only 2-D X.T() (for X.T().matmul(G)) and "
+                + "permutations that keep axis 0 first are supported");
+        }
+        int[] out = new int[perm.length];
+        for (int i = 0; i < perm.length; i++) {
+            out[i] = d.shape()[perm[i]];
+        }
+        return blockwise(new Operands("transpose", d), out, Kernels.transpose(perm));
+    }
+
+    @Override
+    public NDArray matmul(NDArray a, NDArray b) {
+        int[] sa = a.shape();
+        int[] sb = b.shape();
+        if (a instanceof DistArray && ((DistArray) a).isTransposedView()) {
+            if (!(b instanceof DistArray) || ((DistArray) b).isTransposedView()) {
+                throw new IllegalArgumentException("matmul: X.T() of a distributed X (shape " + Shape.str(sa)
+                    + ") contracts over the rows of X, so the right operand must be distributed with the same rows; got "
+                    + describe(b) + " of shape " + Shape.str(sb));
+            }
+            DistArray x = ((DistArray) a).transposedView();
+            Operands ops = new Operands("matmul", x, b);
+            return aggregate("matmul", ops, Kernels.transposeMatmul(), combiner(ReduceFn.SUM));
+        }
+        if (a instanceof DistArray && !(b instanceof DistArray)) {
+            Operands ops = new Operands("matmul", a, b);
+            return blockwise(ops, new int[] {sa[0], sb[1]}, Kernels.matmulLocal());
+        }
+        throw new IllegalArgumentException("matmul: shapes " + Shape.str(sa) + " (" + (a.isDistributed() ? "distributed" : "local")
+            + ") and " + Shape.str(sb) + " (" + (b.isDistributed() ? "distributed" : "local") + ") are not supported: "
+            + "a distributed X can be multiplied by a local matrix (X.matmul(W)), or contracted over its rows with "
+            + "another distributed array (X.T().matmul(G)); make the other operand local with toLocal()");
+    }
+
+    @Override
+    public NDArray slice(NDArray a, int axis, int start, int stop) {
+        DistArray d = untransposed("slice", a);
+        int[] out = d.shape();
+        out[axis] = stop - start;
+        if (axis > 0) {
+            return blockwise(new Operands("slice", d), out, Kernels.slice(axis, start, stop));
+        }
+        JavaRDD<Block> rdd = zip(List.of(d)).mapPartitions(
+            new PartitionFn(Kernels.sliceRows(rowStarts(d.layout()), start, stop), new Object[0]), true);
+        return new DistArray(d.layout().sliceRows(start, stop), rdd);
+    }
+
+    @Override
+    public NDArray pad(NDArray a, int axis, int before, int after) {
+        DistArray d = untransposed("pad", a);
+        int[] out = d.shape();
+        out[axis] += before + after;
+        if (axis > 0) {
+            return blockwise(new Operands("pad", d), out, Kernels.pad(axis, before, after));
+        }
+        Layout parent = d.layout().unslice(before, after);
+        if (parent == null) {
+            throw new IllegalArgumentException("pad: padding the rows of a distributed array is only supported to "
+                + "undo a row slice (its gradient); shape " + Shape.str(d.shape()) + ", padding " + before + ", " + after);
+        }
+        JavaRDD<Block> rdd = zip(List.of(d)).mapPartitions(
+            new PartitionFn(Kernels.unsliceRows(rowStarts(parent), before), new Object[0]), true);
+        return new DistArray(parent, rdd);
+    }
+
+    @Override
+    public NDArray concat(NDArray[] parts, int axis) {
+        if (axis == 0) {
+            throw new IllegalArgumentException("concat: joining distributed arrays along their rows (axis 0) is not "
+                + "supported; concatenate along another axis, or build one array with Dist.fromDataFrame");
+        }
+        for (NDArray p : parts) {
+            if (!(p instanceof DistArray)) {
+                throw new IllegalArgumentException("concat: along axis " + axis + " every part must be distributed with "
+                    + "the same rows; part of shape " + Shape.str(p.shape()) + " is local (distribute it with Dist.fromLocal)");
+            }
+        }
+        Operands ops = new Operands("concat", parts);
+        int[] out = parts[0].shape();
+        out[axis] = 0;
+        for (NDArray p : parts) {
+            out[axis] += p.shape()[axis];
+        }
+        return blockwise(ops, out, Kernels.concat(axis));
+    }
+}

@@ -1,0 +1,49 @@
+package io.sparkgrad.dist;
+
+import io.sparkgrad.autograd.Autograd;
+import org.apache.spark.SparkContext;
+
+import java.util.function.Supplier;
+
+/**
+ * Runs the Spark jobs sparkgrad starts, each described after the tape op it serves
+ * ({@code sparkgrad backward: matmul#7 -> grad of input 1}), so the Spark UI reads like the tape.
+ * A failed job surfaces as one exception naming that op, with Spark's error as its cause.
+ */
+final class Jobs {
+    private Jobs() {}
+
+    /** The local property Spark shows as a job's description. */
+    static final String DESCRIPTION = "spark.job.description";
+
+    /** The description of the work this thread is doing, for a job that serves {@code what}. */
+    static String describe(String what) {
+        String activity = Autograd.activity();
+        return "sparkgrad " + (activity != null ? activity : what);
+    }
+
+    static <T> T run(String what, Supplier<T> job) {
+        SparkContext sc = Dist.session().sparkContext();
+        String description = describe(what);
+        String previous = sc.getLocalProperty(Jobs.DESCRIPTION);
+        sc.setLocalProperty(DESCRIPTION, description);
+        try {
+            return job.get();
+        } catch (RuntimeException e) {
+            if (e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
+                throw e; // sparkgrad's own checks already name the op
+            }
+            throw new SparkJobException(description + ": the Spark job failed: " + rootMessage(e), e);
+        } finally {
+            sc.setLocalProperty(Jobs.DESCRIPTION, previous);
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName() + ": " + t.getMessage();
+    }
+}

@@ -1,0 +1,30 @@
+package io.sparkgrad.dist;
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The Spark session shared by every test in this JVM (starting one costs seconds, reusing it
+ * nothing): {@code local[2]} on loopback, Kryo with registration required, no UI.
+ */
+final class SparkTests {
+    private SparkTests() {}
+
+    static synchronized SparkSession session() {
+        SparkSession s = SparkSession.getDefaultSession().isDefined() ? SparkSession.getDefaultSession().get() : null;
+        if (s == null || s.sparkContext().isStopped()) {
+            SparkConf conf = Dist.configure(new SparkConf())
+                .setMaster("local[2]")
+                .setAppName("sparkgrad-tests")
+                .set("spark.kryo.registrationRequired", "true")
+                .set("spark.driver.host", "127.0.0.1")
+                .set("spark.driver.bindAddress", "127.0.0.1")
+                .set("spark.ui.enabled", "false")
+                .set("spark.sql.shuffle.partitions", "4");
+            s = SparkSession.builder().config(conf).getOrCreate();
+            s.sparkContext().setLogLevel("WARN");
+        }
+        Dist.use(s);
+        return s;
+    }
+}

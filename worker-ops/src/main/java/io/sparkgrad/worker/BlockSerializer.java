@@ -1,0 +1,34 @@
+package io.sparkgrad.worker;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
+
+/** Writes a {@link Block} as its index, first row, shape and raw doubles: no field reflection. */
+public final class BlockSerializer extends Serializer<Block> {
+    public BlockSerializer() {
+        setImmutable(true);
+    }
+
+    @Override
+    public void write(Kryo kryo, Output out, Block b) {
+        out.writeInt(b.index(), true);
+        out.writeLong(b.rowStart(), true);
+        int[] shape = b.shapeRef();
+        out.writeInt(shape.length, true);
+        out.writeInts(shape, true);
+        double[] data = b.dataRef();
+        out.writeInt(data.length, true);
+        out.writeDoubles(data);
+    }
+
+    @Override
+    public Block read(Kryo kryo, Input in, Class<Block> type) {
+        int index = in.readInt(true);
+        long rowStart = in.readLong(true);
+        int[] shape = in.readInts(in.readInt(true), true);
+        double[] data = in.readDoubles(in.readInt(true));
+        return new Block(index, rowStart, shape, data);
+    }
+}

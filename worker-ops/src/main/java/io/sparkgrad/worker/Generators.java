@@ -1,0 +1,98 @@
+package io.sparkgrad.worker;
+
+import io.sparkgrad.np.LocalArray;
+import io.sparkgrad.np.LocalBackend;
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Shape;
+import org.apache.spark.api.java.function.Function;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Blocks made on the executors from a layout alone — constants, random samples, a small local
+ * array repeated along the rows — so that nothing the size of the data passes through the driver.
+ */
+public final class Generators {
+    private Generators() {}
+
+    /** Makes the values of block {@code index}, of shape {@code shape}. */
+    @FunctionalInterface
+    public interface BlockGen extends Serializable {
+        NDArray make(int index, int[] shape);
+    }
+
+    /** Turns a block index into its block: {@code rowStarts} and {@code rowShape} describe the layout. */
+    public static Function<Integer, Block> generate(int[] rowStarts, int[] rowShape, BlockGen gen) {
+        return index -> {
+            int[] shape = new int[rowShape.length + 1];
+            shape[0] = rowStarts[index + 1] - rowStarts[index];
+            System.arraycopy(rowShape, 0, shape, 1, rowShape.length);
+            NDArray values = gen.make(index, shape);
+            if (!Arrays.equals(values.shape(), shape)) {
+                throw new IllegalStateException("generator made shape " + Shape.str(values.shape()) + " for block "
+                    + index + " of shape " + Shape.str(shape));
+            }
+            return Block.of(index, rowStarts[index], values);
+        };
+    }
+
+    public static BlockGen fill(double value) {
+        return (index, shape) -> {
+            double[] d = new double[Shape.size(shape)];
+            if (value != 0) {
+                Arrays.fill(d, value);
+            }
+            return LocalArray.wrap(shape, d);
+        };
+    }
+
+    /** A generator per block whose seed mixes the user's seed with the block index. */
+    private static SplittableRandom random(long seed, int index) {
+        return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + index);
+    }
+
+    public static BlockGen uniform(double low, double high, long seed) {
+        return (index, shape) -> {
+            SplittableRandom r = random(seed, index);
+            double[] d = new double[Shape.size(shape)];
+            for (int i = 0; i < d.length; i++) {
+                d[i] = low + (high - low) * r.nextDouble();
+            }
+            return LocalArray.wrap(shape, d);
+        };
+    }
+
+    public static BlockGen normal(double mean, double std, long seed) {
+        return (index, shape) -> {
+            SplittableRandom r = random(seed, index);
+            double[] d = new double[Shape.size(shape)];
+            for (int i = 0; i < d.length; i += 2) {
+                // Marsaglia's polar method: two independent normals per accepted pair
+                double u;
+                double v;
+                double s;
+                do {
+                    u = 2 * r.nextDouble() - 1;
+                    v = 2 * r.nextDouble() - 1;
+                    s = u * u + v * v;
+                } while (s >= 1 || s == 0);
+                double f = Math.sqrt(-2 * Math.log(s) / s);
+                d[i] = mean + std * u * f;
+                if (i + 1 < d.length) {
+                    d[i + 1] = mean + std * v * f;
+                }
+            }
+            return LocalArray.wrap(shape, d);
+        };
+    }
+
+    /**
+     * Repeats a local array (which broadcasts along the rows) over each block; {@code shipped} is
+     * a {@link Block} or a {@code Broadcast<Block>}.
+     */
+    public static BlockGen broadcast(Object shipped) {
+        return (index, shape) -> LocalBackend.INSTANCE.broadcastTo(PartitionFn.unship(shipped).array(), shape);
+    }
+}
