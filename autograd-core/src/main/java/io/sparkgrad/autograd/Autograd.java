@@ -128,6 +128,23 @@ public final class Autograd {
         return Engine.activity();
     }
 
+    private static final java.util.List<Runnable> PASS_END_LISTENERS = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * Registers a callback run on the backward thread after every {@code backward()} and
+     * {@link #grad} walk, also when it fails. Backends use it to release what they made for the
+     * walk (a distributed backend releases the broadcasts its rules shipped).
+     */
+    public static void onBackwardEnd(Runnable listener) {
+        PASS_END_LISTENERS.add(listener);
+    }
+
+    static void backwardEnded() {
+        for (Runnable r : PASS_END_LISTENERS) {
+            r.run();
+        }
+    }
+
     // ------------------------------------------------------------------ variables
 
     /**
@@ -219,6 +236,14 @@ public final class Autograd {
      * @param retainGraph keep the walked graph so that it can be walked again
      */
     public static void backward(List<NDArray> heads, List<NDArray> headGrads, boolean retainGraph) {
+        try {
+            backwardAndStore(heads, headGrads, retainGraph);
+        } finally {
+            backwardEnded();
+        }
+    }
+
+    private static void backwardAndStore(List<NDArray> heads, List<NDArray> headGrads, boolean retainGraph) {
         List<NDArray> leaves = new ArrayList<>();
         Engine.run(heads, headGrads, null, retainGraph, false, false, leaves);
         Engine.State state = Engine.STATE.get();
@@ -273,9 +298,13 @@ public final class Autograd {
         if (variables.isEmpty()) {
             throw new IllegalArgumentException("grad: no variables given");
         }
-        NDArray[] g = Engine.run(heads, headGrads, variables.toArray(new NDArray[0]), retainGraph, createGraph,
-            allowUnused, null);
-        return Arrays.asList(g);
+        try {
+            NDArray[] g = Engine.run(heads, headGrads, variables.toArray(new NDArray[0]), retainGraph, createGraph,
+                allowUnused, null);
+            return Arrays.asList(g);
+        } finally {
+            backwardEnded();
+        }
     }
 
     /** The gradient of {@code head} (all-ones head gradient) with respect to one variable. */

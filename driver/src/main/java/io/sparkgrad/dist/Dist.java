@@ -10,6 +10,7 @@ import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import scala.Option;
 
 import java.util.ArrayList;
@@ -104,6 +105,11 @@ public final class Dist {
         return METRICS;
     }
 
+    /** Returns how many broadcasts sparkgrad shipped that are not released yet. */
+    public static int liveBroadcasts() {
+        return Broadcasts.live();
+    }
+
     static void waitForListeners() {
         if (session != null && !session.sparkContext().isStopped()) {
             try {
@@ -181,7 +187,9 @@ public final class Dist {
             int start = layout.rowStart(i);
             blocks.add(Block.of(i, start, local.toLocal().slice(0, start, start + layout.blockRows(i)).detach()));
         }
-        JavaRDD<Block> rdd = jsc().parallelize(blocks, layout.numBlocks());
+        // cached: the blocks are data that every later job reads; Spark's ContextCleaner drops
+        // them once the array is unreachable
+        JavaRDD<Block> rdd = jsc().parallelize(blocks, layout.numBlocks()).persist(StorageLevel.MEMORY_AND_DISK());
         return new DistArray(layout, rdd);
     }
 

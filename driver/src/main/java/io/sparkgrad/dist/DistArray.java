@@ -9,6 +9,7 @@ import io.sparkgrad.np.Np;
 import io.sparkgrad.np.Shape;
 import io.sparkgrad.worker.Block;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 
 import java.util.Arrays;
@@ -28,15 +29,22 @@ public final class DistArray extends NDArray {
     private JavaRDD<Block> rdd;
     // true when this array persisted its RDD for a backward pass, or as a materialised gradient
     private boolean cachedBySparkgrad;
+    // the broadcasts shipped by the op that made this array (its closures hold them too)
+    private final List<Broadcast<Block>> ownBroadcasts;
     /**
      * Wraps blocks laid out as {@code layout}. The broadcasts that the RDD's lineage reads are held
      * by its closures, so Spark's ContextCleaner keeps them exactly as long as the RDD is reachable.
      */
     DistArray(Layout layout, JavaRDD<Block> rdd) {
-        this(layout, rdd, false);
+        this(layout, rdd, false, List.of());
     }
 
-    private DistArray(Layout layout, JavaRDD<Block> rdd, boolean transposed) {
+    /** Also records the broadcasts the op that made this array shipped, released with its graph. */
+    DistArray(Layout layout, JavaRDD<Block> rdd, List<Broadcast<Block>> ownBroadcasts) {
+        this(layout, rdd, false, ownBroadcasts);
+    }
+
+    private DistArray(Layout layout, JavaRDD<Block> rdd, boolean transposed, List<Broadcast<Block>> ownBroadcasts) {
         super(transposed ? reversed(layout.shape()) : layout.shape());
         if (rdd.getNumPartitions() != layout.numBlocks()) {
             throw new IllegalStateException("internal: RDD has " + rdd.getNumPartitions() + " partitions for "
@@ -45,6 +53,7 @@ public final class DistArray extends NDArray {
         this.layout = layout;
         this.rdd = rdd;
         this.transposed = transposed;
+        this.ownBroadcasts = ownBroadcasts;
     }
 
     private static int[] reversed(int[] s) {
@@ -57,7 +66,7 @@ public final class DistArray extends NDArray {
 
     /** Returns the transposed view of this (2-D, untransposed) array, or the base of a view. */
     DistArray transposedView() {
-        return new DistArray(layout, rdd, !transposed);
+        return new DistArray(layout, rdd, !transposed, List.of());
     }
 
     /** Returns the row layout (of the base array, for a transposed view). */
@@ -153,18 +162,23 @@ public final class DistArray extends NDArray {
         }
     }
 
-    /** Drops what this array cached for backward; the values can still be recomputed. */
+    /**
+     * Drops what this array cached for backward and the executors' copies of the broadcasts its op
+     * shipped. The values can still be recomputed: an unpersisted broadcast is fetched again from
+     * the driver when a task needs it.
+     */
     @Override
     public void onGraphFreed() {
         if (cachedBySparkgrad) {
             rdd.unpersist(false);
             cachedBySparkgrad = false;
         }
+        ownBroadcasts.forEach(Broadcasts::release);
     }
 
     @Override
     public NDArray detach() {
-        return new DistArray(layout, rdd, transposed);
+        return new DistArray(layout, rdd, transposed, List.of());
     }
 
     /** Prints the values like a local array when they are small enough to collect. */

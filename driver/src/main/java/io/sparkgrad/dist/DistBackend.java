@@ -16,6 +16,7 @@ import io.sparkgrad.worker.PartitionFn;
 import io.sparkgrad.worker.Zips;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -136,8 +137,18 @@ final class DistBackend implements Backend {
         if (8L * b.dataRef().length <= Dist.broadcastThreshold()) {
             return b;
         }
-        Dist.metrics().broadcastCreated();
-        return JavaSparkContext.fromSparkContext(Dist.session().sparkContext()).broadcast(b);
+        return Broadcasts.create(b);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Broadcast<Block>> broadcastsIn(Object[] shipped) {
+        List<Broadcast<Block>> out = new ArrayList<>();
+        for (Object o : shipped) {
+            if (o instanceof Broadcast) {
+                out.add((Broadcast<Block>) o);
+            }
+        }
+        return out;
     }
 
     private static JavaRDD<Block[]> zip(List<DistArray> dist) {
@@ -152,7 +163,8 @@ final class DistBackend implements Backend {
     private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn) {
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
         JavaRDD<Block> rdd = zip(ops.dist).mapPartitions(new PartitionFn(fn, shipped), true);
-        return new DistArray(ops.layout.withRowShape(Arrays.copyOfRange(outShape, 1, outShape.length)), rdd);
+        return new DistArray(ops.layout.withRowShape(Arrays.copyOfRange(outShape, 1, outShape.length)), rdd,
+            broadcastsIn(shipped));
     }
 
     /**
@@ -166,7 +178,12 @@ final class DistBackend implements Backend {
         }
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
         JavaRDD<Block> partials = zip(ops.dist).mapPartitions(new PartitionFn(partial, shipped), true);
-        List<Block> parts = Jobs.run(op, partials::collect);
+        List<Block> parts;
+        try {
+            parts = Jobs.run(op, partials::collect);
+        } finally {
+            broadcastsIn(shipped).forEach(Broadcasts::release); // read by this job only
+        }
         NDArray acc = null;
         for (Block b : parts) {
             NDArray p = b.array();
@@ -177,6 +194,10 @@ final class DistBackend implements Backend {
 
     /** Makes blocks from a layout alone, on the executors. */
     static DistArray generate(Layout layout, Generators.BlockGen gen) {
+        return generate(layout, gen, List.of());
+    }
+
+    private static DistArray generate(Layout layout, Generators.BlockGen gen, List<Broadcast<Block>> broadcasts) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(Dist.session().sparkContext());
         int n = layout.numBlocks();
         int[] starts = new int[n + 1];
@@ -185,7 +206,7 @@ final class DistBackend implements Backend {
         }
         List<Integer> indices = IntStream.range(0, n).boxed().collect(Collectors.toList());
         JavaRDD<Block> rdd = jsc.parallelize(indices, n).map(Generators.generate(starts, layout.rowShape(), gen));
-        return new DistArray(layout, rdd);
+        return new DistArray(layout, rdd, broadcasts);
     }
 
     private static int[] rowStarts(Layout layout) {
@@ -298,8 +319,9 @@ final class DistBackend implements Backend {
             // a local array holding every row: split it into the target's blocks
             return Dist.fromLocal(a.broadcastTo(shape), target.layout());
         }
+        Object shipped = ship(a);
         return generate(target.layout().withRowShape(Arrays.copyOfRange(shape, 1, shape.length)),
-            Generators.broadcast(ship(a)));
+            Generators.broadcast(shipped), broadcastsIn(new Object[] {shipped}));
     }
 
     @Override

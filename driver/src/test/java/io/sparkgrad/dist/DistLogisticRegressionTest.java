@@ -1,0 +1,157 @@
+package io.sparkgrad.dist;
+
+import io.sparkgrad.autograd.Autograd;
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Np;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.Set;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Logistic regression on 200,000 x 20 distributed rows with local weights: the loss and every
+ * gradient equal the local engine's, backward costs the Spark jobs it should, and nothing is left
+ * cached or broadcast afterwards.
+ */
+class DistLogisticRegressionTest {
+    private static final int N = 200_000;
+    private static final int D = 20;
+
+    private static SparkSession spark;
+    private static NDArray xLocal;
+    private static NDArray tLocal;
+    private static NDArray x;
+    private static NDArray t;
+
+    @BeforeAll
+    static void data() {
+        spark = SparkTests.session();
+        Np.seed(42);
+        xLocal = Np.randomNormal(0, 1, N, D);
+        NDArray trueW = Np.randomNormal(0, 0.5, D);
+        // labels from a noisy logistic model, as 0/1
+        tLocal = xLocal.matmul(trueW).add(Np.randomNormal(0, 1, N)).gt(0);
+        x = Dist.fromLocal(xLocal, 8);
+        t = Dist.fromLocal(tLocal, 8);
+    }
+
+    private static NDArray loss(NDArray xs, NDArray ts, NDArray w) {
+        return Np.binaryCrossEntropyWithLogits(xs.matmul(w), ts);
+    }
+
+    private static void assertClose(NDArray expected, NDArray actual, double rtol) {
+        double[] e = expected.toArray();
+        double[] a = actual.toArray();
+        assertEquals(e.length, a.length);
+        for (int i = 0; i < e.length; i++) {
+            double scale = Math.max(1e-300, Math.max(Math.abs(e[i]), Math.abs(a[i])));
+            assertTrue(Math.abs(e[i] - a[i]) <= rtol * scale, "element " + i + ": " + e[i] + " vs " + a[i]);
+        }
+    }
+
+    @Test
+    void lossAndWeightGradientEqualTheLocalEngineInOneBackwardJob() {
+        NDArray wLocal = Np.full(new int[] {D}, 0.1);
+        wLocal.attachGrad();
+        NDArray lossLocal;
+        try (var r = Autograd.record()) {
+            lossLocal = loss(xLocal, tLocal, wLocal);
+        }
+        lossLocal.backward();
+
+        NDArray w = Np.full(new int[] {D}, 0.1);
+        w.attachGrad();
+        Metrics.Snapshot start = Dist.metrics().snapshot();
+        NDArray lossDist;
+        try (var r = Autograd.record()) {
+            lossDist = loss(x, t, w);
+        }
+        Metrics.Snapshot forward = Dist.metrics().snapshot().minus(start);
+        lossDist.backward();
+        Metrics.Snapshot backward = Dist.metrics().snapshot().minus(start).minus(forward);
+
+        assertClose(lossLocal, lossDist, 1e-12);
+        assertClose(wLocal.grad(), w.grad(), 1e-12);
+        assertEquals(1, forward.forwardJobs(), "forward: the loss's sum over the rows");
+        assertEquals(1, backward.backwardJobs(), "backward: X.T().matmul(g), one contraction over the rows");
+        assertEquals(0, backward.forwardJobs() + backward.otherJobs());
+        assertEquals(8, backward.backwardTasks(), "one task per block");
+    }
+
+    @Test
+    void inputSensitivityGivesADistributedGradientOfX() {
+        NDArray xl = xLocal.detach();
+        xl.attachGrad();
+        NDArray wLocal = Np.full(new int[] {D}, -0.05);
+        wLocal.attachGrad();
+        NDArray lossLocal;
+        try (var r = Autograd.record()) {
+            lossLocal = loss(xl, tLocal, wLocal);
+        }
+        lossLocal.backward();
+
+        NDArray xd = x.detach();
+        xd.attachGrad();
+        NDArray w = Np.full(new int[] {D}, -0.05);
+        w.attachGrad();
+        NDArray lossDist;
+        try (var r = Autograd.record()) {
+            lossDist = loss(xd, t, w);
+        }
+        Metrics.Snapshot before = Dist.metrics().snapshot();
+        lossDist.backward();
+        Metrics.Snapshot backward = Dist.metrics().snapshot().minus(before);
+
+        assertTrue(xd.grad().isDistributed());
+        assertEquals(((DistArray) x).layout(), ((DistArray) xd.grad()).layout());
+        assertClose(xl.grad(), xd.grad(), 1e-12);
+        assertClose(wLocal.grad(), w.grad(), 1e-12);
+        // the contraction for w, and the job that computes and caches X's gradient blocks
+        assertEquals(2, backward.backwardJobs());
+        assertEquals(0, backward.forwardJobs() + backward.otherJobs());
+    }
+
+    private static Set<Integer> persistedRdds() {
+        return new TreeSet<>(scala.jdk.javaapi.CollectionConverters.asJava(spark.sparkContext().getPersistentRDDs()).keySet()
+            .stream().map(k -> (Integer) k).toList());
+    }
+
+    @Test
+    void trainingLoopLeavesNothingCachedOrBroadcast() {
+        long threshold = Dist.broadcastThreshold();
+        Dist.setBroadcastThreshold(0); // make every local operand, w included, travel as a broadcast
+        try {
+            NDArray xs = Dist.fromLocal(xLocal.slice(0, 0, 2000), 4);
+            NDArray ts = Dist.fromLocal(tLocal.slice(0, 0, 2000), 4);
+            NDArray w = Np.zeros(D);
+            w.attachGrad();
+            Set<Integer> before = persistedRdds();
+            double first = 0;
+            double last = 0;
+            for (int it = 0; it < 200; it++) {
+                NDArray l;
+                try (var r = Autograd.record()) {
+                    l = loss(xs, ts, w);
+                }
+                l.backward();
+                w.assign(w.sub(w.grad().mul(0.5)));
+                if (it == 0) {
+                    first = l.item();
+                }
+                last = l.item();
+                Set<Integer> now = persistedRdds();
+                // arrays of earlier tests may be cleaned meanwhile; nothing may be added
+                assertTrue(before.containsAll(now), "iteration " + it + " left cached blocks: " + now + " vs " + before);
+                assertEquals(0, Dist.liveBroadcasts(), "iteration " + it + " left broadcasts");
+            }
+            assertTrue(last < first * 0.9, "gradient descent lowers the loss: " + first + " -> " + last);
+        } finally {
+            Dist.setBroadcastThreshold(threshold);
+        }
+    }
+}
