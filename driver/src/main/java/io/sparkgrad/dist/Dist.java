@@ -211,6 +211,23 @@ public final class Dist {
         return Layout.ofBlockRows(s[0], blockRows, java.util.Arrays.copyOfRange(s, 1, s.length));
     }
 
+    /**
+     * Computes a distributed array's blocks once and keeps them in executor memory (spilling to
+     * disk), so later jobs read them instead of recomputing their lineage; returns the same array.
+     * Spark's ContextCleaner drops them once the array is unreachable.
+     */
+    public static NDArray cache(NDArray x) {
+        if (!(x instanceof DistArray)) {
+            return x;
+        }
+        DistArray d = (DistArray) x;
+        if (d.rdd().getStorageLevel().equals(StorageLevel.NONE())) {
+            d.rdd().persist(StorageLevel.MEMORY_AND_DISK());
+        }
+        Jobs.run("cache " + Shape.str(d.shape()), d.rdd()::count);
+        return x;
+    }
+
     /** Returns zeros with {@code like}'s shape and layout. */
     public static NDArray zerosLike(NDArray like) {
         return like.zerosLike();

@@ -14,6 +14,8 @@ public final class Main {
         "  tour              the MXNet autograd walk-through, cell by cell, with its outputs",
         "  bench-core        benchmarks of the local engine (tape overhead, elementwise, matmul, MLP);",
         "                    --quick runs every size at a tenth",
+        "  bench-dist        logistic regression loss + gradient on distributed data (Spark);",
+        "                    --rows N (1000000) --cols D (50) --iterations K (10) --quick (rows / 10)",
         "  help              this text");
 
     public static void main(String[] args) {
@@ -42,6 +44,8 @@ public final class Main {
                 }
                 CoreBench.run(out, quick);
                 return 0;
+            case "bench-dist":
+                return benchDist(rest, out, err);
             case "help":
             case "--help":
             case "-h":
@@ -50,6 +54,31 @@ public final class Main {
             default:
                 return usage(err, "unknown command '" + command + "'");
         }
+    }
+
+    private static int benchDist(String[] args, PrintStream out, PrintStream err) {
+        int rows = 1_000_000;
+        int cols = 50;
+        int iterations = 10;
+        boolean quick = false;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--rows": rows = Integer.parseInt(args[++i]); break;
+                    case "--cols": cols = Integer.parseInt(args[++i]); break;
+                    case "--iterations": iterations = Integer.parseInt(args[++i]); break;
+                    case "--quick": quick = true; break;
+                    default: return usage(err, "bench-dist: unknown option " + args[i]);
+                }
+            }
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            return usage(err, "bench-dist: options --rows, --cols and --iterations take a positive whole number");
+        }
+        if (rows < 1 || cols < 1 || iterations < 1) {
+            return usage(err, "bench-dist: --rows, --cols and --iterations must be positive");
+        }
+        DistBench.run(out, quick ? Math.max(1, rows / 10) : rows, cols, iterations);
+        return 0;
     }
 
     private static int usage(PrintStream err, String problem) {

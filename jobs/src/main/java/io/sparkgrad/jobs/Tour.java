@@ -19,9 +19,20 @@ public final class Tour {
         this.out = out;
     }
 
-    /** Runs the walk-through on local arrays, printing to {@code out}. */
+    /** Runs the walk-through on local arrays, then with {@code x} distributed, printing to {@code out}. */
     public static void run(PrintStream out) {
-        new Tour(out).local();
+        Tour t = new Tour(out);
+        out.println("sparkgrad autograd tour: the MXNet walk-through, on local arrays");
+        out.println();
+        t.cells(false);
+        out.println("The same cells with x distributed over 2 row blocks on Spark ("
+            + io.sparkgrad.dist.Dist.session().sparkContext().master() + "):");
+        out.println();
+        t.cells(true);
+    }
+
+    private static NDArray place(NDArray a, boolean distributed) {
+        return distributed ? io.sparkgrad.dist.Dist.fromLocal(a, Math.min(2, a.shape()[0])) : a;
     }
 
     private void show(String code, Supplier<Object> body) {
@@ -43,11 +54,10 @@ public final class Tour {
         return b.sum().item() > 0 ? b : b.mul(100);
     }
 
-    private void local() {
-        out.println("sparkgrad autograd tour: the MXNet walk-through, on local arrays");
-        out.println();
+    private void cells(boolean dist) {
         NDArray[] v = new NDArray[4]; // x, y, z, a: the notebook's variables
-        show("NDArray x = Np.arange(4.0);  x", () -> v[0] = Np.arange(4.0));
+        String arange = dist ? "Dist.fromLocal(Np.arange(4.0), 2)" : "Np.arange(4.0)";
+        show("NDArray x = " + arange + ";  x", () -> v[0] = place(Np.arange(4.0), dist));
         show("Np.dot(x, x)", () -> Np.dot(v[0], v[0]));
         show("x.attachGrad();  x.grad()", () -> {
             v[0].attachGrad();
@@ -99,12 +109,15 @@ public final class Tour {
             v[2].backward();
             return v[0].grad();
         });
-        show("f(Np.array(2.01))   // b = a*2; while (norm(b) < 1000) b = b*2; c = sum(b) > 0 ? b : 100*b",
-            () -> f(Np.array(2.01)));
-        show("NDArray a = Np.randomNormal(0, 1);  f(a)", () -> {
-            v[3] = Np.randomNormal(0, 1);
-            return f(v[3]);
-        });
+        String wrap = dist ? "Dist.fromLocal(%s, 1)" : "%s";
+        show("f(" + String.format(wrap, "Np.array(2.01)")
+                + ")   // b = a*2; while (norm(b) < 1000) b = b*2; c = sum(b) > 0 ? b : 100*b",
+            () -> f(place(Np.array(2.01), dist)));
+        show("NDArray a = " + String.format(wrap, dist ? "Np.randomNormal(0, 1, 1)" : "Np.randomNormal(0, 1)") + ";  f(a)",
+            () -> {
+                v[3] = dist ? place(Np.randomNormal(0, 1, 1), true) : Np.randomNormal(0, 1);
+                return f(v[3]);
+            });
         show("a.attachGrad();\ntry (var r = Autograd.record()) { d = f(a); }\nd.backward();  d.div(a)", () -> {
             v[3].attachGrad();
             NDArray d;
