@@ -371,6 +371,27 @@ public final class LocalBackend implements Backend {
         return new LocalArray(new int[] {n, m}, o);
     }
 
+    /**
+     * Returns {@code a^T b} for 2-D {@code a} (n x k) and {@code b} (n x m) in one BLAS call,
+     * without materialising the transpose: the contraction over rows of a distributed product.
+     */
+    public NDArray matmulTransposedLeft(NDArray a, NDArray b) {
+        int n = a.shape[0];
+        int k = a.shape[1];
+        int m = b.shape[1];
+        if (b.shape[0] != n) {
+            throw new IllegalArgumentException("matmul: a^T b needs equal rows, got shapes " + Shape.str(a.shape)
+                + " and " + Shape.str(b.shape));
+        }
+        double[] o = new double[k * m];
+        if (n > 0 && m > 0 && k > 0) {
+            // Row-major C = A^T B is column-major C^T = B^T A: B^T is b as stored (m x n), A is a
+            // as stored read transposed.
+            BLAS_IMPL.dgemm("N", "T", m, k, n, 1.0, data(b), m, data(a), k, 0.0, o, m);
+        }
+        return new LocalArray(new int[] {k, m}, o);
+    }
+
     @Override
     public NDArray slice(NDArray a, int axis, int start, int stop) {
         int[] shape = a.shape.clone();

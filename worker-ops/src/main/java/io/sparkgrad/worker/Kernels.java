@@ -58,7 +58,7 @@ public final class Kernels {
 
     /** The partial of a contraction over rows: {@code X_b^T G_b}. */
     public static BlockFn transposeMatmul() {
-        return (i, a) -> L.matmul(L.transpose(a[0], new int[] {1, 0}), a[1]);
+        return (i, a) -> L.matmulTransposedLeft(a[0], a[1]);
     }
 
     /** Gives each block the row shape {@code rowShape}. */
