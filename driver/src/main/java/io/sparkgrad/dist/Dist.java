@@ -242,4 +242,36 @@ public final class Dist {
     public static NDArray fullLike(NDArray like, double value) {
         return like.fullLike(value);
     }
+
+    // ------------------------------------------------------------------ data IO
+
+    /**
+     * Makes a 2-D float64 array (rows x columns) of the given columns of {@code df} (none given:
+     * all of its columns), one block per partition of {@code df}. The columns may have any numeric
+     * type (cast to double), or be one Spark ML vector column (dense or sparse, all of one size).
+     * A missing or non-numeric column fails before any Spark job; a null value fails naming its
+     * column and row. One Spark job reads {@code df} and caches the blocks; the array does not read
+     * {@code df} again.
+     */
+    public static DistArray fromDataFrame(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> df,
+                                          String... numericColumns) {
+        return DataIO.fromDataFrame(df, numericColumns);
+    }
+
+    /**
+     * Reads the given numeric columns (none given: all) of a Parquet file or directory as by
+     * {@link #fromDataFrame}; the files of a directory are read in the order their writer numbered
+     * them, so that what {@link DistArray#writeParquet} wrote comes back in row order.
+     */
+    public static DistArray readParquet(String path, String... columns) {
+        return DataIO.readParquet(path, columns);
+    }
+
+    /**
+     * Reads the given columns (none given: all) of a CSV file or directory with a header row as by
+     * {@link #fromDataFrame}; a value that is not a number fails naming the file, column and row.
+     */
+    public static DistArray readCsv(String path, String... columns) {
+        return DataIO.readCsv(path, columns);
+    }
 }

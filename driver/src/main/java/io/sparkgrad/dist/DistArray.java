@@ -189,4 +189,21 @@ public final class DistArray extends NDArray {
         }
         return "DistArray(shape=" + Shape.str(shape) + ", " + layout + (transposed ? ", transposed view" : "") + ")";
     }
+
+    /**
+     * Returns the values as a DataFrame of double columns, one row per row of this 1-D or 2-D
+     * array, in row order and one partition per block; the columns are named {@code names}, or
+     * {@code c0, c1, ...} when none are given.
+     */
+    public org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> toDataFrame(String... names) {
+        return DataIO.toDataFrame(this, names);
+    }
+
+    /**
+     * Writes the values to a new Parquet directory at {@code path} (columns {@code c0, c1, ...}),
+     * one file per block; {@link Dist#readParquet} reads them back in row order.
+     */
+    public void writeParquet(String path) {
+        DataIO.writeParquet(this, path);
+    }
 }

@@ -29,10 +29,10 @@ final class Jobs {
         sc.setLocalProperty(DESCRIPTION, description);
         try {
             return job.get();
-        } catch (RuntimeException e) {
-            if (e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
-                throw e; // sparkgrad's own checks already name the op
-            }
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw e; // sparkgrad's own driver-side checks already name the op
+        } catch (Exception e) {
+            // Spark's SparkException is checked in Java's eyes but thrown from Scala unchecked
             throw new SparkJobException(description + ": the Spark job failed: " + rootMessage(e), e);
         } finally {
             sc.setLocalProperty(Jobs.DESCRIPTION, previous);
