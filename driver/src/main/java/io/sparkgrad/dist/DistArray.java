@@ -20,8 +20,10 @@ import java.util.List;
  * {@link Block} per partition. Operations on it are lazy RDD transformations; those whose result
  * is local (a reduction over rows, a contraction over rows, {@link #toLocal()}) run a Spark job.
  *
- * <p>A 2-D distributed array's {@link #T()} is a view whose only consumer is a contraction over
- * the rows, {@code X.T().matmul(G)}; everything else refuses it with a message.
+ * <p>A 2-D distributed array's {@link #T()} is a view whose only consumers are a contraction over
+ * the rows, {@code X.T().matmul(G)}, and what the backward pass of that contraction needs: a local
+ * matrix times a view, {@code L.matmul(G.T())}, and the sum of two views of the same shape.
+ * Everything else refuses it with a message.
  */
 public final class DistArray extends NDArray {
     private final Layout layout;
@@ -67,6 +69,14 @@ public final class DistArray extends NDArray {
     /** Returns the transposed view of this (2-D, untransposed) array, or the base of a view. */
     DistArray transposedView() {
         return new DistArray(layout, rdd, !transposed, List.of());
+    }
+
+    /**
+     * As {@link #transposedView()}, for an array just made by an op and seen only through the
+     * view: the view takes over the broadcasts that op shipped, and releases them with its graph.
+     */
+    DistArray toTransposedView() {
+        return new DistArray(layout, rdd, !transposed, ownBroadcasts);
     }
 
     /** Returns the row layout (of the base array, for a transposed view). */

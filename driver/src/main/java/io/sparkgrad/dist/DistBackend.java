@@ -92,6 +92,10 @@ final class DistBackend implements Backend {
         }
     }
 
+    private static boolean isTransposedView(NDArray a) {
+        return a instanceof DistArray && ((DistArray) a).isTransposedView();
+    }
+
     static DistArray untransposed(String op, NDArray a) {
         DistArray d = (DistArray) a;
         if (d.isTransposedView()) {
@@ -237,6 +241,12 @@ final class DistBackend implements Backend {
 
     @Override
     public NDArray binary(BinaryFn f, NDArray a, NDArray b) {
+        if (f == BinaryFn.ADD && isTransposedView(a) && isTransposedView(b) && Arrays.equals(a.shape(), b.shape())) {
+            // The gradients of one X.T() used in two contractions meet here (backward sums them):
+            // the sum of two views is the view of the sum of their bases.
+            DistArray sum = (DistArray) binary(f, ((DistArray) a).transposedView(), ((DistArray) b).transposedView());
+            return sum.toTransposedView();
+        }
         String op = f.name().toLowerCase();
         Operands ops = new Operands(op, a, b);
         int[] out = elementwiseShape(op, ops, a, b);
@@ -364,6 +374,10 @@ final class DistBackend implements Backend {
                     + ") contracts over the rows of X, so the right operand must be distributed with the same rows; got "
                     + describe(b) + " of shape " + Shape.str(sb));
             }
+            if (Autograd.isRecording()) {
+                // cache through the view itself: it is the recorded input whose graph release uncaches
+                ((DistArray) a).persistForBackward();
+            }
             DistArray x = ((DistArray) a).transposedView();
             Operands ops = new Operands("matmul", x, b);
             return aggregate("matmul", ops, Kernels.transposeMatmul(), combiner(ReduceFn.SUM));
@@ -371,6 +385,14 @@ final class DistBackend implements Backend {
         if (a instanceof DistArray && !(b instanceof DistArray)) {
             Operands ops = new Operands("matmul", a, b);
             return blockwise(ops, new int[] {sa[0], sb[1]}, Kernels.matmulLocal());
+        }
+        if (!(a instanceof DistArray) && isTransposedView(b)) {
+            // L G^T = (G L^T)^T: each block of G times the local L^T, seen through the transposed
+            // view. This is the gradient of X in X.T().matmul(G): g.matmul(G.T()).
+            DistArray g = ((DistArray) b).transposedView();
+            NDArray lt = LOCAL.transpose(a.toLocal(), new int[] {1, 0});
+            Operands ops = new Operands("matmul", g, lt);
+            return blockwise(ops, new int[] {sb[1], sa[0]}, Kernels.matmulLocal()).toTransposedView();
         }
         throw new IllegalArgumentException("matmul: shapes " + Shape.str(sa) + " (" + (a.isDistributed() ? "distributed" : "local")
             + ") and " + Shape.str(sb) + " (" + (b.isDistributed() ? "distributed" : "local") + ") are not supported: "
