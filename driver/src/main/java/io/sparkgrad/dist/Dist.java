@@ -9,6 +9,8 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import scala.Option;
@@ -168,7 +170,7 @@ public final class Dist {
     // ------------------------------------------------------------------ creation
 
     /** Splits a local array's rows into {@code numBlocks} blocks of nearly equal size. */
-    public static NDArray fromLocal(NDArray local, int numBlocks) {
+    public static DistArray fromLocal(NDArray local, int numBlocks) {
         int[] s = local.shape();
         if (s.length == 0) {
             throw new IllegalArgumentException("fromLocal: a 0-d array has no rows to distribute");
@@ -194,12 +196,12 @@ public final class Dist {
     }
 
     /** Standard normal samples made on the executors, {@code blockRows} rows per block. */
-    public static NDArray randomNormal(long seed, int blockRows, int... shape) {
+    public static DistArray randomNormal(long seed, int blockRows, int... shape) {
         return DistBackend.generate(layoutFor("randomNormal", blockRows, shape), Generators.normal(0, 1, seed));
     }
 
     /** Samples uniform in [0, 1) made on the executors, {@code blockRows} rows per block. */
-    public static NDArray randomUniform(long seed, int blockRows, int... shape) {
+    public static DistArray randomUniform(long seed, int blockRows, int... shape) {
         return DistBackend.generate(layoutFor("randomUniform", blockRows, shape), Generators.uniform(0, 1, seed));
     }
 
@@ -253,7 +255,7 @@ public final class Dist {
      * column and row. One Spark job reads {@code df} and caches the blocks; the array does not read
      * {@code df} again.
      */
-    public static DistArray fromDataFrame(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> df,
+    public static DistArray fromDataFrame(Dataset<Row> df,
                                           String... numericColumns) {
         return DataIO.fromDataFrame(df, numericColumns);
     }

@@ -10,6 +10,8 @@ import io.sparkgrad.np.Shape;
 import io.sparkgrad.worker.Block;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.storage.StorageLevel;
 
 import java.util.Arrays;
@@ -205,7 +207,7 @@ public final class DistArray extends NDArray {
      * array, in row order and one partition per block; the columns are named {@code names}, or
      * {@code c0, c1, ...} when none are given.
      */
-    public org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> toDataFrame(String... names) {
+    public Dataset<Row> toDataFrame(String... names) {
         return DataIO.toDataFrame(this, names);
     }
 

@@ -3,10 +3,17 @@ package io.sparkgrad.dist;
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -14,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Logistic regression on 200,000 x 20 distributed rows with local weights: the loss and every
+ * Logistic regression on 200,000 x 20 distributed rows read from a DataFrame, with local weights: the loss and every
  * gradient equal the local engine's, backward costs the Spark jobs it should, and nothing is left
  * cached or broadcast afterwards.
  */
@@ -36,8 +43,33 @@ class DistLogisticRegressionTest {
         NDArray trueW = Np.randomNormal(0, 0.5, D);
         // labels from a noisy logistic model, as 0/1
         tLocal = xLocal.matmul(trueW).add(Np.randomNormal(0, 1, N)).gt(0);
-        x = Dist.fromLocal(xLocal, 8);
-        t = Dist.fromLocal(tLocal, 8);
+        // the distributed data comes from a DataFrame of 20 feature columns and a label column
+        double[] xs = xLocal.toArray();
+        double[] ts = tLocal.toArray();
+        List<Row> rows = new ArrayList<>(N);
+        for (int i = 0; i < N; i++) {
+            Object[] values = new Object[D + 1];
+            for (int j = 0; j < D; j++) {
+                values[j] = xs[i * D + j];
+            }
+            values[D] = ts[i];
+            rows.add(RowFactory.create(values));
+        }
+        List<StructField> fields = new ArrayList<>();
+        String[] columns = new String[D + 1];
+        for (int j = 0; j <= D; j++) {
+            columns[j] = j < D ? "f" + j : "label";
+            fields.add(DataTypes.createStructField(columns[j], DataTypes.DoubleType, false));
+        }
+        Dataset<Row> df = spark.createDataFrame(rows, DataTypes.createStructType(fields)).repartition(8);
+        NDArray data = Dist.fromDataFrame(df, columns);
+        x = data.slice(1, 0, D);
+        t = data.slice(1, D, D + 1).reshape(-1);
+        assertEquals(8, ((DistArray) x).numBlocks());
+        // repartition shuffles rows: read the local reference back in the DataFrame's row order
+        NDArray local = data.toLocal();
+        xLocal = local.slice(1, 0, D);
+        tLocal = local.slice(1, D, D + 1).reshape(-1);
     }
 
     private static NDArray loss(NDArray xs, NDArray ts, NDArray w) {
@@ -78,6 +110,7 @@ class DistLogisticRegressionTest {
         assertClose(lossLocal, lossDist, 1e-12);
         assertClose(wLocal.grad(), w.grad(), 1e-12);
         assertEquals(1, forward.forwardJobs(), "forward: the loss's sum over the rows");
+        assertEquals(1, forward.forwardStages(), "the forward's narrow ops pipeline into one stage");
         assertEquals(1, backward.backwardJobs(), "backward: X.T().matmul(g), one contraction over the rows");
         assertEquals(0, backward.forwardJobs() + backward.otherJobs());
         assertEquals(8, backward.backwardTasks(), "one task per block");
