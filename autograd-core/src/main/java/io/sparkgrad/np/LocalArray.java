@@ -7,11 +7,31 @@ import io.sparkgrad.autograd.Autograd;
  * {@code reshape} and {@code detach} share the array; every other operation makes a new one.
  */
 public final class LocalArray extends NDArray {
-    private final double[] data;
+    // null while the array is a constant that nobody has asked to see as a double[] yet
+    private volatile double[] data;
+    // true while every element equals constantValue (kernels then treat it as a scalar)
+    private volatile boolean constant;
+    private final double constantValue;
 
     LocalArray(int[] shape, double[] data) {
         super(shape);
         this.data = data;
+        this.constantValue = 0;
+    }
+
+    private LocalArray(int[] shape, double value) {
+        super(shape);
+        this.constant = true;
+        this.constantValue = value;
+    }
+
+    /**
+     * Returns an array of {@code shape} whose elements all equal {@code value}, stored as the one
+     * value until something needs the elements: a broadcast gradient such as the one of
+     * {@code sum} then costs no memory, and kernels treat it as a scalar.
+     */
+    static LocalArray constant(int[] shape, double value) {
+        return new LocalArray(shape, value);
     }
 
     /** Wraps {@code data} (not copied) as an array of {@code shape}, checking that the sizes agree. */
@@ -24,12 +44,29 @@ public final class LocalArray extends NDArray {
         return new LocalArray(s, data);
     }
 
+    /** Returns true while every element is {@link #constantValue()} and none was materialised for writing. */
+    boolean isConstant() {
+        return constant;
+    }
+
+    double constantValue() {
+        return constantValue;
+    }
+
     /**
      * Returns the backing array itself, for kernels that work on blocks in place; callers must not
      * modify an array that other code can see.
      */
     public double[] data() {
-        return data;
+        double[] d = data;
+        if (d == null) {
+            d = new double[Shape.size(shape)];
+            if (constantValue != 0) {
+                java.util.Arrays.fill(d, constantValue);
+            }
+            data = d;
+        }
+        return d;
     }
 
     @Override
@@ -44,15 +81,15 @@ public final class LocalArray extends NDArray {
 
     @Override
     public double[] toArray() {
-        return data.clone();
+        return data().clone();
     }
 
     @Override
     public double item() {
-        if (data.length != 1) {
+        if (Shape.size(shape) != 1) {
             return super.item(); // throws with the shape in the message
         }
-        return data[0];
+        return constant ? constantValue : data()[0];
     }
 
     @Override
@@ -62,12 +99,19 @@ public final class LocalArray extends NDArray {
                 + "update variables outside Autograd.record()");
         }
         Shape.checkBroadcastTo("assign", value.shape, shape);
-        double[] v = value.toLocal().broadcastTo(shape).toArray();
-        System.arraycopy(v, 0, data, 0, data.length);
+        NDArray local = value.toLocal();
+        // a value of this shape is copied straight from its storage; others are broadcast first
+        double[] v = local instanceof LocalArray && java.util.Arrays.equals(local.shape, shape)
+            ? ((LocalArray) local).data() : local.broadcastTo(shape).toArray();
+        double[] d = data();
+        if (v != d) {
+            System.arraycopy(v, 0, d, 0, d.length);
+        }
+        constant = false;
     }
 
     @Override
     public NDArray detach() {
-        return new LocalArray(shape, data);
+        return new LocalArray(shape, data()); // shares the values, as MXNet's detach does
     }
 }

@@ -49,10 +49,22 @@ public final class LocalBackend implements Backend {
         return a.toLocal().toArray();
     }
 
+    private static boolean isConstant(NDArray a) {
+        return a instanceof LocalArray && ((LocalArray) a).isConstant();
+    }
+
+    /** An array of {@code shape} filled with {@code v}: a lazy constant unless it has one element. */
+    private static LocalArray filled(int[] shape, double v) {
+        return Shape.size(shape) == 1 ? new LocalArray(shape, new double[] {v}) : LocalArray.constant(shape, v);
+    }
+
     // ------------------------------------------------------------------ elementwise
 
     @Override
     public NDArray unary(UnaryFn f, NDArray a) {
+        if (isConstant(a)) {
+            return filled(a.shape.clone(), f.apply(((LocalArray) a).constantValue()));
+        }
         double[] x = data(a);
         double[] o = new double[x.length];
         int n = x.length;
@@ -71,21 +83,27 @@ public final class LocalBackend implements Backend {
 
     @Override
     public NDArray binary(BinaryFn f, NDArray a, NDArray b) {
-        double[] x = data(a);
-        double[] y = data(b);
-        if (Arrays.equals(a.shape, b.shape)) {
-            double[] o = new double[x.length];
-            run(f, x, 0, 1, y, 0, 1, o, 0, o.length);
-            return new LocalArray(a.shape.clone(), o);
+        // A constant operand takes part as its one value, shaped () so that it broadcasts.
+        boolean ca = isConstant(a);
+        boolean cb = isConstant(b);
+        double[] x = ca ? new double[] {((LocalArray) a).constantValue()} : data(a);
+        double[] y = cb ? new double[] {((LocalArray) b).constantValue()} : data(b);
+        int[] xs = ca ? new int[0] : a.shape;
+        int[] ys = cb ? new int[0] : b.shape;
+        int[] shape = Arrays.equals(a.shape, b.shape) ? a.shape.clone()
+            : Shape.broadcast(f.name().toLowerCase(), a.shape, b.shape);
+        if (x.length == 1 && y.length == 1) {
+            return filled(shape, f.apply(x[0], y[0]));
         }
-        int[] shape = Shape.broadcast(f.name().toLowerCase(), a.shape, b.shape);
         double[] o = new double[Shape.size(shape)];
-        if (y.length == 1 && shape.length == a.shape.length) {
+        if (Arrays.equals(xs, ys)) {
+            run(f, x, 0, 1, y, 0, 1, o, 0, o.length);
+        } else if (y.length == 1 && Arrays.equals(shape, xs)) {
             run(f, x, 0, 1, y, 0, 0, o, 0, o.length);
-        } else if (x.length == 1 && shape.length == b.shape.length) {
+        } else if (x.length == 1 && Arrays.equals(shape, ys)) {
             run(f, x, 0, 0, y, 0, 1, o, 0, o.length);
         } else {
-            broadcastLoop(f, x, a.shape, y, b.shape, o, shape);
+            broadcastLoop(f, x, xs, y, ys, o, shape);
         }
         return new LocalArray(shape, o);
     }
@@ -172,6 +190,10 @@ public final class LocalBackend implements Backend {
 
     @Override
     public NDArray clip(NDArray a, double lo, double hi) {
+        if (isConstant(a)) {
+            double v = ((LocalArray) a).constantValue();
+            return filled(a.shape.clone(), v < lo ? lo : v > hi ? hi : v);
+        }
         double[] x = data(a);
         double[] o = new double[x.length];
         for (int i = 0; i < x.length; i++) {
@@ -196,11 +218,7 @@ public final class LocalBackend implements Backend {
 
     @Override
     public NDArray fullLike(NDArray like, double value) {
-        double[] o = new double[Shape.size(like.shape)];
-        if (value != 0) {
-            Arrays.fill(o, value);
-        }
-        return new LocalArray(like.shape.clone(), o);
+        return filled(like.shape.clone(), value);
     }
 
     @Override
@@ -288,11 +306,15 @@ public final class LocalBackend implements Backend {
         if (Arrays.equals(a.shape, shape)) {
             return a;
         }
+        if (isConstant(a)) {
+            return filled(shape.clone(), ((LocalArray) a).constantValue());
+        }
         double[] x = data(a);
-        double[] o = new double[Shape.size(shape)];
         if (x.length == 1) {
-            Arrays.fill(o, x[0]);
-        } else if (o.length > 0) {
+            return filled(shape.clone(), x[0]); // the gradient of a sum: one value everywhere
+        }
+        double[] o = new double[Shape.size(shape)];
+        if (o.length > 0) {
             // x + 0 through the broadcasting loop copies x into every position of o.
             broadcastLoop(BinaryFn.ADD, x, a.shape, new double[] {0.0}, new int[0], o, shape);
         }
@@ -306,7 +328,7 @@ public final class LocalBackend implements Backend {
 
     @Override
     public NDArray reshape(NDArray a, int[] shape) {
-        return new LocalArray(shape.clone(), data(a));
+        return new LocalArray(shape.clone(), data(a)); // a view: shares the values (a constant's, materialised)
     }
 
     @Override

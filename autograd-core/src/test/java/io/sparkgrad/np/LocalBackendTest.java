@@ -39,4 +39,29 @@ class LocalBackendTest {
             L.reduce(ReduceFn.MIN, empty, 0, false).toArray());
         assertArrayEquals(new double[] {0, 0, 0}, L.reduce(ReduceFn.SUM, empty, 0, false).toArray());
     }
+
+    @Test
+    void lazyConstantsBehaveAsTheirValues() {
+        NDArray ones = L.fullLike(Np.zeros(2, 3), 1.0);
+        assertEquals(Np.ones(2, 3), ones);
+        assertEquals("array([[1., 1., 1.],\n       [1., 1., 1.]])", ones.toString());
+        NDArray col = L.broadcastTo(Np.array(new double[][] {{2}}), new int[] {3, 1});
+        NDArray row = Np.array(new double[][] {{1, 2, 3, 4}});
+        // a (3, 1) constant against a (1, 4) array broadcasts to (3, 4)
+        assertEquals(Np.array(new double[][] {{3, 4, 5, 6}, {3, 4, 5, 6}, {3, 4, 5, 6}}), col.add(row));
+        assertEquals(Np.full(new int[] {3, 1}, -2), col.neg());
+        assertEquals(Np.full(new int[] {3, 1}, 4), col.mul(col));
+        assertEquals(6, col.sum().item());
+        assertEquals(Np.full(new int[] {3, 1}, 1.5), col.clip(0, 1.5));
+    }
+
+    @Test
+    void assigningIntoALazyConstantMakesItAnOrdinaryArray() {
+        NDArray z = L.fullLike(Np.zeros(3), 0.0);
+        NDArray view = z.reshape(3, 1);
+        z.assign(Np.array(1, 2, 3));
+        assertArrayEquals(new double[] {1, 2, 3}, z.toArray());
+        assertArrayEquals(new double[] {1, 2, 3}, view.toArray(), "a reshape shares the values");
+        assertEquals(Np.array(2, 4, 6), z.mul(2));
+    }
 }
