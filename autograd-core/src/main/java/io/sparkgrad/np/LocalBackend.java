@@ -387,8 +387,13 @@ public final class LocalBackend implements Backend {
         int m = b.shape[1];
         double[] o = new double[n * m];
         if (n > 0 && m > 0 && k > 0) {
-            // Row-major C = A B is column-major C^T = B^T A^T: pass B first, with swapped sizes.
-            BLAS_IMPL.dgemm("N", "N", m, n, k, 1.0, data(b), m, data(a), k, 0.0, o, m);
+            if (m == 1) {
+                // A b: the row-major A is the column-major A^T (k x n), so y = (A^T)^T b
+                BLAS_IMPL.dgemv("T", k, n, 1.0, data(a), k, data(b), 1, 0.0, o, 1);
+            } else {
+                // Row-major C = A B is column-major C^T = B^T A^T: pass B first, with swapped sizes.
+                BLAS_IMPL.dgemm("N", "N", m, n, k, 1.0, data(b), m, data(a), k, 0.0, o, m);
+            }
         }
         return new LocalArray(new int[] {n, m}, o);
     }
@@ -407,9 +412,14 @@ public final class LocalBackend implements Backend {
         }
         double[] o = new double[k * m];
         if (n > 0 && m > 0 && k > 0) {
-            // Row-major C = A^T B is column-major C^T = B^T A: B^T is b as stored (m x n), A is a
-            // as stored read transposed.
-            BLAS_IMPL.dgemm("N", "T", m, k, n, 1.0, data(b), m, data(a), k, 0.0, o, m);
+            if (m == 1) {
+                // A^T b: the row-major A is the column-major A^T (k x n)
+                BLAS_IMPL.dgemv("N", k, n, 1.0, data(a), k, data(b), 1, 0.0, o, 1);
+            } else {
+                // Row-major C = A^T B is column-major C^T = B^T A: B^T is b as stored (m x n), A is
+                // a as stored read transposed.
+                BLAS_IMPL.dgemm("N", "T", m, k, n, 1.0, data(b), m, data(a), k, 0.0, o, m);
+            }
         }
         return new LocalArray(new int[] {k, m}, o);
     }

@@ -44,7 +44,7 @@ public final class Dist {
 
     private static volatile long maxLocalBytes = 1L << 30;
     private static volatile long broadcastThreshold = 256L << 10;
-    private static volatile long blockBytes = 4L << 20;
+    private static volatile long blockBytes = 16L << 20;
 
     // ------------------------------------------------------------------ session
 
@@ -145,7 +145,10 @@ public final class Dist {
         broadcastThreshold = bytes;
     }
 
-    /** The target size of one block (default 4 MiB), from which the default rows per block follow. */
+    /**
+     * The target size of one block (default 16 MiB), from which the default rows per block follow:
+     * large enough that Spark's per-task cost stays small against the block's work.
+     */
     public static long blockBytes() {
         return blockBytes;
     }
