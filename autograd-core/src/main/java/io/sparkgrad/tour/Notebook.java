@@ -48,13 +48,13 @@ public final class Notebook {
 
     /**
      * Returns the cells, with every input array passed through {@code place} (the identity for
-     * local arrays) and shown as {@code placeCode} with {@code %s} standing for the local array's
-     * code. The cells share state: run them in order.
+     * local arrays) and its code shown as {@code placeCode} makes it from the local array's code.
+     * The cells share state: run them in order.
      */
-    public static List<Cell> cells(UnaryOperator<NDArray> place, String placeCode) {
+    public static List<Cell> cells(UnaryOperator<NDArray> place, UnaryOperator<String> placeCode) {
         NDArray[] v = new NDArray[4]; // the notebook's x, y, z and a
         List<Cell> c = new ArrayList<>();
-        c.add(new Cell("NDArray x = " + String.format(placeCode, "Np.arange(4.0)") + ";  x",
+        c.add(new Cell("NDArray x = " + placeCode.apply("Np.arange(4.0)") + ";  x",
             () -> v[0] = place.apply(Np.arange(4.0))));
         c.add(new Cell("Np.dot(x, x)", () -> Np.dot(v[0], v[0])));
         c.add(new Cell("x.attachGrad();  x.grad()", () -> {
@@ -107,10 +107,10 @@ public final class Notebook {
             v[2].backward();
             return v[0].grad();
         }));
-        c.add(new Cell("f(" + String.format(placeCode, "Np.array(2.01)")
+        c.add(new Cell("f(" + placeCode.apply("Np.array(2.01)")
             + ")   // b = a*2; while (norm(b) < 1000) b = b*2; c = sum(b) > 0 ? b : 100*b",
             () -> f(place.apply(Np.array(2.01)))));
-        c.add(new Cell("NDArray a = " + String.format(placeCode, "Np.randomNormal(0, 1)") + ";  f(a)", () -> {
+        c.add(new Cell("NDArray a = " + placeCode.apply("Np.randomNormal(0, 1)") + ";  f(a)", () -> {
             v[3] = place.apply(Np.randomNormal(0, 1));
             return f(v[3]);
         }));
@@ -130,7 +130,7 @@ public final class Notebook {
     /** Runs every cell and returns what each printed, as text (null: printed nothing). */
     public static List<String> run(UnaryOperator<NDArray> place) {
         List<String> printed = new ArrayList<>();
-        for (Cell cell : cells(place, "%s")) {
+        for (Cell cell : cells(place, code -> code)) {
             Object value = cell.run().get();
             printed.add(value == null ? null : value.toString());
         }

@@ -24,11 +24,11 @@ public final class Tour {
         Tour t = new Tour(out);
         out.println("sparkgrad autograd tour: the MXNet walk-through, on local arrays");
         out.println();
-        t.cells(a -> a, "%s");
+        t.cells(a -> a, code -> code);
         out.println("The same cells with the arrays distributed in row blocks on Spark ("
             + Dist.session().sparkContext().master() + "):");
         out.println();
-        t.cells(Tour::distribute, "Dist.fromLocal(%s, 2)");
+        t.cells(Tour::distribute, Tour::distributeCode);
     }
 
     /** Splits an array's rows over up to 2 blocks; a 0-d scalar becomes a 1-element vector. */
@@ -37,7 +37,15 @@ public final class Tour {
         return Dist.fromLocal(rows, Math.min(2, rows.shape()[0]));
     }
 
-    private void cells(UnaryOperator<NDArray> place, String placeCode) {
+    /** The code of {@link #distribute} applied to the array that {@code local} makes. */
+    static String distributeCode(String local) {
+        if (local.equals("Np.arange(4.0)")) {
+            return "Dist.fromLocal(" + local + ", 2)";
+        }
+        return "Dist.fromLocal(" + local + (local.startsWith("Np.randomNormal") ? ".reshape(1)" : "") + ", 1)";
+    }
+
+    private void cells(UnaryOperator<NDArray> place, UnaryOperator<String> placeCode) {
         for (Notebook.Cell c : Notebook.cells(place, placeCode)) {
             cell++;
             String in = "In [" + cell + "]: ";
