@@ -162,6 +162,11 @@ public final class LocalBackend implements Backend {
                 case SUB: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] - y[yo + i]; return;
                 case MUL: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] * y[yo + i]; return;
                 case DIV: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] / y[yo + i]; return;
+                case GT: for (int i = 0; i < n; i++) o[oo + i] = bit(x[xo + i] > y[yo + i]); return;
+                case LT: for (int i = 0; i < n; i++) o[oo + i] = bit(x[xo + i] < y[yo + i]); return;
+                case GE: for (int i = 0; i < n; i++) o[oo + i] = bit(x[xo + i] >= y[yo + i]); return;
+                case LE: for (int i = 0; i < n; i++) o[oo + i] = bit(x[xo + i] <= y[yo + i]); return;
+                case EQ: for (int i = 0; i < n; i++) o[oo + i] = bit(x[xo + i] == y[yo + i]); return;
                 default: for (int i = 0; i < n; i++) o[oo + i] = f.apply(x[xo + i], y[yo + i]); return;
             }
         }
@@ -172,6 +177,11 @@ public final class LocalBackend implements Backend {
                 case SUB: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] - v; return;
                 case MUL: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] * v; return;
                 case DIV: for (int i = 0; i < n; i++) o[oo + i] = x[xo + i] / v; return;
+                case GT: for (int i = 0; i < n; i++) o[oo + i] = bit(x[xo + i] > v); return;
+                case LT: for (int i = 0; i < n; i++) o[oo + i] = bit(x[xo + i] < v); return;
+                case GE: for (int i = 0; i < n; i++) o[oo + i] = bit(x[xo + i] >= v); return;
+                case LE: for (int i = 0; i < n; i++) o[oo + i] = bit(x[xo + i] <= v); return;
+                case EQ: for (int i = 0; i < n; i++) o[oo + i] = bit(x[xo + i] == v); return;
                 default: for (int i = 0; i < n; i++) o[oo + i] = f.apply(x[xo + i], v); return;
             }
         }
@@ -182,10 +192,26 @@ public final class LocalBackend implements Backend {
                 case SUB: for (int i = 0; i < n; i++) o[oo + i] = v - y[yo + i]; return;
                 case MUL: for (int i = 0; i < n; i++) o[oo + i] = v * y[yo + i]; return;
                 case DIV: for (int i = 0; i < n; i++) o[oo + i] = v / y[yo + i]; return;
+                case GT: for (int i = 0; i < n; i++) o[oo + i] = bit(v > y[yo + i]); return;
+                case LT: for (int i = 0; i < n; i++) o[oo + i] = bit(v < y[yo + i]); return;
+                case GE: for (int i = 0; i < n; i++) o[oo + i] = bit(v >= y[yo + i]); return;
+                case LE: for (int i = 0; i < n; i++) o[oo + i] = bit(v <= y[yo + i]); return;
+                case EQ: for (int i = 0; i < n; i++) o[oo + i] = bit(v == y[yo + i]); return;
                 default: for (int i = 0; i < n; i++) o[oo + i] = f.apply(v, y[yo + i]); return;
             }
         }
         Arrays.fill(o, oo, oo + n, f.apply(x[xo], y[yo]));
+    }
+
+    private static final long ONE_BITS = Double.doubleToRawLongBits(1.0);
+
+    /**
+     * 1.0 or 0.0 for a comparison, selected with an integer conditional move. The JIT compiles a
+     * double-valued {@code c ? 1.0 : 0.0} to a branch, which mispredicts every other element when
+     * the outcomes are random, as in the ReLU mask {@code x.gt(0)}: that loop ran ~5x slower.
+     */
+    private static double bit(boolean c) {
+        return Double.longBitsToDouble(c ? ONE_BITS : 0L);
     }
 
     @Override
@@ -276,9 +302,22 @@ public final class LocalBackend implements Backend {
     private static double reduceRange(ReduceFn f, double[] x, int from, int to) {
         switch (f) {
             case SUM: {
-                double s = 0;
-                for (int i = from; i < to; i++) s += x[i];
-                return s;
+                // Four independent partial sums: with one running sum every add waits for the one
+                // before, and the loop runs at a quarter of the adder's throughput. The error bound
+                // is no worse than the single sum's.
+                double s0 = 0;
+                double s1 = 0;
+                double s2 = 0;
+                double s3 = 0;
+                int i = from;
+                for (; i <= to - 4; i += 4) {
+                    s0 += x[i];
+                    s1 += x[i + 1];
+                    s2 += x[i + 2];
+                    s3 += x[i + 3];
+                }
+                for (; i < to; i++) s0 += x[i];
+                return (s0 + s1) + (s2 + s3);
             }
             case MAX: {
                 double m = Double.NEGATIVE_INFINITY;

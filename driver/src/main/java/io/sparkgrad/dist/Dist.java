@@ -50,9 +50,9 @@ public final class Dist {
 
     /**
      * Returns the session sparkgrad runs on: the one given to {@link #use}, else the active or
-     * default session, else a new embedded {@code local[*]} session configured for sparkgrad (Kryo
-     * with sparkgrad's registrator, driver bound to 127.0.0.1, logs at WARN). The system property
-     * {@code spark.master} overrides the embedded master.
+     * default session, else a new session configured for sparkgrad (Kryo with sparkgrad's
+     * registrator, logs at WARN) on the master that {@code spark-submit} or the system property
+     * {@code spark.master} gives, by default an embedded {@code local[*]} bound to 127.0.0.1.
      */
     public static synchronized SparkSession session() {
         if (session != null && !session.sparkContext().isStopped()) {
@@ -66,11 +66,12 @@ public final class Dist {
             install(existing.get());
             return session;
         }
-        SparkConf conf = configure(new SparkConf()
-            .setMaster(System.getProperty("spark.master", "local[*]"))
-            .setAppName("sparkgrad")
-            .set("spark.driver.host", "127.0.0.1")
-            .set("spark.driver.bindAddress", "127.0.0.1"));
+        SparkConf conf = configure(new SparkConf()); // also reads spark.* system properties (spark-submit's)
+        conf.setIfMissing("spark.master", "local[*]").setIfMissing("spark.app.name", "sparkgrad");
+        if (conf.get("spark.master").startsWith("local")) {
+            // an embedded session talks to itself only: keep it on loopback
+            conf.setIfMissing("spark.driver.host", "127.0.0.1").setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+        }
         SparkSession s = SparkSession.builder().config(conf).getOrCreate();
         s.sparkContext().setLogLevel("WARN");
         install(s);
@@ -94,8 +95,13 @@ public final class Dist {
      * of the classes sparkgrad ships between driver and executors.
      */
     public static SparkConf configure(SparkConf conf) {
+        String ours = Registrator.class.getName();
+        String registrators = conf.get("spark.kryo.registrator", "");
+        if (!java.util.Arrays.asList(registrators.split(",")).contains(ours)) {
+            registrators = registrators.isEmpty() ? ours : registrators + "," + ours; // keep the user's
+        }
         return conf.set("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-            .set("spark.kryo.registrator", Registrator.class.getName());
+            .set("spark.kryo.registrator", registrators);
     }
 
     static JavaSparkContext jsc() {

@@ -30,13 +30,19 @@ import java.util.function.Consumer;
  *   <li><b>MLP</b>: one forward and backward step of a 784-512-512-10 ReLU network with softmax
  *       cross-entropy, against the bare matrix products the step needs.</li>
  * </ol>
- * Every measurement runs warm-up iterations first (for the JIT and the heap) and reports the
- * median of several timed repetitions ({@link System#nanoTime()}). Results are folded into a
- * checksum that is printed at the end, so that the JIT cannot discard the work.
+ * Every measurement first runs untimed warm-up repetitions (a few, and for at least 2 s; 4 s for
+ * the first section, while the JIT compiles and the young generation grows), then reports the
+ * median of the timed repetitions ({@link System#nanoTime()}). The library and its baselines
+ * alternate within each repetition, so that they see the same JIT, GC and machine state. Results
+ * are folded into a checksum that is printed at the end, so that the JIT cannot discard the work.
  *
  * <p>Run with the flags of {@code jobs/target/classes/sparkgrad-jvm.flags} (they add
- * {@code jdk.incubator.vector}, which the BLAS kernel needs for speed) and a large heap, e.g.
- * {@code -Xmx8g}. Pass {@code --quick} to divide every size by 10 for a smoke run.
+ * {@code jdk.incubator.vector}, which the BLAS kernel needs for speed) and a large heap. The
+ * allocation-heavy rows (tape, elementwise) depend on whether the heap's pages were touched
+ * before: the first touch of a page costs a page fault, so a heap that is still growing makes them
+ * several times slower. {@code -Xms8g -Xmx8g -XX:+AlwaysPreTouch} gives steady numbers (through
+ * {@code bin/sparkgrad}: {@code SPARKGRAD_JAVA_OPTS}). Pass {@code --quick} to divide every size by
+ * 10 for a smoke run.
  */
 public final class CoreBench {
     private CoreBench() {}
@@ -135,7 +141,7 @@ public final class CoreBench {
         // Phase 0, the baseline: the chain with autograd not recording (no nodes are created).
         // Phase 1: the chain while recording; phase 2: backward through it. The phases alternate
         // within each repetition, so that baseline and library see the same JIT and heap state.
-        Timing t = measure(new Warmup(5, quickRun ? 200 : 4000), reps(11), 3, laps -> {
+        Timing t = measure(new Warmup(5, quickRun ? 200 : 4000), reps(15), 3, laps -> {
             NDArray p = chain(x0, ops);
             laps.lap(0);
             NDArray y;
@@ -185,7 +191,7 @@ public final class CoreBench {
 
         // Phases 0-1: library forward, backward; 2-3: hand loops allocating an array per step;
         // 4-5: fused hand loops without allocation. All three alternate within each repetition.
-        Timing t = measure(warmup(3), reps(7), 6, laps -> {
+        Timing t = measure(warmup(3), reps(15), 6, laps -> {
             NDArray s;
             try (Autograd.Scope r = Autograd.record()) {
                 s = x.mul(x).add(1.0).sum();
@@ -283,7 +289,7 @@ public final class CoreBench {
         double[] ad = a.toArray();
         double[] bd = b.toArray();
         // Phase 0: the library; phase 1: the naive loops.
-        Timing t = measure(warmup(2), reps(5), 2, laps -> {
+        Timing t = measure(warmup(2), reps(7), 2, laps -> {
             NDArray c = a.matmul(b);
             laps.lap(0);
             double[] c2 = naiveMatmul(ad, bd, n);
@@ -366,7 +372,7 @@ public final class CoreBench {
             grads[l] = Np.randomNormal(0, 1, batch, layers[l + 1]);
         }
         // Phases 0-1: the library step, forward and backward; phase 2: the bare matmuls.
-        Timing t = measure(warmup(3), reps(7), 3, laps -> {
+        Timing t = measure(warmup(3), reps(9), 3, laps -> {
             NDArray loss;
             try (Autograd.Scope r = Autograd.record()) {
                 NDArray z = x;
@@ -530,7 +536,10 @@ public final class CoreBench {
         }
 
         String status() {
-            return met == null ? "" : met ? "PASS" : "MISS";
+            if (met == null) {
+                return "";
+            }
+            return quickRun ? "(quick)" : met ? "PASS" : "MISS"; // the targets are for full sizes
         }
     }
 
@@ -573,7 +582,8 @@ public final class CoreBench {
         if (!memArgs.contains("-XX:+AlwaysPreTouch")) {
             // Measured: the first use of each page of a growing young generation costs a page fault,
             // which tripled the per-op times of the scalar chain until the heap had settled.
-            out.println("  note: heap not pre-touched; for the steadiest numbers add -Xms8g -XX:+AlwaysPreTouch");
+            out.println("  note: heap not pre-touched; for steady numbers add -Xms8g -Xmx8g -XX:+AlwaysPreTouch");
+            out.println("        (bin/sparkgrad: SPARKGRAD_JAVA_OPTS=\"-Xms8g -Xmx8g -XX:+AlwaysPreTouch\")");
         }
         out.println("  method: warm-up, then median of timed repetitions (System.nanoTime); ratio = value / baseline");
         out.flush();
