@@ -1,89 +1,108 @@
 package io.sparkgrad.jobs;
 
+import io.sparkgrad.dist.SparkJobException;
+import org.apache.spark.sql.SparkSession;
+
 import java.io.PrintStream;
 import java.util.Arrays;
 
-/** The launcher behind {@code bin/sparkgrad}: one sub-command per job. */
+/**
+ * The launcher behind {@code bin/sparkgrad} and the main class for {@code spark-submit}: one
+ * sub-command per job. Exit codes: 0 done, 1 a failure (a Spark job, a failed check), 2 bad
+ * input or usage, told in one line (with the stack trace only under {@code --verbose}).
+ */
 public final class Main {
     private Main() {}
 
     private static final String USAGE = String.join("\n",
-        "usage: bin/sparkgrad COMMAND [options]",
+        "usage: bin/sparkgrad COMMAND [options]        (COMMAND --help for its options)",
         "",
         "commands:",
-        "  tour              the MXNet autograd walk-through, cell by cell, with its outputs",
-        "  bench-core        benchmarks of the local engine (tape overhead, elementwise, matmul, MLP);",
-        "                    --quick runs every size at a tenth",
-        "  bench-dist        logistic regression loss + gradient on distributed data (Spark);",
-        "                    --rows N (1000000) --cols D (50) --iterations K (10) --quick (rows / 10)",
-        "  help              this text");
+        "  tour         the MXNet autograd walk-through, cell by cell, local then distributed",
+        "  train        fit linear, logistic, softmax or MLP models on distributed data; --predict scores data",
+        "  gradcheck    compare a model's autograd gradient with finite differences",
+        "  bench-core   benchmarks of the local engine (tape overhead, elementwise, matmul, MLP); --quick",
+        "  bench-dist   logistic regression gradient on distributed data; --rows --cols --iterations --quick",
+        "  help         this text",
+        "",
+        "Without spark-submit, jobs run on an embedded local[*] Spark; under spark-submit they use its master.");
 
     public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+        int code = run(args, System.out, System.err);
+        SparkSession.getDefaultSession().foreach(s -> {
+            s.stop();
+            return null;
+        });
+        System.exit(code);
     }
 
-    /** Runs one command and returns the process exit code: 0 done, 2 bad usage. */
+    /** Runs one command and returns the process exit code. */
     static int run(String[] args, PrintStream out, PrintStream err) {
         String command = args.length == 0 ? "help" : args[0];
         String[] rest = Arrays.copyOfRange(args, Math.min(1, args.length), args.length);
-        switch (command) {
-            case "tour":
-                if (rest.length > 0) {
-                    return usage(err, "tour takes no options, got " + String.join(" ", rest));
-                }
-                Tour.run(out);
-                return 0;
-            case "bench-core":
-                boolean quick = false;
-                for (String a : rest) {
-                    if (a.equals("--quick")) {
-                        quick = true;
-                    } else {
-                        return usage(err, "bench-core: unknown option " + a);
-                    }
-                }
-                CoreBench.run(out, quick);
-                return 0;
-            case "bench-dist":
-                return benchDist(rest, out, err);
-            case "help":
-            case "--help":
-            case "-h":
-                out.println(USAGE);
-                return 0;
-            default:
-                return usage(err, "unknown command '" + command + "'");
-        }
-    }
-
-    private static int benchDist(String[] args, PrintStream out, PrintStream err) {
-        int rows = 1_000_000;
-        int cols = 50;
-        int iterations = 10;
-        boolean quick = false;
+        boolean verbose = Arrays.asList(rest).contains("--verbose");
         try {
-            for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--rows": rows = Integer.parseInt(args[++i]); break;
-                    case "--cols": cols = Integer.parseInt(args[++i]); break;
-                    case "--iterations": iterations = Integer.parseInt(args[++i]); break;
-                    case "--quick": quick = true; break;
-                    default: return usage(err, "bench-dist: unknown option " + args[i]);
-                }
+            switch (command) {
+                case "tour":
+                    if (rest.length > 0) {
+                        throw new JobError("tour takes no options, got " + String.join(" ", rest));
+                    }
+                    Tour.run(out);
+                    return 0;
+                case "train":
+                    return withOptions(Train.options(), rest, out, "[options]", o -> Train.run(o, out));
+                case "gradcheck":
+                    return withOptions(GradCheckJob.options(), rest, out, "[options]", o -> GradCheckJob.run(o, out));
+                case "bench-core":
+                    return withOptions(new Options("bench-core").flag("quick", "every size at a tenth"), rest, out, "[--quick]",
+                        o -> {
+                            CoreBench.run(out, o.flag("quick"));
+                            return 0;
+                        });
+                case "bench-dist":
+                    return withOptions(new Options("bench-dist")
+                        .option("rows", "1000000", "rows").option("cols", "50", "columns")
+                        .option("iterations", "10", "timed gradients").flag("quick", "rows / 10"), rest, out, "[options]",
+                        o -> {
+                            int rows = o.positiveInt("rows");
+                            DistBench.run(out, o.flag("quick") ? Math.max(1, rows / 10) : rows, o.positiveInt("cols"),
+                                o.positiveInt("iterations"));
+                            return 0;
+                        });
+                case "help":
+                case "--help":
+                case "-h":
+                    out.println(USAGE);
+                    return 0;
+                default:
+                    throw new JobError("unknown command '" + command + "'\n" + USAGE);
             }
-        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
-            return usage(err, "bench-dist: options --rows, --cols and --iterations take a positive whole number");
+        } catch (JobError | IllegalArgumentException e) {
+            err.println("sparkgrad " + (e instanceof JobError ? "" : command + ": ") + e.getMessage());
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            return 2;
+        } catch (SparkJobException e) {
+            err.println("sparkgrad " + command + ": " + e.getMessage());
+            if (verbose) {
+                e.printStackTrace(err);
+            } else {
+                err.println("(run with --verbose for the stack trace)");
+            }
+            return 1;
         }
-        if (rows < 1 || cols < 1 || iterations < 1) {
-            return usage(err, "bench-dist: --rows, --cols and --iterations must be positive");
-        }
-        DistBench.run(out, quick ? Math.max(1, rows / 10) : rows, cols, iterations);
-        return 0;
     }
 
-    private static int usage(PrintStream err, String problem) {
-        err.println("sparkgrad: " + problem);
-        err.println(USAGE);
-        return 2;
+    private interface Body {
+        int run(Options o);
+    }
+
+    private static int withOptions(Options o, String[] args, PrintStream out, String synopsis, Body body) {
+        if (!o.parse(args)) {
+            out.print(o.usage(synopsis));
+            return 0;
+        }
+        return body.run(o);
     }
 }
