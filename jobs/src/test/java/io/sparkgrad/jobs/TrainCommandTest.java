@@ -1,0 +1,199 @@
+package io.sparkgrad.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkgrad.dist.Dist;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code bin/sparkgrad train} and {@code gradcheck} as a user runs them, on the embedded session. */
+class TrainCommandTest {
+
+    /** What one run printed and returned. */
+    record Run(int code, String out, String err) {
+        List<Double> losses() {
+            List<Double> l = new ArrayList<>();
+            for (String line : out.split("\n")) {
+                if (line.startsWith("iteration")) {
+                    l.add(Double.parseDouble(line.replaceAll(".*loss (\\S+).*", "$1")));
+                }
+            }
+            return l;
+        }
+    }
+
+    static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(args, new PrintStream(out), new PrintStream(err));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void trainingWritesTheModelHistoryAndPicture(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("model");
+        Run r = run("train", "--rows", "3000", "--cols", "4", "--iterations", "6", "--seed", "2", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        List<Double> losses = r.losses();
+        assertEquals(6, losses.size(), r.out());
+        assertTrue(losses.get(5) < 0.8 * losses.get(0), "loss falls: " + losses);
+        assertEquals(Math.log(2), losses.get(0), 1e-8, "logistic loss at zero weights (printed to 8 decimals)");
+
+        JsonNode model = new ObjectMapper().readTree(out.resolve("model.json").toFile());
+        assertEquals("logistic", model.path("model").asText());
+        assertEquals(4, model.path("params").get(0).path("values").size());
+        assertEquals(List.of("iteration,loss,gradient_norm,seconds"), Files.readAllLines(out.resolve("history.csv")).subList(0, 1));
+        assertEquals(7, Files.readAllLines(out.resolve("history.csv")).size());
+        assertTrue(Files.size(out.resolve("loss.png")) > 1000);
+        Dataset<Row> weights = Dist.session().read().parquet(out.resolve("weights.parquet").toString());
+        assertEquals(5, weights.count());
+        assertFalse(Files.list(tmp).anyMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temporary folder left");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"linear", "softmax", "mlp"})
+    void everyModelKindLearnsSyntheticData(String kind) {
+        Run r = run("train", "--model", kind, "--rows", "2000", "--cols", "3", "--hidden", "6", "--iterations", "8",
+            "--seed", "5");
+        assertEquals(0, r.code(), r.err());
+        List<Double> l = r.losses();
+        assertTrue(l.get(l.size() - 1) < 0.7 * l.get(0), kind + " loss falls: " + l);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sgd", "momentum", "adam", "lbfgs"})
+    void everyOptimizerLowersTheLoss(String optimizer) {
+        Run r = run("train", "--optimizer", optimizer, "--lr", "0.5", "--rows", "2000", "--cols", "3", "--iterations", "8");
+        assertEquals(0, r.code(), r.err());
+        List<Double> l = r.losses();
+        assertTrue(l.get(l.size() - 1) < l.get(0), optimizer + ": " + l);
+    }
+
+    @Test
+    void rowSamplingTrainsOnAFractionPerIteration() {
+        Run r = run("train", "--batch-fraction", "0.3", "--optimizer", "sgd", "--lr", "1", "--rows", "3000", "--cols", "3",
+            "--iterations", "10");
+        assertEquals(0, r.code(), r.err());
+        List<Double> l = r.losses();
+        assertTrue(l.get(9) < l.get(0), l.toString());
+    }
+
+    @Test
+    void predictScoresEveryRowWithTheSavedModel(@TempDir Path tmp) {
+        Path model = tmp.resolve("m");
+        assertEquals(0, run("train", "--data", RealDataTest.DATA, "--iterations", "10", "--out", model.toString()).code());
+        Path preds = tmp.resolve("p");
+        Run r = run("train", "--predict", model.toString(), "--data", RealDataTest.DATA, "--out", preds.toString());
+        assertEquals(0, r.code(), r.err());
+        Dataset<Row> p = Dist.session().read().parquet(preds.toString());
+        assertEquals(569, p.count());
+        for (Row row : p.collectAsList()) {
+            double v = row.getDouble(0);
+            assertTrue(v >= 0 && v <= 1, "a probability: " + v);
+        }
+    }
+
+    @Test
+    void libsvmTextTrainsLikeAnyOtherSource(@TempDir Path tmp) throws Exception {
+        Path file = tmp.resolve("points.libsvm");
+        StringBuilder b = new StringBuilder("# label index:value\n");
+        java.util.Random rnd = new java.util.Random(4);
+        for (int i = 0; i < 300; i++) {
+            double x1 = rnd.nextGaussian();
+            double x3 = rnd.nextGaussian();
+            b.append(x1 - x3 > 0 ? 1 : 0).append(" 1:").append(x1).append(" 3:").append(x3).append('\n');
+        }
+        Files.writeString(file, b);
+        Run r = run("train", "--data", file.toString(), "--iterations", "10");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("300 rows x 3 features"), r.out());
+        List<Double> l = r.losses();
+        assertTrue(l.get(9) < 0.5 * l.get(0), l.toString());
+    }
+
+    @Test
+    void gradcheckPassesForEveryModel() {
+        for (String kind : new String[] {"linear", "logistic", "softmax", "mlp"}) {
+            Run r = run("gradcheck", "--model", kind, "--rows", "200", "--cols", "3", "--hidden", "4", "--sample", "20");
+            assertEquals(0, r.code(), kind + ": " + r.out() + r.err());
+            assertTrue(r.out().contains("gradcheck: passed"), r.out());
+        }
+    }
+
+    private static void assertUserError(Run r, String... mentions) {
+        assertEquals(2, r.code(), r.out() + r.err());
+        String first = r.err().lines().findFirst().orElse("");
+        for (String m : mentions) {
+            assertTrue(first.contains(m), "'" + m + "' in: " + r.err());
+        }
+        assertFalse(r.err().contains("\tat "), "no stack trace without --verbose: " + r.err());
+    }
+
+    @Test
+    void badInputIsOneLineNamingTheFileColumnOrRow(@TempDir Path tmp) throws Exception {
+        assertUserError(run("train", "--data", "/no/such/points.csv"), "/no/such/points.csv");
+        assertUserError(run("train", "--data", RealDataTest.DATA, "--features", "mean_radius,no_such_column"),
+            "no_such_column");
+        assertUserError(run("train", "--data", RealDataTest.DATA, "--label", "mean_radius"), "mean_radius", "row 0");
+        assertUserError(run("train", "--iterations", "zero"), "--iterations");
+        assertUserError(run("train", "--model", "forest"), "--model", "forest");
+        assertUserError(run("train", "--wat"), "--wat");
+
+        Path text = tmp.resolve("text.csv");
+        Files.writeString(text, "a,b,label\n1,2,0\n3,oops,1\n");
+        assertUserError(run("train", "--data", text.toString()), "'b'", "oops", "row 1");
+
+        Path nulls = tmp.resolve("nulls.parquet");
+        List<Row> rows = Arrays.asList(RowFactory.create(1.0, 0.0), RowFactory.create(null, 1.0), RowFactory.create(2.0, 1.0));
+        Dist.session().createDataFrame(rows, DataTypes.createStructType(List.of(
+            DataTypes.createStructField("x", DataTypes.DoubleType, true),
+            DataTypes.createStructField("label", DataTypes.DoubleType, true)))).coalesce(1).write().parquet(nulls.toString());
+        assertUserError(run("train", "--data", nulls.toString()), "'x'", "row 1");
+
+        Path empty = tmp.resolve("empty.csv");
+        Files.writeString(empty, "x,label\n");
+        assertUserError(run("train", "--data", empty.toString()), "no rows");
+
+        Path model = tmp.resolve("m");
+        Files.createDirectories(model);
+        assertUserError(run("train", "--rows", "100", "--cols", "2", "--iterations", "1", "--out", model.toString()),
+            "already exists");
+        assertUserError(run("train", "--predict", model.toString(), "--data", RealDataTest.DATA, "--out",
+            tmp.resolve("p").toString()), "model.json");
+    }
+
+    @Test
+    void predictRefusesDataWithoutTheModelsFeatures(@TempDir Path tmp) throws Exception {
+        Path model = tmp.resolve("m");
+        assertEquals(0, run("train", "--rows", "500", "--cols", "3", "--iterations", "2", "--out", model.toString()).code());
+        assertUserError(run("train", "--predict", model.toString(), "--data", RealDataTest.DATA, "--out",
+            tmp.resolve("p").toString()), "f0");
+    }
+
+    @Test
+    void helpListsTheOptions() {
+        Run r = run("train", "--help");
+        assertEquals(0, r.code());
+        assertTrue(r.out().contains("--batch-fraction") && r.out().contains("--predict"), r.out());
+        assertEquals(0, run("help").code());
+        assertEquals(2, run("no-such-command").code());
+    }
+}
