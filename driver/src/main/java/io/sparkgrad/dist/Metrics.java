@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Counts the Spark jobs, stages and tasks that run, split by what sparkgrad was doing: a forward
- * op, a backward rule, or other work. Registered as a {@link SparkListener} on the session
+ * op, a backward rule, or other work; and the task attempts that failed (and were retried). Registered as a {@link SparkListener} on the session
  * {@link Dist} uses; take a {@link #snapshot()} before and after a piece of work and subtract.
  *
  * <pre>{@code
@@ -30,15 +30,15 @@ public final class Metrics extends SparkListener {
     private static final int STAGES = 3;
     private static final int TASKS = 6;
 
-    // [jobs|stages|tasks] x [forward, backward, other], then broadcasts created
-    private final AtomicLongArray counts = new AtomicLongArray(10);
+    // [jobs|stages|tasks] x [forward, backward, other], then broadcasts created, failed task attempts
+    private final AtomicLongArray counts = new AtomicLongArray(11);
     private final Map<Integer, Integer> stagePhase = new ConcurrentHashMap<>();
 
     /** Counts at one moment; subtract two with {@link #minus}. */
     public record Snapshot(long forwardJobs, long backwardJobs, long otherJobs,
                            long forwardStages, long backwardStages, long otherStages,
                            long forwardTasks, long backwardTasks, long otherTasks,
-                           long broadcasts) {
+                           long broadcasts, long failedTasks) {
         public long jobs() {
             return forwardJobs + backwardJobs + otherJobs;
         }
@@ -57,7 +57,7 @@ public final class Metrics extends SparkListener {
                 otherJobs - earlier.otherJobs, forwardStages - earlier.forwardStages,
                 backwardStages - earlier.backwardStages, otherStages - earlier.otherStages,
                 forwardTasks - earlier.forwardTasks, backwardTasks - earlier.backwardTasks,
-                otherTasks - earlier.otherTasks, broadcasts - earlier.broadcasts);
+                otherTasks - earlier.otherTasks, broadcasts - earlier.broadcasts, failedTasks - earlier.failedTasks);
         }
     }
 
@@ -85,6 +85,9 @@ public final class Metrics extends SparkListener {
     public void onTaskEnd(SparkListenerTaskEnd e) {
         Integer p = stagePhase.get(e.stageId());
         counts.incrementAndGet(TASKS + (p == null ? OTHER : p));
+        if (!e.taskInfo().successful()) {
+            counts.incrementAndGet(10);
+        }
     }
 
     void broadcastCreated() {
@@ -98,6 +101,6 @@ public final class Metrics extends SparkListener {
         for (int i = 0; i < c.length; i++) {
             c[i] = counts.get(i);
         }
-        return new Snapshot(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]);
+        return new Snapshot(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]);
     }
 }

@@ -5,7 +5,8 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * The Spark session shared by every test in this JVM (starting one costs seconds, reusing it
- * nothing): {@code local[2]} on loopback, Kryo with registration required, no UI.
+ * nothing): {@code local[2,4]} (two cores, up to four attempts per task) on loopback, Kryo with
+ * registration required, no UI.
  */
 final class SparkTests {
     private SparkTests() {}
@@ -14,7 +15,7 @@ final class SparkTests {
         SparkSession s = SparkSession.getDefaultSession().isDefined() ? SparkSession.getDefaultSession().get() : null;
         if (s == null || s.sparkContext().isStopped()) {
             SparkConf conf = Dist.configure(new SparkConf())
-                .setMaster("local[2]")
+                .setMaster("local[2,4]") // 2 cores; a task may fail 3 times before its job does
                 .setAppName("sparkgrad-tests")
                 .set("spark.kryo.registrationRequired", "true")
                 .set("spark.driver.host", "127.0.0.1")

@@ -26,6 +26,7 @@ public final class Generators {
     /** Turns a block index into its block: {@code rowStarts} and {@code rowShape} describe the layout. */
     public static Function<Integer, Block> generate(int[] rowStarts, int[] rowShape, BlockGen gen) {
         return index -> {
+            FaultInjector.check();
             int[] shape = new int[rowShape.length + 1];
             shape[0] = rowStarts[index + 1] - rowStarts[index];
             System.arraycopy(rowShape, 0, shape, 1, rowShape.length);

@@ -34,6 +34,7 @@ public final class PartitionFn implements FlatMapFunction<Iterator<Block[]>, Blo
 
     @Override
     public Iterator<Block> call(Iterator<Block[]> partition) {
+        FaultInjector.check();
         if (!partition.hasNext()) {
             return Collections.emptyIterator();
         }

@@ -1,0 +1,110 @@
+package io.sparkgrad.dist;
+
+import io.sparkgrad.autograd.Autograd;
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Np;
+import io.sparkgrad.worker.FaultInjector;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Lost work is recomputed from lineage and gives the same bits: failed task attempts in the
+ * forward pass, in a backward aggregation and while a distributed gradient is materialised leave
+ * values and gradients identical to a fault-free run; a task that always fails surfaces as one
+ * exception naming the tape op.
+ */
+class FaultToleranceTest {
+    private static NDArray xLocal;
+    private static NDArray tLocal;
+
+    @BeforeAll
+    static void data() {
+        SparkTests.session();
+        Np.seed(9);
+        xLocal = Np.randomNormal(0, 1, 400, 5);
+        tLocal = xLocal.matmul(Np.array(1, -1, 0.5, 0, 2)).gt(0);
+    }
+
+    @AfterEach
+    void noFaults() {
+        FaultInjector.clear();
+    }
+
+    /** Loss, gradient of w and gradient of X of logistic regression on 4 blocks. */
+    private static double[][] run() {
+        NDArray x = Dist.fromLocal(xLocal, 4);
+        NDArray t = Dist.fromLocal(tLocal, 4);
+        x.attachGrad();
+        NDArray w = Np.array(0.1, 0.2, -0.3, 0.4, 0);
+        w.attachGrad();
+        NDArray loss;
+        try (var r = Autograd.record()) {
+            loss = Np.binaryCrossEntropyWithLogits(x.matmul(w), t);
+        }
+        loss.backward();
+        return new double[][] {{loss.item()}, w.grad().toArray(), x.grad().toArray()};
+    }
+
+    private static void assertSameBits(double[][] expected, double[][] actual) {
+        for (int i = 0; i < expected.length; i++) {
+            assertArrayEquals(expected[i], actual[i], "result " + i + " differs after recomputation");
+        }
+    }
+
+    @Test
+    void failedAttemptsInForwardBackwardAndMaterialisationChangeNothing() {
+        double[][] clean = run();
+        FaultInjector.failAttempts("sparkgrad forward: sum", 1, 1);
+        FaultInjector.failAttempts("sparkgrad backward: matmul", 2, 2);
+        FaultInjector.failAttempts("sparkgrad backward: store gradients", 3, 1);
+        Metrics.Snapshot before = Dist.metrics().snapshot();
+        double[][] faulty = run();
+        Metrics.Snapshot d = Dist.metrics().snapshot().minus(before);
+        assertSameBits(clean, faulty);
+        assertEquals(1 + 2 + 1, d.failedTasks(), "the injected faults happened and were retried");
+    }
+
+    @Test
+    void aTaskThatAlwaysFailsSurfacesAsOneErrorNamingTheTapeOp() {
+        NDArray x = Dist.fromLocal(xLocal, 4);
+        NDArray w = Np.ones(5);
+        w.attachGrad();
+        NDArray loss;
+        try (var r = Autograd.record()) {
+            loss = x.matmul(w).square().sum();
+        }
+        FaultInjector.failAttempts("sparkgrad backward: matmul", 0, 100);
+        var e = assertThrows(SparkJobException.class, loss::backward);
+        assertTrue(e.getMessage().matches("(?s)sparkgrad backward: matmul#\\d+ -> grad of input 1: the Spark job failed: "
+            + "InjectedFault: injected fault.*"), e.getMessage());
+        assertTrue(e.getCause() != null);
+    }
+
+    @Test
+    void anExceptionInsideARecordScopeLeavesRecordingOffAndTheNextIterationWorks() {
+        NDArray x = Dist.fromLocal(xLocal, 4);
+        NDArray w = Np.ones(5);
+        w.attachGrad();
+        assertThrows(IllegalArgumentException.class, () -> {
+            try (var r = Autograd.record()) {
+                NDArray z = x.matmul(w);
+                z.add(Np.ones(7)); // a user's shape mistake
+            }
+        });
+        assertFalse(Autograd.isRecording());
+        NDArray loss;
+        try (var r = Autograd.record()) {
+            loss = x.matmul(w).sum();
+        }
+        loss.backward();
+        assertArrayEquals(xLocal.sum(0).toArray(), w.grad().toArray(), 1e-9);
+        assertEquals(0, Dist.liveBroadcasts());
+    }
+}
