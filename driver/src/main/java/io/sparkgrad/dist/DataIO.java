@@ -252,7 +252,7 @@ final class DataIO {
                                   boolean withFile) {
         boolean vector = kinds.length == 1 && kinds[0] == VECTOR;
         RDD<InternalRow> rows = Jobs.run(op, () -> projected.queryExecution().toRdd());
-        ToBlock toBlock = new ToBlock(names, kinds, withFile ? names.length : -1);
+        ToBlock toBlock = new ToBlock(names, kinds, withFile ? names.length : -1, Dist.dropInvalidRows());
         JavaRDD<Block> raw = rows.toJavaRDD().mapPartitionsWithIndex(toBlock, true)
             .persist(StorageLevel.MEMORY_AND_DISK());
         List<int[]> sizes;
@@ -395,11 +395,32 @@ final class DataIO {
         private final String[] names;
         private final int[] kinds;
         private final int fileColumn;
+        private final boolean dropInvalid;
 
-        ToBlock(String[] names, int[] kinds, int fileColumn) {
+        ToBlock(String[] names, int[] kinds, int fileColumn, boolean dropInvalid) {
             this.names = names;
             this.kinds = kinds;
             this.fileColumn = fileColumn;
+            this.dropInvalid = dropInvalid;
+        }
+
+        /**
+         * Returns true to keep a row: one with NaN or an infinity is dropped when asked to, and
+         * otherwise an error naming the column and row.
+         */
+        private boolean valid(int partition, long row, double[] values, InternalRow r) {
+            for (int k = 0; k < values.length; k++) {
+                if (!Double.isFinite(values[k])) {
+                    if (dropInvalid) {
+                        return false;
+                    }
+                    String what = Double.isNaN(values[k]) ? "NaN" : values[k] > 0 ? "+infinity" : "-infinity";
+                    throw bad(partition, row, kinds.length == 1 && kinds[0] == VECTOR ? 0 : k, r, "is " + what
+                        + (kinds.length == 1 && kinds[0] == VECTOR ? " at vector index " + k : "")
+                        + " (Dist.setDropInvalidRows(true) skips such rows)");
+                }
+            }
+            return true;
         }
 
         @Override
@@ -409,6 +430,8 @@ final class DataIO {
             Doubles out = new Doubles(partition);
             int width = vector ? -1 : cols;
             long row = 0;
+            long kept = 0;
+            double[] values = new double[cols];
             while (rows.hasNext()) {
                 InternalRow r = rows.next();
                 if (vector) {
@@ -420,23 +443,30 @@ final class DataIO {
                             + " but the rows before hold vectors of size " + width
                             + "; all vectors must have the same size");
                     }
-                    out.add(v);
+                    if (valid(partition, row, v, r)) {
+                        out.add(v);
+                        kept++;
+                    }
                 } else {
                     for (int c = 0; c < cols; c++) {
                         if (r.isNullAt(c)) {
                             throw bad(partition, row, c, r, "is null");
                         }
-                        out.add(kinds[c] == NUMBER ? r.getDouble(c) : parse(partition, row, c, r));
+                        values[c] = kinds[c] == NUMBER ? r.getDouble(c) : parse(partition, row, c, r);
+                    }
+                    if (valid(partition, row, values, r)) {
+                        out.add(values);
+                        kept++;
                     }
                 }
                 row++;
             }
-            if (row > Integer.MAX_VALUE) {
-                throw new IllegalStateException("partition " + partition + " has " + row + " rows, more than a block "
+            if (kept > Integer.MAX_VALUE) {
+                throw new IllegalStateException("partition " + partition + " has " + kept + " rows, more than a block "
                     + "holds; repartition the DataFrame");
             }
             int w = Math.max(width, 0);
-            return Collections.singletonList(new Block(partition, 0, new int[] {(int) row, w}, out.toArray())).iterator();
+            return Collections.singletonList(new Block(partition, 0, new int[] {(int) kept, w}, out.toArray())).iterator();
         }
 
         private double[] vector(int partition, long row, InternalRow r) {
@@ -642,7 +672,13 @@ final class DataIO {
                     }
                     throw new IllegalArgumentException(op + ": cannot read " + path + ": " + e.getMessage(), e);
                 }
-                throw e;
+                // a damaged file fails while its footer or header is read (SparkException, unchecked
+                // in Scala): name the file and the root cause in one line
+                Throwable root = e;
+                while (root.getCause() != null && root.getCause() != root) {
+                    root = root.getCause();
+                }
+                throw new IllegalArgumentException(op + ": cannot read " + file + ": " + root.getMessage(), e);
             }
         }
     }

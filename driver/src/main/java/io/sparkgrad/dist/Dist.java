@@ -45,6 +45,7 @@ public final class Dist {
     private static volatile long maxLocalBytes = 1L << 30;
     private static volatile long broadcastThreshold = 256L << 10;
     private static volatile long blockBytes = 16L << 20;
+    private static volatile boolean dropInvalidRows;
 
     // ------------------------------------------------------------------ session
 
@@ -167,6 +168,18 @@ public final class Dist {
     public static int defaultBlockRows(int... rowShape) {
         long rowBytes = 8L * Math.max(1, Shape.size(rowShape));
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, blockBytes / rowBytes));
+    }
+
+    /**
+     * Whether reading data skips rows holding NaN or an infinity (default false: such a value is an
+     * error naming its column and row).
+     */
+    public static boolean dropInvalidRows() {
+        return dropInvalidRows;
+    }
+
+    public static void setDropInvalidRows(boolean drop) {
+        dropInvalidRows = drop;
     }
 
     private static long positive(String what, long v) {

@@ -122,6 +122,7 @@ public final class DistArray extends NDArray {
                 + bytes + " bytes, above the limit of " + Dist.maxLocalBytes() + " bytes; reduce it first, or raise "
                 + "the limit with Dist.setMaxLocalBytes");
         }
+        DistBackend.checkContext("toLocal", this);
         List<Block> blocks = Jobs.run("collect " + Shape.str(shape), () -> rdd.collect());
         double[] data = new double[Shape.size(layout.shape())];
         int pos = 0;

@@ -65,6 +65,7 @@ final class DistBackend implements Backend {
             for (NDArray a : operands) {
                 if (a instanceof DistArray) {
                     DistArray d = untransposed(op, a);
+                    checkContext(op, d);
                     if (layout == null) {
                         layout = d.layout();
                     } else if (!layout.sameRows(d.layout())) {
@@ -94,6 +95,16 @@ final class DistBackend implements Backend {
 
     private static boolean isTransposedView(NDArray a) {
         return a instanceof DistArray && ((DistArray) a).isTransposedView();
+    }
+
+    /** Refuses an array whose blocks belong to a SparkContext that is stopped or no longer sparkgrad's. */
+    static void checkContext(String op, DistArray d) {
+        org.apache.spark.SparkContext sc = d.rdd().context();
+        if (sc.isStopped() || sc != Dist.session().sparkContext()) {
+            throw new IllegalStateException(op + ": this distributed array (shape " + Shape.str(d.shape()) + ") belongs to "
+                + (sc.isStopped() ? "a SparkContext that was stopped" : "another SparkContext than sparkgrad's session")
+                + "; its blocks are gone: create it again on the current session");
+        }
     }
 
     static DistArray untransposed(String op, NDArray a) {

@@ -34,6 +34,7 @@ final class Train {
             .option("format", null, "parquet | csv | libsvm (default: from the file name)")
             .option("label", "label", "label column")
             .option("features", null, "feature columns, comma-separated (default: every other numeric column)")
+            .flag("drop-invalid", "skip rows holding NaN or an infinity (default: such a value is an error)")
             .option("optimizer", "lbfgs", "sgd | momentum | adam | lbfgs")
             .option("lr", "0.1", "learning rate (sgd, momentum, adam)")
             .option("iterations", "20", "iterations (steps of the optimizer)")
@@ -73,6 +74,7 @@ final class Train {
         }
         Path outDir = o.has("out") ? Paths.get(o.string("out")) : null;
         checkOut(outDir, o.flag("overwrite"));
+        Dist.setDropInvalidRows(o.flag("drop-invalid"));
 
         TrainingData data = o.has("data")
             ? TrainingData.read("train", o.string("data"), o.string("format"), o.required("label"), o.list("features"))

@@ -1,0 +1,138 @@
+package io.sparkgrad.dist;
+
+import io.sparkgrad.autograd.Autograd;
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Np;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Bad input gets one clear error naming what is wrong; and the things that must just work, do. */
+class BadInputTest {
+    private static SparkSession spark;
+
+    @BeforeAll
+    static void spark() {
+        spark = SparkTests.session();
+    }
+
+    private static void assertError(Class<? extends Throwable> type, Executable what, String... mentions) {
+        Throwable e = assertThrows(type, what);
+        for (String m : mentions) {
+            assertTrue(e.getMessage().contains(m), "'" + m + "' in: " + e.getMessage());
+        }
+        assertTrue(!e.getMessage().contains("\tat "), "no stack trace in the message: " + e.getMessage());
+    }
+
+    private static Dataset<Row> frame(Object[]... rows) {
+        List<Row> list = new ArrayList<>();
+        for (Object[] r : rows) {
+            list.add(RowFactory.create(r));
+        }
+        return spark.createDataFrame(list, DataTypes.createStructType(List.of(
+            DataTypes.createStructField("a", DataTypes.DoubleType, true),
+            DataTypes.createStructField("b", DataTypes.DoubleType, true)))).coalesce(1);
+    }
+
+    @Test
+    void nanAndInfinityNameColumnAndRowUnlessDropped(@TempDir Path tmp) throws Exception {
+        Dataset<Row> df = frame(new Object[] {1.0, 2.0}, new Object[] {3.0, Double.NaN}, new Object[] {5.0, 6.0},
+            new Object[] {Double.NEGATIVE_INFINITY, 8.0});
+        assertError(IllegalArgumentException.class, () -> Dist.fromDataFrame(df, "a", "b"), "'b'", "NaN", "row 1");
+        Path csv = tmp.resolve("inf.csv");
+        Files.writeString(csv, "a,b\n1,2\n3,4\n5,Infinity\n");
+        assertError(IllegalArgumentException.class, () -> Dist.readCsv(csv.toString()), "'b'", "+infinity", "row 2",
+            "inf.csv");
+
+        Dist.setDropInvalidRows(true);
+        try {
+            NDArray clean = Dist.fromDataFrame(df, "a", "b");
+            assertArrayEquals(new double[] {1, 2, 5, 6}, clean.toArray());
+            assertEquals(2, Dist.readCsv(csv.toString()).shape()[0]);
+        } finally {
+            Dist.setDropInvalidRows(false);
+        }
+    }
+
+    @Test
+    void aCorruptParquetFileIsNamed(@TempDir Path tmp) throws Exception {
+        Path bad = tmp.resolve("broken.parquet");
+        Files.write(bad, new byte[] {'P', 'A', 'R', '1', 0, 1, 2, 3, 4, 5, 6, 7});
+        assertError(IllegalArgumentException.class, () -> Dist.readParquet(bad.toString()), "readParquet",
+            "broken.parquet", "not a Parquet file");
+    }
+
+    @Test
+    void operandsOfDifferentLengthsOrLayoutsNameTheOp() {
+        NDArray a = Dist.fromLocal(Np.arange(6.0), 2);
+        NDArray b = Dist.fromLocal(Np.arange(6.0), 3);
+        NDArray c = Dist.fromLocal(Np.arange(8.0), 2);
+        assertError(IllegalArgumentException.class, () -> a.add(b), "add", "different row blocks");
+        assertError(IllegalArgumentException.class, () -> a.mul(c), "mul");
+        assertError(IllegalStateException.class, () -> Np.array(1).grad(), "attachGrad");
+    }
+
+    @Test
+    void twoThreadsTrainOnDistributedDataAtOnce() throws Exception {
+        Np.seed(3);
+        NDArray xl = Np.randomNormal(0, 1, 300, 4);
+        NDArray x = Dist.fromLocal(xl, 3);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<double[]>> results = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                double scale = t + 1;
+                results.add(pool.submit(() -> {
+                    NDArray w = Np.full(new int[] {4}, scale);
+                    w.attachGrad();
+                    NDArray loss;
+                    try (var r = Autograd.record()) {
+                        loss = x.matmul(w).square().sum();
+                    }
+                    loss.backward();
+                    return w.grad().toArray();
+                }));
+            }
+            for (int t = 0; t < 2; t++) {
+                // d/dw sum (x w)^2 = 2 x^T x w
+                double[] expected = xl.T().matmul(xl).matmul(Np.full(new int[] {4}, t + 1)).mul(2).toArray();
+                assertArrayEquals(expected, results.get(t).get(), 1e-9 * Arrays.stream(expected).map(Math::abs).max().orElse(1));
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
+    void arraysOfAStoppedSessionAreRefusedAndANewSessionWorks() {
+        NDArray x = Dist.fromLocal(Np.arange(4.0), 2);
+        spark.stop();
+        try {
+            assertError(IllegalStateException.class, x::sum, "stopped", "create it again");
+            assertError(IllegalStateException.class, x::toLocal, "stopped");
+        } finally {
+            spark = SparkTests.session();
+        }
+        assertEquals(6, Dist.fromLocal(Np.arange(4.0), 2).sum().item());
+    }
+}
