@@ -2,6 +2,7 @@ package io.sparkgrad.dist;
 
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.scheduler.SparkListenerStageCompleted;
 import org.apache.spark.scheduler.SparkListenerStageSubmitted;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 
@@ -79,6 +80,11 @@ public final class Metrics extends SparkListener {
         int p = phase(e.properties());
         stagePhase.put(e.stageInfo().stageId(), p);
         counts.incrementAndGet(STAGES + p);
+    }
+
+    @Override
+    public void onStageCompleted(SparkListenerStageCompleted e) {
+        stagePhase.remove(e.stageInfo().stageId()); // its tasks have ended: keep the map small
     }
 
     @Override

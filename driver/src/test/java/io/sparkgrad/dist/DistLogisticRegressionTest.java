@@ -154,19 +154,28 @@ class DistLogisticRegressionTest {
             .stream().map(k -> (Integer) k).toList());
     }
 
+    private static long usedHeapAfterGc() {
+        Runtime rt = Runtime.getRuntime();
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+        }
+        return rt.totalMemory() - rt.freeMemory();
+    }
+
     @Test
-    void trainingLoopLeavesNothingCachedOrBroadcast() {
+    void aThousandTrainingIterationsLeaveNothingCachedOrBroadcastAndKeepTheHeapFlat() {
         long threshold = Dist.broadcastThreshold();
         Dist.setBroadcastThreshold(0); // make every local operand, w included, travel as a broadcast
         try {
-            NDArray xs = Dist.fromLocal(xLocal.slice(0, 0, 2000), 4);
-            NDArray ts = Dist.fromLocal(tLocal.slice(0, 0, 2000), 4);
+            NDArray xs = Dist.fromLocal(xLocal.slice(0, 0, 400), 2);
+            NDArray ts = Dist.fromLocal(tLocal.slice(0, 0, 400), 2);
             NDArray w = Np.zeros(D);
             w.attachGrad();
             Set<Integer> before = persistedRdds();
             double first = 0;
             double last = 0;
-            for (int it = 0; it < 200; it++) {
+            long heapAt100 = 0;
+            for (int it = 0; it < 1000; it++) {
                 NDArray l;
                 try (var r = Autograd.record()) {
                     l = loss(xs, ts, w);
@@ -181,7 +190,16 @@ class DistLogisticRegressionTest {
                 // arrays of earlier tests may be cleaned meanwhile; nothing may be added
                 assertTrue(before.containsAll(now), "iteration " + it + " left cached blocks: " + now + " vs " + before);
                 assertEquals(0, Dist.liveBroadcasts(), "iteration " + it + " left broadcasts");
+                if (it == 99) {
+                    heapAt100 = usedHeapAfterGc();
+                }
             }
+            long heapAt1000 = usedHeapAfterGc();
+            System.out.printf("driver heap after GC: %.1f MiB at iteration 100, %.1f MiB at 1000%n",
+                heapAt100 / 1048576.0, heapAt1000 / 1048576.0);
+            // Spark keeps a bounded history of jobs (spark.ui.retainedJobs); sparkgrad keeps none
+            assertTrue(heapAt1000 - heapAt100 < 48L << 20, "driver heap grew by "
+                + (heapAt1000 - heapAt100) / 1048576 + " MiB over 900 iterations");
             assertTrue(last < first * 0.9, "gradient descent lowers the loss: " + first + " -> " + last);
         } finally {
             Dist.setBroadcastThreshold(threshold);

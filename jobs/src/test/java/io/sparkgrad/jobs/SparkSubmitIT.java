@@ -1,0 +1,82 @@
+package io.sparkgrad.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The application jar under {@code spark-submit} in a JVM of its own, as a user runs it:
+ * {@code spark-submit --master local[2] --class io.sparkgrad.jobs.Main sparkgrad-app.jar train ...},
+ * with only Spark's jars on the classpath. A run writes a model; bad input ends with exit code 2
+ * and one line.
+ */
+class SparkSubmitIT {
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
+    static Path tmp;
+
+    static SparkProcesses processes;
+
+    @BeforeAll
+    static void setUp() {
+        processes = new SparkProcesses(tmp);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (processes != null) {
+            processes.close();
+        }
+    }
+
+    @Test
+    void trainWritesAModel() throws Exception {
+        Path out = tmp.resolve("model");
+        SparkProcesses.Result r = processes.run("submit-train", SparkProcesses.sparkSubmit(
+            List.of("--master", "local[2]", "--conf", "spark.kryo.registrationRequired=true"),
+            "train", "--rows", "2000", "--cols", "5", "--iterations", "5", "--seed", "3", "--out", out.toString()), 300);
+        assertEquals(0, r.exitCode(), () -> "spark-submit train failed\n" + processes.logs());
+        assertTrue(r.stdout().contains("master local[2]"), () -> "no 'master local[2]' in\n" + r.stdout());
+        for (int i = 1; i <= 5; i++) {
+            int it = i;
+            Pattern line = Pattern.compile("iteration\\s+" + it + "\\s+loss \\d+\\.\\d+\\s+gradient norm \\S+\\s+\\d+\\.\\d+ s");
+            assertTrue(r.stdoutLines().stream().anyMatch(l -> line.matcher(l).matches()),
+                () -> "no progress line for iteration " + it + " in\n" + r.stdout());
+        }
+        JsonNode model = new ObjectMapper().readTree(out.resolve("model.json").toFile());
+        JsonNode w = model.path("params").get(0);
+        assertEquals("w", w.path("name").asText(), model::toString);
+        assertEquals(5, w.path("values").size(), model::toString);
+        for (JsonNode v : w.path("values")) {
+            assertTrue(v.isNumber() && Double.isFinite(v.asDouble()), model::toString);
+        }
+        assertTrue(Files.isDirectory(out.resolve("weights.parquet")) && Files.isRegularFile(out.resolve("history.csv")),
+            () -> "missing outputs in " + out);
+    }
+
+    @Test
+    void missingDataFileIsOneLineAndExitCode2() throws Exception {
+        String missing = "/no/such/file.csv";
+        SparkProcesses.Result r = processes.run("submit-missing-data", SparkProcesses.sparkSubmit(
+            List.of("--master", "local[2]"), "train", "--data", missing, "--out", tmp.resolve("never").toString()), 120);
+        assertEquals(2, r.exitCode(), () -> "exit code of a missing --data file\n" + processes.logs());
+        List<String> naming = r.stderrLines().stream().filter(l -> l.contains(missing)).collect(Collectors.toList());
+        assertEquals(List.of("sparkgrad train: no file or directory at " + missing), naming, r::stderr);
+        assertTrue(r.stderrLines().stream().noneMatch(l -> l.startsWith("\tat ") || l.contains("Exception")),
+            () -> "a stack trace in\n" + r.stderr());
+        assertTrue(r.stdout().isEmpty(), r::stdout);
+        assertTrue(Files.notExists(tmp.resolve("never")));
+    }
+}
