@@ -189,6 +189,22 @@ class TrainCommandTest {
     }
 
     @Test
+    void aFailedRunLeavesNoModelBehind(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("model");
+        io.sparkgrad.worker.FaultInjector.failAttempts("sparkgrad backward", 0, 100);
+        try {
+            Run r = run("train", "--rows", "500", "--cols", "3", "--iterations", "3", "--out", out.toString());
+            assertEquals(1, r.code(), r.out() + r.err());
+            assertTrue(r.err().contains("the Spark job failed"), r.err());
+        } finally {
+            io.sparkgrad.worker.FaultInjector.clear();
+        }
+        try (var files = Files.list(tmp)) {
+            assertEquals(List.of(), files.toList(), "neither the model nor a temporary folder");
+        }
+    }
+
+    @Test
     void helpListsTheOptions() {
         Run r = run("train", "--help");
         assertEquals(0, r.code());
