@@ -18,18 +18,12 @@ final class GradCheckJob {
     static final double TOLERANCE = 1e-6;
 
     static Options options() {
-        return new Options("gradcheck")
+        Options o = new Options("gradcheck")
             .option("model", "logistic", "linear | logistic | softmax | mlp")
-            .option("hidden", "8", "hidden layer widths of the MLP")
-            .option("data", null, "Parquet, CSV or LIBSVM data; none: synthetic data")
-            .option("format", null, "parquet | csv | libsvm (default: from the file name)")
-            .option("label", "label", "label column")
-            .option("features", null, "feature columns, comma-separated (default: every other numeric column)")
+            .option("hidden", "8", "hidden layer widths of the MLP");
+        return TrainingData.dataOptions(o, "1000", "5")
             .option("sample", "64", "rows to check on (the first ones)")
             .option("l2", "0.1", "L2 penalty included in the loss")
-            .option("rows", "1000", "rows of synthetic data")
-            .option("cols", "5", "columns of synthetic data")
-            .option("classes", "3", "classes of synthetic data for softmax and mlp")
             .option("seed", "1", "seed of the data and of the random parameters checked at")
             .flag("verbose", "print stack traces of errors");
     }
@@ -42,9 +36,7 @@ final class GradCheckJob {
         int sample = o.positiveInt("sample");
         List<Integer> hidden = new ArrayList<>();
         o.list("hidden").forEach(h -> hidden.add(Integer.parseInt(h)));
-        TrainingData data = o.has("data")
-            ? TrainingData.read("gradcheck", o.string("data"), o.string("format"), o.required("label"), o.list("features"))
-            : TrainingData.synthetic(kind, o.positiveInt("rows"), o.positiveInt("cols"), o.positiveInt("classes"), seed);
+        TrainingData data = TrainingData.from("gradcheck", o, kind, seed);
         int n = Math.min(sample, data.rows());
         NDArray raw = data.x.slice(0, 0, n).toLocal();
         // standardised, as train optimises: moderate scores keep the finite differences accurate

@@ -112,21 +112,41 @@ abstract class Model {
         return result.reshape(-1);
     }
 
-    private static final class Linear extends Model {
-        Linear(int d) {
-            super("linear", d, 0, List.of());
+    /** The rows' softmax cross-entropy against integer class labels. */
+    static NDArray crossEntropy(NDArray scores, NDArray y, int classes) {
+        return scores.logSoftmax(1).mul(oneHot(y, classes)).sum(1).neg();
+    }
+
+    /** A model whose scores are {@code x w + b}: one output, or one per class. */
+    private abstract static class Affine extends Model {
+        Affine(String kind, int d, int classes) {
+            super(kind, d, classes, List.of());
         }
+
+        /** True when the model has one output per class (a weight matrix), false for one output. */
+        abstract boolean perClass();
 
         List<String> names() {
             return List.of("w", "b");
         }
 
         List<int[]> shapes() {
-            return List.of(new int[] {features}, new int[0]);
+            return perClass() ? List.of(new int[] {features, classes}, new int[] {classes})
+                : List.of(new int[] {features}, new int[0]);
         }
 
         NDArray scores(NDArray x, List<NDArray> p) {
             return x.matmul(p.get(0)).add(p.get(1));
+        }
+    }
+
+    private static final class Linear extends Affine {
+        Linear(int d) {
+            super("linear", d, 0);
+        }
+
+        boolean perClass() {
+            return false;
         }
 
         NDArray rowLoss(NDArray x, NDArray y, List<NDArray> p) {
@@ -138,21 +158,13 @@ abstract class Model {
         }
     }
 
-    private static final class Logistic extends Model {
+    private static final class Logistic extends Affine {
         Logistic(int d) {
-            super("logistic", d, 2, List.of());
+            super("logistic", d, 2);
         }
 
-        List<String> names() {
-            return List.of("w", "b");
-        }
-
-        List<int[]> shapes() {
-            return List.of(new int[] {features}, new int[0]);
-        }
-
-        NDArray scores(NDArray x, List<NDArray> p) {
-            return x.matmul(p.get(0)).add(p.get(1));
+        boolean perClass() {
+            return false;
         }
 
         /** log(1 + e^z) - y z: the binary cross-entropy of logit z, finite for any z. */
@@ -166,25 +178,17 @@ abstract class Model {
         }
     }
 
-    private static final class Softmax extends Model {
+    private static final class Softmax extends Affine {
         Softmax(int d, int k) {
-            super("softmax", d, k, List.of());
+            super("softmax", d, k);
         }
 
-        List<String> names() {
-            return List.of("w", "b");
-        }
-
-        List<int[]> shapes() {
-            return List.of(new int[] {features, classes}, new int[] {classes});
-        }
-
-        NDArray scores(NDArray x, List<NDArray> p) {
-            return x.matmul(p.get(0)).add(p.get(1));
+        boolean perClass() {
+            return true;
         }
 
         NDArray rowLoss(NDArray x, NDArray y, List<NDArray> p) {
-            return scores(x, p).logSoftmax(1).mul(oneHot(y, classes)).sum(1).neg();
+            return crossEntropy(scores(x, p), y, classes);
         }
 
         NDArray predict(NDArray x, List<NDArray> p) {
@@ -249,7 +253,7 @@ abstract class Model {
         }
 
         NDArray rowLoss(NDArray x, NDArray y, List<NDArray> p) {
-            return scores(x, p).logSoftmax(1).mul(oneHot(y, classes)).sum(1).neg();
+            return crossEntropy(scores(x, p), y, classes);
         }
 
         NDArray predict(NDArray x, List<NDArray> p) {

@@ -27,13 +27,10 @@ final class Train {
     private Train() {}
 
     static Options options() {
-        return new Options("train")
+        Options o = new Options("train")
             .option("model", "logistic", "linear | logistic | softmax | mlp")
-            .option("hidden", "64,32", "hidden layer widths of the MLP")
-            .option("data", null, "Parquet file or folder, CSV with a header, or LIBSVM text; none: synthetic data")
-            .option("format", null, "parquet | csv | libsvm (default: from the file name)")
-            .option("label", "label", "label column")
-            .option("features", null, "feature columns, comma-separated (default: every other numeric column)")
+            .option("hidden", "64,32", "hidden layer widths of the MLP");
+        return TrainingData.dataOptions(o, "100000", "20")
             .flag("drop-invalid", "skip rows holding NaN or an infinity (default: such a value is an error)")
             .option("optimizer", "lbfgs", "sgd | momentum | adam | lbfgs")
             .option("lr", "0.1", "learning rate (sgd, momentum, adam)")
@@ -41,9 +38,6 @@ final class Train {
             .option("l2", "0", "L2 penalty: adds l2/2 * sum of squared weights to the mean loss")
             .option("batch-fraction", "1.0", "fraction of rows sampled on the executors per iteration (1.0: all)")
             .option("seed", "1", "seed of the synthetic data, the initial weights and the row sampling")
-            .option("rows", "100000", "rows of synthetic data")
-            .option("cols", "20", "columns of synthetic data")
-            .option("classes", "3", "classes of synthetic data for softmax and mlp")
             .flag("no-standardize", "train on the features as they are (default: divided by their standard deviation, "
                 + "which changes neither the objective nor the weights reported, only how fast the optimizer converges)")
             .option("out", null, "folder to write (model.json, weights.parquet, history.csv, loss.png)")
@@ -76,9 +70,7 @@ final class Train {
         checkOut(outDir, o.flag("overwrite"));
         Dist.setDropInvalidRows(o.flag("drop-invalid"));
 
-        TrainingData data = o.has("data")
-            ? TrainingData.read("train", o.string("data"), o.string("format"), o.required("label"), o.list("features"))
-            : TrainingData.synthetic(kind, o.positiveInt("rows"), o.positiveInt("cols"), o.positiveInt("classes"), seed);
+        TrainingData data = TrainingData.from("train", o, kind, seed);
         int classes = checkLabels(kind, data);
         Model model = Model.of(kind, data.features.size(), classes, hidden);
         List<NDArray> params = model.init(seed);

@@ -37,6 +37,24 @@ final class TrainingData {
         this.label = label;
     }
 
+    /** Declares the options that choose the data: a file, or synthetic rows. */
+    static Options dataOptions(Options o, String syntheticRows, String syntheticCols) {
+        return o.option("data", null, "Parquet file or folder, CSV with a header, or LIBSVM text; none: synthetic data")
+            .option("format", null, "parquet | csv | libsvm (default: from the file name)")
+            .option("label", "label", "label column")
+            .option("features", null, "feature columns, comma-separated (default: every other numeric column)")
+            .option("rows", syntheticRows, "rows of synthetic data")
+            .option("cols", syntheticCols, "columns of synthetic data")
+            .option("classes", "3", "classes of synthetic data for softmax and mlp");
+    }
+
+    /** Reads the data the options name (as {@link #dataOptions} declared them). */
+    static TrainingData from(String command, Options o, String kind, long seed) {
+        return o.has("data")
+            ? read(command, o.string("data"), o.string("format"), o.required("label"), o.list("features"))
+            : synthetic(kind, o.positiveInt("rows"), o.positiveInt("cols"), o.positiveInt("classes"), seed);
+    }
+
     int rows() {
         return x.shape()[0];
     }
