@@ -30,8 +30,10 @@ import java.util.stream.Stream;
  * {@code mvn package}.
  */
 final class SparkProcesses implements AutoCloseable {
-    static final Path APP_JAR = Paths.get(System.getProperty("sparkgrad.app.jar", "target/sparkgrad-app.jar")).toAbsolutePath();
-    static final Path SPARK_HOME = Paths.get(System.getProperty("sparkgrad.spark.home", "target/spark-home")).toAbsolutePath();
+    static final Path APP_JAR =
+        Paths.get(System.getProperty("sparkgrad.app.jar", "target/sparkgrad-app.jar")).toAbsolutePath();
+    static final Path SPARK_HOME =
+        Paths.get(System.getProperty("sparkgrad.spark.home", "target/spark-home")).toAbsolutePath();
 
     /** What a child wrote and how it ended. */
     record Result(int exitCode, String stdout, String stderr) {
@@ -71,7 +73,8 @@ final class SparkProcesses implements AutoCloseable {
             try {
                 flags = Files.readString(Paths.get("target/classes/sparkgrad-jvm.flags"));
             } catch (IOException e) {
-                throw new UncheckedIOException("no system property sparkgrad.jvm.flags and no target/classes/sparkgrad-jvm.flags", e);
+                throw new UncheckedIOException(
+                    "no system property sparkgrad.jvm.flags and no target/classes/sparkgrad-jvm.flags", e);
             }
         }
         return Arrays.stream(flags.trim().split("\\s+")).filter(s -> !s.isEmpty()).collect(Collectors.toList());
@@ -148,7 +151,7 @@ final class SparkProcesses implements AutoCloseable {
         }
     }
 
-    /** Every log file under the test's folder (ours, and the executors' under the Workers' work dirs), for failure messages. */
+    /** Every log under the test's folder (ours, and the executors' in the Workers' work dirs), for failure messages. */
     String logs() {
         StringBuilder sb = new StringBuilder("---- logs under " + dir + " ----\n");
         List<Path> files;

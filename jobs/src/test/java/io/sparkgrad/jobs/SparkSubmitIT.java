@@ -51,7 +51,8 @@ class SparkSubmitIT {
         assertTrue(r.stdout().contains("master local[2]"), () -> "no 'master local[2]' in\n" + r.stdout());
         for (int i = 1; i <= 5; i++) {
             int it = i;
-            Pattern line = Pattern.compile("iteration\\s+" + it + "\\s+loss \\d+\\.\\d+\\s+gradient norm \\S+\\s+\\d+\\.\\d+ s");
+            Pattern line = Pattern.compile(
+                "iteration\\s+" + it + "\\s+loss \\d+\\.\\d+\\s+gradient norm \\S+\\s+\\d+\\.\\d+ s");
             assertTrue(r.stdoutLines().stream().anyMatch(l -> line.matcher(l).matches()),
                 () -> "no progress line for iteration " + it + " in\n" + r.stdout());
         }

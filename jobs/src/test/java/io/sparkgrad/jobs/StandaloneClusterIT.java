@@ -78,8 +78,8 @@ class StandaloneClusterIT {
             "--host", "127.0.0.1", "--port", String.valueOf(masterPort), "--webui-port", String.valueOf(masterUiPort))));
         for (int i = 1; i <= 2; i++) {
             Path work = Files.createDirectories(tmp.resolve("worker-" + i));
-            daemons.add(processes.start("worker-" + i, SparkProcesses.java(List.of("-Xmx512m"), "org.apache.spark.deploy.worker.Worker",
-                "--host", "127.0.0.1", "--cores", "1", "--memory", "1g",
+            daemons.add(processes.start("worker-" + i, SparkProcesses.java(List.of("-Xmx512m"),
+                "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1", "--memory", "1g",
                 "--webui-port", String.valueOf(SparkProcesses.freePort()), "--work-dir", work.toString(), master)));
         }
 
