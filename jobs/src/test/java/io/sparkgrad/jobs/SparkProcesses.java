@@ -203,6 +203,48 @@ final class SparkProcesses implements AutoCloseable {
         }
     }
 
+    /** The command line of a process, from /proc on Linux (ProcessHandle.Info may leave it out). */
+    static List<String> commandLine(ProcessHandle p) {
+        try {
+            byte[] raw = Files.readAllBytes(Paths.get("/proc", String.valueOf(p.pid()), "cmdline"));
+            return Arrays.asList(new String(raw, StandardCharsets.UTF_8).split("\0"));
+        } catch (IOException e) {
+            return p.info().arguments().map(Arrays::asList).orElse(List.of());
+        }
+    }
+
+    /** The live executor JVMs a Worker started: its descendants running CoarseGrainedExecutorBackend. */
+    static List<ProcessHandle> executors(Process worker) {
+        return worker.descendants().filter(ProcessHandle::isAlive)
+            .filter(h -> commandLine(h).contains("org.apache.spark.executor.CoarseGrainedExecutorBackend"))
+            .collect(Collectors.toList());
+    }
+
+    /** The executor id Spark gave an executor JVM (its {@code --executor-id} argument). */
+    static String executorId(ProcessHandle executor) {
+        List<String> cmd = commandLine(executor);
+        int i = cmd.indexOf("--executor-id");
+        if (i < 0 || i + 1 >= cmd.size()) {
+            throw new IllegalStateException("no --executor-id in the command line of " + executor.pid() + ": " + cmd);
+        }
+        return cmd.get(i + 1);
+    }
+
+    /** Waits until the Worker runs exactly one executor JVM and returns it. */
+    static ProcessHandle awaitExecutor(Process worker, int timeoutSeconds) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+        List<ProcessHandle> found = List.of();
+        while (System.nanoTime() < deadline) {
+            found = executors(worker);
+            if (found.size() == 1) {
+                return found.get(0);
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the Worker " + worker.pid() + " runs " + found.size() + " executors, not one, after "
+            + timeoutSeconds + " s");
+    }
+
     /** Ends every process started here, the last started first. */
     @Override
     public void close() {
