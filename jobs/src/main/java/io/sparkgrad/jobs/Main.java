@@ -23,6 +23,7 @@ public final class Main {
         "  gradcheck    compare a model's autograd gradient with finite differences",
         "  bench-core   benchmarks of the local engine (tape overhead, elementwise, matmul, MLP); --quick",
         "  bench-dist   logistic regression gradient on distributed data; --rows --cols --iterations --quick",
+        "  bench        sparkgrad's gradients against Spark MLlib's, side by side; --quick, writes bench.csv",
         "  help         this text",
         "",
         "Without spark-submit, jobs run on an embedded local[*] Spark; under spark-submit they use its master.");
@@ -59,6 +60,8 @@ public final class Main {
                             CoreBench.run(out, o.flag("quick"));
                             return 0;
                         });
+                case "bench":
+                    return withOptions(Bench.options(), rest, out, "[options]", o -> Bench.run(o, out));
                 case "bench-dist":
                     return withOptions(new Options("bench-dist")
                         .option("rows", "1000000", "rows").option("cols", "50", "columns")

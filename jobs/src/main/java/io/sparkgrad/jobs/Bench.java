@@ -1,0 +1,255 @@
+package io.sparkgrad.jobs;
+
+import io.sparkgrad.autograd.Autograd;
+import io.sparkgrad.dist.Dist;
+import io.sparkgrad.dist.DistArray;
+import io.sparkgrad.dist.Metrics;
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Np;
+import org.apache.spark.ml.classification.LogisticRegression;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.regression.LinearRegression;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.StorageLevel;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * {@code bin/sparkgrad bench}: sparkgrad's loss + gradient against Spark MLlib's hand-written
+ * aggregators, side by side in one run on the same cached data, after a warm-up. MLlib's seconds
+ * per iteration are the difference of a 20- and a 10-iteration fit, divided by 10, so its fixed
+ * costs cancel. Prints a table and writes {@code bench.csv}.
+ */
+final class Bench {
+    private Bench() {}
+
+    private record Row2(String name, double sparkgrad, double baseline, double jobsPerGradient, String target) {}
+
+    static Options options() {
+        return new Options("bench")
+            .option("rows", "1000000", "rows of the regression benchmarks")
+            .option("cols", "50", "columns")
+            .option("out", "bench.csv", "where to write the table as CSV")
+            .flag("quick", "every size at a tenth, for a smoke test");
+    }
+
+    static int run(Options o, PrintStream out) {
+        int rows = o.positiveInt("rows") / (o.flag("quick") ? 10 : 1);
+        int cols = o.positiveInt("cols");
+        var spark = Dist.session();
+        out.printf("sparkgrad bench: %d x %d, master %s, %d cores%n", rows, cols, spark.sparkContext().master(),
+            Runtime.getRuntime().availableProcessors());
+        List<Row2> table = new ArrayList<>();
+
+        Data d = Data.make(rows, cols, 1);
+        double lrMllib = mllibPerIteration(it -> new LogisticRegression().setMaxIter(it).setTol(0).setRegParam(0)
+            .setStandardization(false).fit(d.frame), out, "LogisticRegression");
+        double[] lr = perGradient(d, true);
+        table.add(new Row2("logistic regression, s per gradient", lr[0], lrMllib, lr[1], "ratio <= 0.7, 1 job"));
+
+        double lsMllib = mllibPerIteration(it -> new LinearRegression().setSolver("l-bfgs").setMaxIter(it).setTol(0)
+            .setRegParam(0).setStandardization(false).fit(d.frame), out, "LinearRegression");
+        double[] ls = perGradient(d, false);
+        table.add(new Row2("least squares, s per gradient", ls[0], lsMllib, ls[1], "ratio <= 0.7"));
+
+        long t0 = System.nanoTime();
+        new LogisticRegression().setMaxIter(20).setTol(0).setStandardization(false).fit(d.frame);
+        double mllibFit = (System.nanoTime() - t0) / 1e9;
+        t0 = System.nanoTime();
+        trainLoop(d, 20);
+        double ours = (System.nanoTime() - t0) / 1e9;
+        table.add(new Row2("end to end, 20 iterations (s)", ours, mllibFit, Double.NaN, "ratio <= 0.5"));
+        d.release();
+
+        double[] sizes = {rows / 4.0, rows, rows * 4.0};
+        double[] seconds = new double[3];
+        for (int i = 0; i < 3; i++) {
+            Data s = Data.make((int) sizes[i], cols, 2 + i);
+            seconds[i] = perGradient(s, true)[0];
+            if (i < 2) {
+                s.release();
+            } else {
+                double bytes = 8.0 * (long) sizes[i] * (cols + 1);
+                double bw = memoryBandwidth();
+                table.add(new Row2("bytes per s of the gradient vs memory (GB/s)", bytes / seconds[i] / 1e9, bw / 1e9,
+                    Double.NaN, "report the fraction"));
+                s.release();
+            }
+        }
+        table.add(new Row2("scaling: s per gradient, 4x rows (" + (int) sizes[0] + " -> " + rows + ")", seconds[1],
+            seconds[0], Double.NaN, "ratio <= 4.4"));
+        table.add(new Row2("scaling: s per gradient, 4x rows (" + rows + " -> " + (int) sizes[2] + ")", seconds[2],
+            seconds[1], Double.NaN, "ratio <= 4.4"));
+
+        out.printf("%n%-58s %12s %12s %8s %8s  %s%n", "benchmark", "sparkgrad", "baseline", "ratio", "jobs", "target");
+        StringBuilder csv = new StringBuilder("benchmark,sparkgrad_s,baseline_s,ratio,jobs_per_gradient\n");
+        for (Row2 r : table) {
+            double ratio = r.sparkgrad() / r.baseline();
+            out.printf("%-58s %12.4f %12.4f %8.3f %8s  %s%n", r.name(), r.sparkgrad(), r.baseline(), ratio,
+                Double.isNaN(r.jobsPerGradient()) ? "-" : String.format("%.1f", r.jobsPerGradient()), r.target());
+            csv.append('"').append(r.name()).append("\",").append(r.sparkgrad()).append(',').append(r.baseline())
+                .append(',').append(ratio).append(',').append(Double.isNaN(r.jobsPerGradient()) ? "" : r.jobsPerGradient())
+                .append('\n');
+        }
+        try {
+            Files.writeString(Path.of(o.string("out")), csv);
+        } catch (IOException e) {
+            throw new JobError("bench: cannot write " + o.string("out") + ": " + e.getMessage(), e);
+        }
+        out.println("bench: wrote " + o.string("out"));
+        return 0;
+    }
+
+    /** The same rows, cached, as sparkgrad arrays and as an MLlib DataFrame (label, features). */
+    private static final class Data {
+        final NDArray x;
+        final NDArray y;
+        final NDArray yReal;
+        final Dataset<Row> frame;
+
+        private Data(NDArray x, NDArray y, NDArray yReal, Dataset<Row> frame) {
+            this.x = x;
+            this.y = y;
+            this.yReal = yReal;
+            this.frame = frame;
+        }
+
+        static Data make(int rows, int cols, long seed) {
+            int blockRows = Dist.defaultBlockRows(cols);
+            NDArray x = Dist.cache(Dist.randomNormal(seed, blockRows, rows, cols));
+            Np.seed(seed);
+            NDArray score = x.matmul(Np.randomNormal(0, 1.0 / Math.sqrt(cols), cols));
+            NDArray y = Dist.cache(score.add(Dist.randomNormal(seed + 100, blockRows, rows)).gt(0));
+            NDArray yReal = Dist.cache(score.add(Dist.randomNormal(seed + 200, blockRows, rows).mul(0.1)));
+            // the same rows for MLlib: (label, real label, dense features)
+            var rowsRdd = ((DistArray) x).rdd().zip(((DistArray) y).rdd()).zip(((DistArray) yReal).rdd())
+                .flatMap(t -> {
+                    double[] xs = t._1()._1().dataRef();
+                    double[] ys = t._1()._2().dataRef();
+                    double[] rs = t._2().dataRef();
+                    List<Row> out = new ArrayList<>(ys.length);
+                    for (int i = 0; i < ys.length; i++) {
+                        out.add(RowFactory.create(ys[i], rs[i],
+                            Vectors.dense(Arrays.copyOfRange(xs, i * cols, (i + 1) * cols))));
+                    }
+                    return out.iterator();
+                });
+            Dataset<Row> frame = Dist.session().createDataFrame(rowsRdd, DataTypes.createStructType(List.of(
+                DataTypes.createStructField("label", DataTypes.DoubleType, false),
+                DataTypes.createStructField("real", DataTypes.DoubleType, false),
+                DataTypes.createStructField("features", SQLDataTypes.VectorType(), false))))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+            frame.count();
+            return new Data(x, y, yReal, frame);
+        }
+
+        void release() {
+            frame.unpersist();
+            for (NDArray a : List.of(x, y, yReal)) {
+                ((DistArray) a).rdd().unpersist(false);
+            }
+        }
+    }
+
+    /** Median seconds per loss + gradient over 8 iterations after 2 warm-ups, and jobs per gradient. */
+    private static double[] perGradient(Data d, boolean logistic) {
+        NDArray w = Np.zeros(d.x.shape()[1]);
+        w.attachGrad();
+        double[] s = new double[10];
+        Metrics.Snapshot before = null;
+        for (int i = 0; i < 10; i++) {
+            if (i == 2) {
+                before = Dist.metrics().snapshot();
+            }
+            long t = System.nanoTime();
+            NDArray loss;
+            try (var r = Autograd.record()) {
+                NDArray z = d.x.matmul(w);
+                loss = logistic ? Np.binaryCrossEntropyWithLogits(z, d.y) : z.sub(d.yReal).square().mean().mul(0.5);
+            }
+            loss.backward();
+            loss.item();
+            s[i] = (System.nanoTime() - t) / 1e9;
+            w.assign(w.sub(w.grad().mul(0.1)));
+        }
+        Metrics.Snapshot m = Dist.metrics().snapshot().minus(before);
+        double[] timed = Arrays.copyOfRange(s, 2, 10);
+        Arrays.sort(timed);
+        return new double[] {timed[timed.length / 2], m.jobs() / 8.0};
+    }
+
+    private static void trainLoop(Data d, int iterations) {
+        NDArray w = Np.zeros(d.x.shape()[1]);
+        NDArray b = Np.scalar(0);
+        w.attachGrad();
+        b.attachGrad();
+        Optimizer opt = Optimizer.of("lbfgs", 0.1);
+        List<NDArray> params = new ArrayList<>(List.of(w, b));
+        Optimizer.Objective f = () -> {
+            NDArray loss;
+            try (var r = Autograd.record()) {
+                loss = Np.binaryCrossEntropyWithLogits(d.x.matmul(w).add(b), d.y);
+            }
+            loss.backward();
+            return new Optimizer.Evaluation(loss.item(), List.of(Np.array(w.shape(), w.grad().toArray()),
+                Np.array(b.shape(), b.grad().toArray())));
+        };
+        for (int i = 0; i < iterations; i++) {
+            opt.step(params, f);
+        }
+    }
+
+    private static double mllibPerIteration(Function<Integer, ?> fit, PrintStream out, String name) {
+        fit.apply(5); // warm-up
+        double ten = Double.MAX_VALUE;
+        double twenty = Double.MAX_VALUE;
+        for (int rep = 0; rep < 2; rep++) { // the faster of two fits of each length
+            long t0 = System.nanoTime();
+            fit.apply(10);
+            ten = Math.min(ten, (System.nanoTime() - t0) / 1e9);
+            t0 = System.nanoTime();
+            fit.apply(20);
+            twenty = Math.min(twenty, (System.nanoTime() - t0) / 1e9);
+        }
+        out.printf("MLlib %s: %.2f s for 10 iterations, %.2f s for 20%n", name, ten, twenty);
+        return (twenty - ten) / 10;
+    }
+
+    /** Bytes per second of a plain loop summing a 512 MiB array, best of 5. */
+    private static double memoryBandwidth() {
+        double[] a = new double[64 << 20];
+        Arrays.fill(a, 1.0);
+        double best = Double.MAX_VALUE;
+        double sink = 0;
+        for (int r = 0; r < 5; r++) {
+            long t = System.nanoTime();
+            double s0 = 0;
+            double s1 = 0;
+            double s2 = 0;
+            double s3 = 0;
+            for (int i = 0; i < a.length; i += 4) {
+                s0 += a[i];
+                s1 += a[i + 1];
+                s2 += a[i + 2];
+                s3 += a[i + 3];
+            }
+            sink += s0 + s1 + s2 + s3;
+            best = Math.min(best, (System.nanoTime() - t) / 1e9);
+        }
+        if (sink == 42) {
+            System.out.print("");
+        }
+        return 8.0 * a.length / best;
+    }
+}
