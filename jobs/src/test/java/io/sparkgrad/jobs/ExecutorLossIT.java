@@ -51,18 +51,23 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * An executor JVM dies in the middle of a backward pass on a real standalone cluster (a Master and
- * two Workers of one core each, separate JVMs on 127.0.0.1; this test JVM is the driver): its
- * running task fails, the blocks it cached are gone, Spark recomputes them from their lineage on the
- * executors that are left, and the gradient is bit-identical to the one of a run without the fault.
- * The kill is a SIGKILL of the executor's process, sent when the first task of the backward job
- * starts on it.
+ * two Workers of one core each, separate JVMs on 127.0.0.1; this test JVM is the driver, and the
+ * executors get sparkgrad's classes from sparkgrad-app.jar only). The executor that worker-1
+ * started is SIGKILLed when the first task of the backward job starts on it: that task fails
+ * (ExecutorLostFailure) and is retried, the blocks of x it cached (their only copy) are recomputed
+ * from their lineage on an executor that is alive, and the loss and the gradient are bit-identical
+ * to those of a run without the fault. The Worker may start a replacement executor meanwhile.
+ *
+ * <p>x is 32 blocks of 12,500 x 20 (64 MB), so each executor caches about 16 blocks and runs
+ * about 16 backward tasks one after the other: the kill lands while the victim still has backward
+ * work, and after it one executor's 512 MB still holds every block in memory.
  */
 class ExecutorLossIT {
     static final long SEED = 11;
     static final int COLS = 20;
     static final int BLOCKS = 32;
     static final int BLOCK_ROWS = 12_500;
-    static final int ROWS = BLOCKS * BLOCK_ROWS; // 400k x 20: 64 MB of x, 2 MB per block
+    static final int ROWS = BLOCKS * BLOCK_ROWS;
 
     @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     static Path tmp;
