@@ -1,7 +1,5 @@
 package io.sparkgrad.jobs;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.dist.Dist;
 import io.sparkgrad.dist.DistArray;
@@ -25,11 +23,6 @@ import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 import scala.jdk.javaapi.CollectionConverters;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.net.HttpURLConnection;
-import java.net.Proxy;
-import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -97,7 +90,7 @@ class ExecutorLossIT {
 
         // before the driver starts: its first try to register with a Master that is not up yet
         // would cost the 20 s of Spark's registration retry
-        awaitWorkers(masterUiPort, 2, 120);
+        processes.awaitWorkers(masterUiPort, 2, daemons, 120);
 
         SparkConf conf = Dist.configure(new SparkConf())
             .setMaster(master)
@@ -275,36 +268,6 @@ class ExecutorLossIT {
                 fail("a cluster daemon exited with code " + p.exitValue() + "\n" + processes.logs());
             }
         }
-    }
-
-    /** Polls the Master's JSON until {@code n} Workers are alive. */
-    private static void awaitWorkers(int uiPort, int n, int timeoutSeconds) throws Exception {
-        ObjectMapper json = new ObjectMapper();
-        URL url = new URL("http://127.0.0.1:" + uiPort + "/json/");
-        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
-        String last = "no answer";
-        while (System.nanoTime() < deadline) {
-            checkDaemons();
-            try {
-                HttpURLConnection c = (HttpURLConnection) url.openConnection(Proxy.NO_PROXY);
-                c.setConnectTimeout(2000);
-                c.setReadTimeout(2000);
-                try (InputStream in = c.getInputStream()) {
-                    JsonNode state = json.readTree(in);
-                    last = state.toString();
-                    if (state.path("aliveworkers").asInt() >= n) {
-                        return;
-                    }
-                } finally {
-                    c.disconnect();
-                }
-            } catch (IOException e) {
-                last = e.toString(); // the Master's UI is not up yet
-            }
-            Thread.sleep(250);
-        }
-        fail(n + " workers did not register with the Master in " + timeoutSeconds + " s; its last state: " + last
-            + "\n" + processes.logs());
     }
 
     /** Waits until {@code n} executors (besides the driver) have registered with the driver. */

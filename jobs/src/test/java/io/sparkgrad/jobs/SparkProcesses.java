@@ -261,4 +261,42 @@ final class SparkProcesses implements AutoCloseable {
             throw new IllegalStateException("processes still alive after stopping them: " + alive);
         }
     }
+
+    /**
+     * Polls the Master's JSON on {@code uiPort} until {@code n} Workers are alive; fails with the
+     * logs on a time-out or when one of {@code daemons} exits.
+     */
+    void awaitWorkers(int uiPort, int n, List<Process> daemons, int timeoutSeconds) throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        java.net.URL url = new java.net.URL("http://127.0.0.1:" + uiPort + "/json/");
+        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+        String last = "no answer";
+        while (System.nanoTime() < deadline) {
+            for (Process d : daemons) {
+                if (!d.isAlive()) {
+                    throw new AssertionError("a cluster daemon exited with code " + d.exitValue() + " before " + n
+                        + " workers registered\n" + logs());
+                }
+            }
+            try {
+                java.net.HttpURLConnection c = (java.net.HttpURLConnection) url.openConnection(java.net.Proxy.NO_PROXY);
+                c.setConnectTimeout(2000);
+                c.setReadTimeout(2000);
+                try (java.io.InputStream in = c.getInputStream()) {
+                    com.fasterxml.jackson.databind.JsonNode state = json.readTree(in);
+                    last = state.toString();
+                    if (state.path("aliveworkers").asInt() >= n) {
+                        return;
+                    }
+                } finally {
+                    c.disconnect();
+                }
+            } catch (IOException e) {
+                last = e.toString(); // the Master's UI is not up yet
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError(n + " workers did not register with the Master in " + timeoutSeconds
+            + " s; its last state: " + last + "\n" + logs());
+    }
 }

@@ -10,10 +10,6 @@ import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.HttpURLConnection;
-import java.net.Proxy;
-import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -89,7 +85,7 @@ class StandaloneClusterIT {
             with(TRAIN, "--out", tmp.resolve("model-local").toString())), 300);
         assertEquals(0, local.exitCode(), () -> "train on local[2] failed\n" + processes.logs());
 
-        awaitWorkers(masterUiPort, 2, daemons, 120);
+        processes.awaitWorkers(masterUiPort, 2, daemons, 120);
         SparkProcesses.Result cluster = processes.run("submit-cluster", SparkProcesses.sparkSubmit(List.of(
             "--master", master, "--deploy-mode", "client", "--executor-memory", "512m",
             // the driver advertises and binds 127.0.0.1 (Dist.session() does so itself for local masters only)
@@ -151,38 +147,4 @@ class StandaloneClusterIT {
         return false;
     }
 
-    /** Polls the Master's JSON until {@code n} Workers are alive; fails with the logs on a time-out or a daemon's exit. */
-    private static void awaitWorkers(int uiPort, int n, List<Process> daemons, int timeoutSeconds) throws Exception {
-        ObjectMapper json = new ObjectMapper();
-        URL url = new URL("http://127.0.0.1:" + uiPort + "/json/");
-        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
-        String last = "no answer";
-        while (System.nanoTime() < deadline) {
-            for (Process d : daemons) {
-                if (!d.isAlive()) {
-                    fail("a cluster daemon exited with code " + d.exitValue() + " before " + n
-                        + " workers registered\n" + processes.logs());
-                }
-            }
-            try {
-                HttpURLConnection c = (HttpURLConnection) url.openConnection(Proxy.NO_PROXY);
-                c.setConnectTimeout(2000);
-                c.setReadTimeout(2000);
-                try (InputStream in = c.getInputStream()) {
-                    JsonNode state = json.readTree(in);
-                    last = state.toString();
-                    if (state.path("aliveworkers").asInt() >= n) {
-                        return;
-                    }
-                } finally {
-                    c.disconnect();
-                }
-            } catch (IOException e) {
-                last = e.toString(); // the Master's UI is not up yet
-            }
-            Thread.sleep(250);
-        }
-        fail(n + " workers did not register with the Master in " + timeoutSeconds + " s; its last state: " + last + "\n"
-            + processes.logs());
-    }
 }
