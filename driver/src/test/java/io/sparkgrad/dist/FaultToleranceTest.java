@@ -88,6 +88,39 @@ class FaultToleranceTest {
     }
 
     @Test
+    void blocksCachedByAnAbandonedTapeAreReleasedOnceUnreachable() throws Exception {
+        var sc = SparkTests.session().sparkContext();
+        java.util.Set<Object> before = new java.util.HashSet<>(
+            scala.jdk.javaapi.CollectionConverters.asJava(sc.getPersistentRDDs()).keySet());
+        NDArray x = Dist.fromLocal(xLocal, 4);
+        NDArray w = Np.ones(5);
+        w.attachGrad();
+        try {
+            try (var r = Autograd.record()) {
+                NDArray h = x.matmul(w).tanh();
+                h.sum(); // a forward job: caches h's blocks for a backward that never comes
+                throw new IllegalStateException("the user's code fails before backward");
+            }
+        } catch (IllegalStateException expected) {
+            // the tape is abandoned
+        }
+        java.util.Set<Object> added = new java.util.HashSet<>(
+            scala.jdk.javaapi.CollectionConverters.asJava(sc.getPersistentRDDs()).keySet());
+        added.removeAll(before);
+        assertEquals(2, added.size(), "x's blocks and the cached intermediate: " + added);
+        x = null; // the user drops the data too
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        java.util.Set<Object> left;
+        do {
+            System.gc();
+            Thread.sleep(100);
+            left = new java.util.HashSet<>(scala.jdk.javaapi.CollectionConverters.asJava(sc.getPersistentRDDs()).keySet());
+            left.retainAll(added);
+        } while (!left.isEmpty() && System.nanoTime() < deadline);
+        assertEquals(java.util.Set.of(), left, "Spark's ContextCleaner released what the tape cached");
+    }
+
+    @Test
     void anExceptionInsideARecordScopeLeavesRecordingOffAndTheNextIterationWorks() {
         NDArray x = Dist.fromLocal(xLocal, 4);
         NDArray w = Np.ones(5);
