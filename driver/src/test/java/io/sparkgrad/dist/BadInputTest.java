@@ -12,6 +12,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,6 +54,67 @@ class BadInputTest {
         return spark.createDataFrame(list, DataTypes.createStructType(List.of(
             DataTypes.createStructField("a", DataTypes.DoubleType, true),
             DataTypes.createStructField("b", DataTypes.DoubleType, true)))).coalesce(1);
+    }
+
+    /** One bad input: what the user does, the exception it must raise, and what its message names. */
+    record Bad(String name, Executable what, Class<? extends Throwable> type, String... mentions) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static List<Bad> table() throws Exception {
+        Path dir = Files.createTempDirectory("bad-input");
+        Path emptyCsv = Files.writeString(dir.resolve("empty.csv"), "a,b\n");
+        Path textCsv = Files.writeString(dir.resolve("text.csv"), "a,b\n1,2\n3,four\n");
+        Path corrupt = Files.write(dir.resolve("corrupt.parquet"), new byte[] {'P', 'A', 'R', '1', 9, 9, 9, 9});
+        NDArray six2 = Dist.fromLocal(Np.arange(6.0), 2);
+        NDArray six3 = Dist.fromLocal(Np.arange(6.0), 3);
+        NDArray eight = Dist.fromLocal(Np.arange(8.0), 2);
+        NDArray matrix = Dist.fromLocal(Np.arange(12.0).reshape(6, 2), 2);
+        NDArray v = Np.array(1, 2);
+        v.attachGrad();
+        NDArray used;
+        try (var r = Autograd.record()) {
+            used = v.mul(v).sum();
+        }
+        used.backward();
+        NDArray usedOnce = used;
+        return List.of(
+            new Bad("layouts differ", () -> six2.add(six3), IllegalArgumentException.class, "add", "different row blocks"),
+            new Bad("lengths differ", () -> six2.sub(eight), IllegalArgumentException.class, "sub"),
+            new Bad("local operand with all rows", () -> six2.add(Np.arange(6.0).reshape(6, 1).reshape(6)),
+                IllegalArgumentException.class, "add", "broadcast along the rows"),
+            new Bad("matmul of two distributed", () -> matrix.matmul(matrix.T().T()), IllegalArgumentException.class,
+                "matmul"),
+            new Bad("reshape across rows", () -> matrix.reshape(3, 4), IllegalArgumentException.class, "reshape",
+                "keeps its rows"),
+            new Bad("toLocal over the limit", () -> {
+                long limit = Dist.maxLocalBytes();
+                Dist.setMaxLocalBytes(8);
+                try {
+                    matrix.toLocal();
+                } finally {
+                    Dist.setMaxLocalBytes(limit);
+                }
+            }, IllegalStateException.class, "toLocal", "(6, 2)", "limit"),
+            new Bad("empty data", () -> Dist.readCsv(emptyCsv.toString()), IllegalArgumentException.class, "no rows"),
+            new Bad("not a number", () -> Dist.readCsv(textCsv.toString()), IllegalArgumentException.class, "'b'", "four",
+                "row 1"),
+            new Bad("missing column", () -> Dist.readCsv(textCsv.toString(), "c"), IllegalArgumentException.class, "'c'"),
+            new Bad("corrupt parquet", () -> Dist.readParquet(corrupt.toString()), IllegalArgumentException.class,
+                "corrupt.parquet"),
+            new Bad("missing file", () -> Dist.readParquet(dir.resolve("nothing").toString()),
+                IllegalArgumentException.class, "nothing"),
+            new Bad("backward twice", usedOnce::backward, IllegalStateException.class, "retainGraph=true"),
+            new Bad("grad without attachGrad", () -> Np.array(1).grad(), IllegalStateException.class, "attachGrad"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("table")
+    void badInputGetsAClearError(Bad bad) {
+        assertError(bad.type(), bad.what(), bad.mentions());
     }
 
     @Test
