@@ -5,7 +5,10 @@ import io.sparkgrad.dist.Dist;
 import io.sparkgrad.dist.DistArray;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.types.DataTypes;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -195,17 +198,17 @@ final class Train {
 
     /** The parameters as Parquet rows (param, index, value), for tools that read tables. */
     private static void writeWeights(ModelFile model, Path path) {
-        List<org.apache.spark.sql.Row> rows = new ArrayList<>();
+        List<Row> rows = new ArrayList<>();
         for (int i = 0; i < model.params.size(); i++) {
             double[] v = model.params.get(i).toArray();
             for (int k = 0; k < v.length; k++) {
-                rows.add(org.apache.spark.sql.RowFactory.create(model.model.names().get(i), k, v[k]));
+                rows.add(RowFactory.create(model.model.names().get(i), k, v[k]));
             }
         }
-        var schema = org.apache.spark.sql.types.DataTypes.createStructType(List.of(
-            org.apache.spark.sql.types.DataTypes.createStructField("param", org.apache.spark.sql.types.DataTypes.StringType, false),
-            org.apache.spark.sql.types.DataTypes.createStructField("index", org.apache.spark.sql.types.DataTypes.IntegerType, false),
-            org.apache.spark.sql.types.DataTypes.createStructField("value", org.apache.spark.sql.types.DataTypes.DoubleType, false)));
+        var schema = DataTypes.createStructType(List.of(
+            DataTypes.createStructField("param", DataTypes.StringType, false),
+            DataTypes.createStructField("index", DataTypes.IntegerType, false),
+            DataTypes.createStructField("value", DataTypes.DoubleType, false)));
         Dist.session().createDataFrame(rows, schema).coalesce(1).write().mode(SaveMode.ErrorIfExists)
             .parquet(path.toString());
     }
