@@ -5,6 +5,11 @@ import io.sparkgrad.autograd.Autograd;
 /**
  * An {@link NDArray} whose values are one row-major {@code double[]} in this JVM. Views made by
  * {@code reshape} and {@code detach} share the array; every other operation makes a new one.
+ *
+ * <p>An array can also be <em>pending</em> ({@link #pending}): its values are the result of work
+ * that has not run yet, such as a reduction over a distributed array that a backend batches with
+ * others into one Spark job. Operations on a pending array stay pending ({@link PendingBackend});
+ * the work runs when something needs the values ({@link #data()}, {@link #item()}, printing...).
  */
 public final class LocalArray extends NDArray {
     // null while the array is a constant that nobody has asked to see as a double[] yet
@@ -12,6 +17,8 @@ public final class LocalArray extends NDArray {
     // true while every element equals constantValue (kernels then treat it as a scalar)
     private volatile boolean constant;
     private final double constantValue;
+    // non-null while the values are pending: computes them once, on first access
+    private volatile java.util.function.Supplier<double[]> source;
 
     LocalArray(int[] shape, double[] data) {
         super(shape);
@@ -32,6 +39,21 @@ public final class LocalArray extends NDArray {
      */
     static LocalArray constant(int[] shape, double value) {
         return new LocalArray(shape, value);
+    }
+
+    /**
+     * Returns an array of {@code shape} whose values {@code source} computes when first needed; the
+     * supplier runs at most once and must return a new array of {@code shape}'s size.
+     */
+    public static LocalArray pending(int[] shape, java.util.function.Supplier<double[]> source) {
+        LocalArray a = new LocalArray(shape, (double[]) null);
+        a.source = source;
+        return a;
+    }
+
+    /** Returns true while the values are pending: the work that computes them has not run yet. */
+    public boolean isPending() {
+        return source != null;
     }
 
     /** Wraps {@code data} (not copied) as an array of {@code shape}, checking that the sizes agree. */
@@ -59,6 +81,9 @@ public final class LocalArray extends NDArray {
      */
     public double[] data() {
         double[] d = data;
+        if (d == null && source != null) {
+            return compute();
+        }
         if (d == null) {
             d = new double[Shape.size(shape)];
             if (constantValue != 0) {
@@ -69,9 +94,22 @@ public final class LocalArray extends NDArray {
         return d;
     }
 
+    private synchronized double[] compute() {
+        if (data == null) {
+            double[] d = source.get();
+            if (d.length != Shape.size(shape)) {
+                throw new IllegalStateException("internal: pending array of shape " + Shape.str(shape) + " computed "
+                    + d.length + " values");
+            }
+            data = d;
+            source = null;
+        }
+        return data;
+    }
+
     @Override
     public Backend backend() {
-        return LocalBackend.INSTANCE;
+        return source != null ? PendingBackend.INSTANCE : LocalBackend.INSTANCE;
     }
 
     @Override
@@ -112,6 +150,9 @@ public final class LocalArray extends NDArray {
 
     @Override
     public NDArray detach() {
+        if (source != null) {
+            return pending(shape, this::data); // shares the values once they exist
+        }
         return new LocalArray(shape, data()); // shares the values, as MXNet's detach does
     }
 }

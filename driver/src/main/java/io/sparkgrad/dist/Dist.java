@@ -46,6 +46,8 @@ public final class Dist {
     private static volatile long broadcastThreshold = 256L << 10;
     private static volatile long blockBytes = 16L << 20;
     private static volatile boolean dropInvalidRows;
+    private static volatile boolean fusion = true;
+    private static volatile int aggregationFanIn = 64;
 
     // ------------------------------------------------------------------ session
 
@@ -130,6 +132,38 @@ public final class Dist {
     }
 
     // ------------------------------------------------------------------ settings
+
+    /**
+     * True (the default) when reductions over distributed rows whose results are local are deferred
+     * until a value is needed and then run together in one Spark job: a loss read after its
+     * {@code backward()} and the gradients of its local parameters cost one pass over the data.
+     */
+    public static boolean fusion() {
+        return fusion;
+    }
+
+    /**
+     * Turns fusion on or off; off runs every reduction over distributed rows in its own job, at
+     * once. The values are the same either way, bit for bit.
+     */
+    public static void setFusion(boolean on) {
+        fusion = on;
+    }
+
+    /**
+     * The most per-block partials combined in one place (default 64): the driver combines up to this
+     * many directly, and more go through a tree of combining tasks as deep as needed.
+     */
+    public static int aggregationFanIn() {
+        return aggregationFanIn;
+    }
+
+    public static void setAggregationFanIn(int fanIn) {
+        if (fanIn < 2) {
+            throw new IllegalArgumentException("setAggregationFanIn: the fan-in must be at least 2, got " + fanIn);
+        }
+        aggregationFanIn = fanIn;
+    }
 
     /** The largest distributed array, in bytes, that {@code toLocal()} collects (default 1 GiB). */
     public static long maxLocalBytes() {

@@ -21,7 +21,6 @@ import org.apache.spark.broadcast.Broadcast;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.BinaryOperator;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
@@ -34,9 +33,10 @@ import java.util.stream.IntStream;
  *   <li>local operands broadcast along the rows travel with the task when small and as a Spark
  *       broadcast otherwise ({@link Dist#broadcastThreshold()});</li>
  *   <li>results that keep the rows stay distributed and lazy; results over the rows (a reduction
- *       over all elements or axis 0, a contraction {@code X.T().matmul(G)}) run one job whose
- *       per-block partials are combined on the driver in block order, so the result does not
- *       depend on the order in which tasks finish.</li>
+ *       over all elements or axis 0, a contraction {@code X.T().matmul(G)}) are pending local
+ *       arrays, computed with the thread's other such results in one job ({@link Aggregations})
+ *       whose per-block partials are combined in block order, so the result does not depend on
+ *       the order in which tasks finish.</li>
  * </ul>
  */
 final class DistBackend implements Backend {
@@ -183,28 +183,28 @@ final class DistBackend implements Backend {
     }
 
     /**
-     * Runs {@code partial} on every block in one Spark job and folds the partials on the driver in
-     * block order with {@code combine}.
+     * Plans {@code partial} on every block, the partials combined with {@code combine} into an
+     * array of {@code shape}: pending until a value is needed, then run with the thread's other
+     * planned aggregations in one job ({@link Aggregations}).
      */
-    private static NDArray aggregate(String op, Operands ops, BlockFn partial, BinaryOperator<NDArray> combine) {
+    private static NDArray aggregate(String op, Operands ops, BlockFn partial, ReduceFn combine, int[] shape) {
         if (Autograd.isRecording()) {
             // the job computes these blocks anyway; keep them for the backward pass
             ops.dist.forEach(DistArray::persistForBackward);
         }
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
         JavaRDD<Block> partials = zip(ops.dist).mapPartitions(new PartitionFn(partial, shipped), true);
-        List<Block> parts;
-        try {
-            parts = Jobs.run(op, partials::collect);
-        } finally {
-            broadcastsIn(shipped).forEach(Broadcasts::release); // read by this job only
+        return Aggregations.plan(op, ops.layout, partials, combine, shape, broadcastsIn(shipped));
+    }
+
+    /** The shape of a reduction of {@code shape} over all elements or over the rows (axis 0). */
+    private static int[] overRows(int[] shape, int axis, boolean keepdims) {
+        if (axis == Backend.ALL) {
+            int[] out = new int[keepdims ? shape.length : 0];
+            Arrays.fill(out, 1);
+            return out;
         }
-        NDArray acc = null;
-        for (Block b : parts) {
-            NDArray p = b.array();
-            acc = acc == null ? p : combine.apply(acc, p);
-        }
-        return acc;
+        return Shape.reduced(shape, 0, keepdims);
     }
 
     /** Makes blocks from a layout alone, on the executors. */
@@ -232,14 +232,6 @@ final class DistBackend implements Backend {
         }
         starts[n] = layout.rows();
         return starts;
-    }
-
-    private static BinaryOperator<NDArray> combiner(ReduceFn f) {
-        switch (f) {
-            case SUM: return (x, y) -> LOCAL.binary(BinaryFn.ADD, x, y);
-            case MAX: return (x, y) -> LOCAL.binary(BinaryFn.MAXIMUM, x, y);
-            default: return (x, y) -> LOCAL.binary(BinaryFn.MINIMUM, x, y);
-        }
     }
 
     // ------------------------------------------------------------------ elementwise
@@ -297,7 +289,7 @@ final class DistBackend implements Backend {
         Operands ops = new Operands(op, a);
         int[] shape = a.shape();
         if (axis == Backend.ALL || axis == 0) {
-            return aggregate(op, ops, Kernels.reduce(f, axis, keepdims), combiner(f));
+            return aggregate(op, ops, Kernels.reduce(f, axis, keepdims), f, overRows(shape, axis, keepdims));
         }
         return blockwise(ops, Shape.reduced(shape, axis, keepdims), Kernels.reduce(f, axis, keepdims));
     }
@@ -306,8 +298,9 @@ final class DistBackend implements Backend {
     public NDArray norm(NDArray a, int axis, boolean keepdims) {
         Operands ops = new Operands("norm", a);
         if (axis == Backend.ALL || axis == 0) {
-            NDArray ss = aggregate("norm", ops, Kernels.sumOfSquares(axis, keepdims), combiner(ReduceFn.SUM));
-            return LOCAL.unary(UnaryFn.SQRT, ss);
+            NDArray ss = aggregate("norm", ops, Kernels.sumOfSquares(axis, keepdims), ReduceFn.SUM,
+                overRows(a.shape(), axis, keepdims));
+            return ss.backend().unary(UnaryFn.SQRT, ss);
         }
         return blockwise(ops, Shape.reduced(a.shape(), axis, keepdims), Kernels.norm(axis, keepdims));
     }
@@ -391,7 +384,7 @@ final class DistBackend implements Backend {
             }
             DistArray x = ((DistArray) a).transposedView();
             Operands ops = new Operands("matmul", x, b);
-            return aggregate("matmul", ops, Kernels.transposeMatmul(), combiner(ReduceFn.SUM));
+            return aggregate("matmul", ops, Kernels.transposeMatmul(), ReduceFn.SUM, new int[] {sa[0], sb[1]});
         }
         if (a instanceof DistArray && !(b instanceof DistArray)) {
             Operands ops = new Operands("matmul", a, b);

@@ -23,8 +23,12 @@ final class Jobs {
     }
 
     static <T> T run(String what, Supplier<T> job) {
+        return runAs(describe(what), job);
+    }
+
+    /** Runs {@code job} under a description of its own (a fused job names every op it serves). */
+    static <T> T runAs(String description, Supplier<T> job) {
         SparkContext sc = Dist.session().sparkContext();
-        String description = describe(what);
         String previous = sc.getLocalProperty(Jobs.DESCRIPTION);
         sc.setLocalProperty(DESCRIPTION, description);
         try {

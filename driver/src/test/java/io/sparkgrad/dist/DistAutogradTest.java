@@ -50,6 +50,7 @@ class DistAutogradTest {
             try (var r = Autograd.record()) {
                 loss = x.matmul(w).square().sum();
             }
+            loss.item(); // read before backward: a forward job of its own
             loss.backward();
             Dist.metrics().snapshot(); // drains the listener bus
             assertTrue(d.seen.stream().anyMatch(s -> s.matches("sparkgrad forward: sum#\\d+")), d.seen.toString());

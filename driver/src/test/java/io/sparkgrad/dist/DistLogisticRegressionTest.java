@@ -87,7 +87,7 @@ class DistLogisticRegressionTest {
     }
 
     @Test
-    void lossAndWeightGradientEqualTheLocalEngineInOneBackwardJob() {
+    void lossAndWeightGradientEqualTheLocalEngineInOneJob() {
         NDArray wLocal = Np.full(new int[] {D}, 0.1);
         wLocal.attachGrad();
         NDArray lossLocal;
@@ -109,9 +109,9 @@ class DistLogisticRegressionTest {
 
         assertClose(lossLocal, lossDist, 1e-12);
         assertClose(wLocal.grad(), w.grad(), 1e-12);
-        assertEquals(1, forward.forwardJobs(), "forward: the loss's sum over the rows");
-        assertEquals(1, forward.forwardStages(), "the forward's narrow ops pipeline into one stage");
-        assertEquals(1, backward.backwardJobs(), "backward: X.T().matmul(g), one contraction over the rows");
+        assertEquals(0, forward.jobs(), "the loss's sum over the rows waits for the backward pass");
+        assertEquals(1, backward.backwardJobs(), "the loss and X.T().matmul(g) in one pass over the rows");
+        assertEquals(1, backward.backwardStages(), "the narrow ops of forward and backward pipeline into one stage");
         assertEquals(0, backward.forwardJobs() + backward.otherJobs());
         assertEquals(8, backward.backwardTasks(), "one task per block");
     }
@@ -144,7 +144,7 @@ class DistLogisticRegressionTest {
         assertEquals(((DistArray) x).layout(), ((DistArray) xd.grad()).layout());
         assertClose(xl.grad(), xd.grad(), 1e-12);
         assertClose(wLocal.grad(), w.grad(), 1e-12);
-        // the contraction for w, and the job that computes and caches X's gradient blocks
+        // the loss with the contraction for w in one job, and the job that computes and caches X's gradient blocks
         assertEquals(2, backward.backwardJobs());
         assertEquals(0, backward.forwardJobs() + backward.otherJobs());
     }

@@ -37,8 +37,12 @@ class FaultToleranceTest {
         FaultInjector.clear();
     }
 
-    /** Loss, gradient of w and gradient of X of logistic regression on 4 blocks. */
-    private static double[][] run() {
+    /**
+     * Loss, gradient of w and gradient of X of logistic regression on 4 blocks; the loss is read
+     * before backward when {@code lossFirst} (a forward job of its own), after it otherwise (one
+     * job for the loss and w's gradient).
+     */
+    private static double[][] run(boolean lossFirst) {
         NDArray x = Dist.fromLocal(xLocal, 4);
         NDArray t = Dist.fromLocal(tLocal, 4);
         x.attachGrad();
@@ -48,8 +52,9 @@ class FaultToleranceTest {
         try (var r = Autograd.record()) {
             loss = Np.binaryCrossEntropyWithLogits(x.matmul(w), t);
         }
+        double value = lossFirst ? loss.item() : Double.NaN;
         loss.backward();
-        return new double[][] {{loss.item()}, w.grad().toArray(), x.grad().toArray()};
+        return new double[][] {{lossFirst ? value : loss.item()}, w.grad().toArray(), x.grad().toArray()};
     }
 
     private static void assertSameBits(double[][] expected, double[][] actual) {
@@ -60,15 +65,28 @@ class FaultToleranceTest {
 
     @Test
     void failedAttemptsInForwardBackwardAndMaterialisationChangeNothing() {
-        double[][] clean = run();
+        double[][] clean = run(true);
         FaultInjector.failAttempts("sparkgrad forward: sum", 1, 1);
         FaultInjector.failAttempts("sparkgrad backward: matmul", 2, 2);
         FaultInjector.failAttempts("sparkgrad backward: store gradients", 3, 1);
         Metrics.Snapshot before = Dist.metrics().snapshot();
-        double[][] faulty = run();
+        double[][] faulty = run(true);
         Metrics.Snapshot d = Dist.metrics().snapshot().minus(before);
         assertSameBits(clean, faulty);
         assertEquals(1 + 2 + 1, d.failedTasks(), "the injected faults happened and were retried");
+    }
+
+    @Test
+    void failedAttemptsInAFusedJobChangeNothing() {
+        double[][] clean = run(false);
+        assertSameBits(clean, run(true));
+        FaultInjector.failAttempts("sparkgrad backward: matmul", 1, 2); // the loss and w's gradient
+        FaultInjector.failAttempts("sparkgrad backward: store gradients", 3, 1);
+        Metrics.Snapshot before = Dist.metrics().snapshot();
+        double[][] faulty = run(false);
+        Metrics.Snapshot d = Dist.metrics().snapshot().minus(before);
+        assertSameBits(clean, faulty);
+        assertEquals(2 + 1, d.failedTasks(), "the injected faults happened and were retried");
     }
 
     @Test
@@ -82,8 +100,8 @@ class FaultToleranceTest {
         }
         FaultInjector.failAttempts("sparkgrad backward: matmul", 0, 100);
         var e = assertThrows(SparkJobException.class, loss::backward);
-        assertTrue(e.getMessage().matches("(?s)sparkgrad backward: matmul#\\d+ -> grad of input 1: the Spark job failed: "
-            + "InjectedFault: injected fault.*"), e.getMessage());
+        assertTrue(e.getMessage().matches("(?s)sparkgrad backward: matmul#\\d+ -> grad of input 1 \\(in one pass with "
+            + "forward: sum#\\d+\\): the Spark job failed: InjectedFault: injected fault.*"), e.getMessage());
         assertTrue(e.getCause() != null);
     }
 
@@ -98,7 +116,7 @@ class FaultToleranceTest {
         try {
             try (var r = Autograd.record()) {
                 NDArray h = x.matmul(w).tanh();
-                h.sum(); // a forward job: caches h's blocks for a backward that never comes
+                h.sum().item(); // a forward job: caches h's blocks for a backward that never comes
                 throw new IllegalStateException("the user's code fails before backward");
             }
         } catch (IllegalStateException expected) {

@@ -25,26 +25,36 @@ public final class Zips {
         };
     }
 
-    /** Appends the partition's block of another RDD to each tuple. */
+    /** Appends the partition's block of another RDD to each tuple; the blocks must hold the same rows. */
     public static FlatMapFunction2<Iterator<Block[]>, Iterator<Block>, Block[]> append() {
-        return (tuples, blocks) -> {
-            List<Block[]> out = new ArrayList<>(1);
-            while (tuples.hasNext()) {
-                Block[] t = tuples.next();
-                if (!blocks.hasNext()) {
-                    throw new IllegalStateException("zip: partition of block " + t[0].index()
-                        + " has no block in the other operand");
-                }
-                Block b = blocks.next();
-                if (b.index() != t[0].index() || b.rows() != t[0].rows()) {
-                    throw new IllegalStateException("zip: " + t[0] + " paired with " + b
-                        + "; the operands' layouts differ");
-                }
-                Block[] n = java.util.Arrays.copyOf(t, t.length + 1);
-                n[t.length] = b;
-                out.add(n);
+        return (tuples, blocks) -> append(tuples, blocks, true);
+    }
+
+    /**
+     * Appends the partition's block of another RDD to each tuple, checking only that both come
+     * from the same block: for per-block partials of aggregations, whose shapes differ.
+     */
+    public static FlatMapFunction2<Iterator<Block[]>, Iterator<Block>, Block[]> appendPartial() {
+        return (tuples, blocks) -> append(tuples, blocks, false);
+    }
+
+    private static Iterator<Block[]> append(Iterator<Block[]> tuples, Iterator<Block> blocks, boolean sameRows) {
+        List<Block[]> out = new ArrayList<>(1);
+        while (tuples.hasNext()) {
+            Block[] t = tuples.next();
+            if (!blocks.hasNext()) {
+                throw new IllegalStateException("zip: partition of block " + t[0].index()
+                    + " has no block in the other operand");
             }
-            return out.iterator();
-        };
+            Block b = blocks.next();
+            if (b.index() != t[0].index() || sameRows && b.rows() != t[0].rows()) {
+                throw new IllegalStateException("zip: " + t[0] + " paired with " + b
+                    + "; the operands' layouts differ");
+            }
+            Block[] n = java.util.Arrays.copyOf(t, t.length + 1);
+            n[t.length] = b;
+            out.add(n);
+        }
+        return out.iterator();
     }
 }

@@ -1,0 +1,330 @@
+package io.sparkgrad.dist;
+
+import io.sparkgrad.autograd.Autograd;
+import io.sparkgrad.np.LocalArray;
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.ReduceFn;
+import io.sparkgrad.np.Shape;
+import io.sparkgrad.worker.Block;
+import io.sparkgrad.worker.Partials;
+import io.sparkgrad.worker.Zips;
+import org.apache.spark.Dependency;
+import org.apache.spark.NarrowDependency;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.storage.StorageLevel;
+
+import java.lang.ref.WeakReference;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The reductions over the rows of distributed arrays whose results are local: a sum or max over
+ * all elements or axis 0, a contraction {@code X.T().matmul(G)}. Each is <em>planned</em> where the
+ * op runs, and returns a pending local array ({@link LocalArray#pending}); the planned
+ * aggregations of a thread run together, in one Spark job, when the first of their values is
+ * needed. A loss read after its {@code backward()} therefore costs one pass over the data for the
+ * loss and every gradient of local parameters together:
+ * <ul>
+ *   <li>aggregations over arrays with the same rows are zipped partition by partition, so each
+ *       task runs the block-local forward and backward of its block;</li>
+ *   <li>a distributed intermediate that several of them read (the scores {@code X w} that the loss
+ *       and the gradient both need) is kept in memory for the job, so each task computes it once;</li>
+ *   <li>the partials are combined in block order: directly on the driver for up to
+ *       {@link Dist#aggregationFanIn()} blocks, through a tree of combining tasks above that (its
+ *       depth chosen from the number of blocks), so results never depend on task timing.</li>
+ * </ul>
+ * With {@link Dist#setFusion} off, every aggregation runs at once in its own job, as planned.
+ */
+final class Aggregations {
+    private Aggregations() {}
+
+    /** Planned aggregations a batch takes before it runs without waiting for a value. */
+    private static final int MAX_BATCH = 256;
+
+    /** One planned aggregation: the partial of every block, and how partials combine. */
+    private static final class Member {
+        final String activity;
+        final Layout layout;
+        final JavaRDD<Block> partials;
+        final ReduceFn combine;
+        final int[] shape;
+        final List<Broadcast<Block>> shipped;
+        double[] value;
+
+        Member(String activity, Layout layout, JavaRDD<Block> partials, ReduceFn combine, int[] shape,
+               List<Broadcast<Block>> shipped) {
+            this.activity = activity;
+            this.layout = layout;
+            this.partials = partials;
+            this.combine = combine;
+            this.shape = shape;
+            this.shipped = shipped;
+        }
+    }
+
+    /**
+     * The aggregations planned on one thread since its last job; they run together. A member is
+     * held weakly: only its pending value (and values computed from it) keep it, so an aggregation
+     * nobody can read any more is dropped rather than computed, and its blocks can be released.
+     */
+    private static final class Batch {
+        private final List<WeakReference<Member>> members = new ArrayList<>();
+        volatile boolean closed; // no member joins once it has started to run
+        RuntimeException failure;
+
+        synchronized void add(Member m) {
+            members.removeIf(r -> r.get() == null);
+            members.add(new WeakReference<>(m));
+        }
+
+        synchronized int size() {
+            return members.size();
+        }
+
+        synchronized double[] valueOf(Member m) {
+            if (!closed) {
+                run();
+            }
+            if (failure != null) {
+                throw failure;
+            }
+            return m.value;
+        }
+
+        synchronized void run() {
+            closed = true;
+            if (OPEN.get() == this) {
+                OPEN.remove();
+            }
+            List<Member> live = new ArrayList<>();
+            for (WeakReference<Member> r : members) {
+                Member m = r.get();
+                if (m != null) {
+                    live.add(m);
+                }
+            }
+            members.clear();
+            try {
+                if (!live.isEmpty()) {
+                    runJob(live);
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+                throw e;
+            } finally {
+                live.forEach(m -> m.shipped.forEach(Broadcasts::release)); // read by this job only
+            }
+        }
+    }
+
+    private static final ThreadLocal<Batch> OPEN = new ThreadLocal<>();
+
+    /**
+     * Plans an aggregation of {@code partials} (one per block of {@code layout}) combined with
+     * {@code combine} into an array of {@code shape}; returns its value, pending when fusion is on.
+     */
+    static NDArray plan(String op, Layout layout, JavaRDD<Block> partials, ReduceFn combine, int[] shape,
+                        List<Broadcast<Block>> shipped) {
+        String activity = Autograd.activity();
+        Member m = new Member(activity != null ? activity : op, layout, partials, combine, shape, shipped);
+        if (!Dist.fusion()) {
+            Batch alone = new Batch();
+            alone.add(m);
+            return LocalArray.wrap(shape, alone.valueOf(m));
+        }
+        Batch b = OPEN.get();
+        if (b == null || b.closed) {
+            b = new Batch();
+            OPEN.set(b);
+        }
+        b.add(m);
+        Batch batch = b;
+        if (b.size() >= MAX_BATCH) {
+            b.run();
+        }
+        return LocalArray.pending(shape, () -> batch.valueOf(m));
+    }
+
+    // ------------------------------------------------------------------ the job
+
+    private static void runJob(List<Member> members) {
+        // Members over the same rows are zipped into one RDD of partial tuples; groups with
+        // different rows (rare) are unioned, so the job is one however many there are.
+        List<List<Member>> groups = new ArrayList<>();
+        for (Member m : members) {
+            List<Member> g = groups.stream().filter(x -> x.get(0).layout.sameRows(m.layout)).findFirst().orElse(null);
+            if (g == null) {
+                g = new ArrayList<>();
+                groups.add(g);
+            }
+            g.add(m);
+        }
+        List<RDD<?>> shared = persistShared(members);
+        try {
+            JavaRDD<Block[]> all = null;
+            List<Integer> tuplesPerGroup = new ArrayList<>();
+            for (List<Member> g : groups) {
+                JavaRDD<Block[]> z = g.get(0).partials.mapPartitions(Zips.single(), true);
+                for (int k = 1; k < g.size(); k++) {
+                    z = z.zipPartitions(g.get(k).partials, Zips.appendPartial());
+                }
+                z = tree(z, fns(g));
+                tuplesPerGroup.add(z.getNumPartitions());
+                all = all == null ? z : all.union(z);
+            }
+            JavaRDD<Block[]> job = all;
+            List<Block[]> tuples = Jobs.runAs(describe(members), job::collect);
+            int pos = 0;
+            for (int gi = 0; gi < groups.size(); gi++) {
+                List<Member> g = groups.get(gi);
+                int n = tuplesPerGroup.get(gi);
+                if (pos + n > tuples.size()) {
+                    throw new IllegalStateException("internal: aggregation job returned " + tuples.size() + " partials");
+                }
+                Block[] acc = Partials.copy(tuples.get(pos));
+                for (int k = 1; k < n; k++) {
+                    Partials.add(acc, tuples.get(pos + k), fns(g));
+                }
+                pos += n;
+                for (int k = 0; k < g.size(); k++) {
+                    Member m = g.get(k);
+                    if (Shape.size(m.shape) != acc[k].dataRef().length) {
+                        throw new IllegalStateException("internal: aggregation of shape " + Shape.str(m.shape)
+                            + " combined " + acc[k].dataRef().length + " values");
+                    }
+                    m.value = acc[k].dataRef();
+                }
+            }
+        } finally {
+            shared.forEach(r -> r.unpersist(false));
+        }
+    }
+
+    private static ReduceFn[] fns(List<Member> g) {
+        return g.stream().map(m -> m.combine).toArray(ReduceFn[]::new);
+    }
+
+    /**
+     * Combines the partial tuples through levels of combining tasks until at most
+     * {@link Dist#aggregationFanIn()} remain for the driver: the depth is the least that keeps every
+     * combine within the fan-in, and each level groups equal runs of consecutive blocks.
+     */
+    private static JavaRDD<Block[]> tree(JavaRDD<Block[]> tuples, ReduceFn[] fns) {
+        int fanIn = Dist.aggregationFanIn();
+        int p = tuples.getNumPartitions();
+        int depth = 1;
+        for (double reach = fanIn; reach < p; reach *= fanIn) {
+            depth++;
+        }
+        for (int level = depth; level > 1; level--) {
+            int group = Math.max(2, (int) Math.ceil(Math.pow(p, 1.0 / level) - 1e-9));
+            int groups = (p + group - 1) / group;
+            tuples = tuples.mapPartitionsToPair(Partials.keyByGroup(group), false)
+                .partitionBy(new GroupPartitioner(groups))
+                .mapPartitions(Partials.combineGroup(fns), true);
+            p = groups;
+        }
+        return tuples;
+    }
+
+    /** Sends group {@code k} to partition {@code k}. */
+    private static final class GroupPartitioner extends Partitioner {
+        private static final long serialVersionUID = 1L;
+        private final int groups;
+
+        GroupPartitioner(int groups) {
+            this.groups = groups;
+        }
+
+        @Override
+        public int numPartitions() {
+            return groups;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return (Integer) key;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof GroupPartitioner && ((GroupPartitioner) o).groups == groups;
+        }
+
+        @Override
+        public int hashCode() {
+            return groups;
+        }
+    }
+
+    /**
+     * Keeps in memory, for one job, every uncached RDD that two or more RDDs of the members'
+     * lineage read (through narrow dependencies): each task then computes it once, not once per
+     * reader. Returns the RDDs to release after the job.
+     */
+    private static List<RDD<?>> persistShared(List<Member> members) {
+        Map<Integer, Integer> readers = new HashMap<>();
+        Map<Integer, RDD<?>> byId = new HashMap<>();
+        Deque<RDD<?>> todo = new ArrayDeque<>();
+        for (Member m : members) {
+            todo.push(m.partials.rdd());
+        }
+        while (!todo.isEmpty()) {
+            RDD<?> r = todo.pop();
+            for (Dependency<?> d : scala.jdk.javaapi.CollectionConverters.asJava(r.dependencies())) {
+                if (!(d instanceof NarrowDependency)) {
+                    continue;
+                }
+                RDD<?> parent = d.rdd();
+                int id = parent.id();
+                if (readers.merge(id, 1, Integer::sum) == 1) {
+                    byId.put(id, parent);
+                    if (parent.getStorageLevel().equals(StorageLevel.NONE())) {
+                        todo.push(parent); // a cached RDD is read, not recomputed: its lineage does not matter
+                    }
+                }
+            }
+        }
+        List<RDD<?>> persisted = new ArrayList<>();
+        readers.forEach((id, n) -> {
+            RDD<?> r = byId.get(id);
+            if (n >= 2 && r.getStorageLevel().equals(StorageLevel.NONE())) {
+                r.persist(StorageLevel.MEMORY_ONLY());
+                persisted.add(r);
+            }
+        });
+        return persisted;
+    }
+
+    /**
+     * Names the job after the tape: one aggregation keeps its op's description
+     * ({@code sparkgrad forward: sum#3}); a fused job lists the backward rules it serves and the
+     * forward ops it computed with them.
+     */
+    private static String describe(List<Member> members) {
+        if (members.size() == 1) {
+            return "sparkgrad " + members.get(0).activity;
+        }
+        List<String> backward = new ArrayList<>();
+        List<String> other = new ArrayList<>();
+        for (Member m : members) {
+            if (m.activity.startsWith("backward: ")) {
+                backward.add(m.activity.substring("backward: ".length()));
+            } else {
+                other.add(m.activity.startsWith("forward: ") ? m.activity.substring("forward: ".length()) : m.activity);
+            }
+        }
+        if (backward.isEmpty()) {
+            return "sparkgrad forward: " + String.join(", ", other);
+        }
+        return "sparkgrad backward: " + String.join(", ", backward)
+            + (other.isEmpty() ? "" : " (in one pass with forward: " + String.join(", ", other) + ")");
+    }
+}
