@@ -76,25 +76,47 @@ final class Train {
         TrainingData data = TrainingData.from("train", o, kind, seed);
         int classes = checkLabels(kind, data);
         Model model = Model.of(kind, data.features.size(), classes, hidden);
+        out.printf("train: %s model, %d rows x %d features%s, %s, %d iterations, l2 %s, master %s%n", kind, data.rows(),
+            data.features.size(), classes > 2 ? ", " + classes + " classes" : "", optimizerName, iterations, o.string("l2"),
+            Dist.session().sparkContext().master());
+        Fit fit = fit(model, data, new Setup(optimizerName, lr, iterations, l2, fraction, seed, !o.flag("no-standardize")), out);
+        if (outDir != null) {
+            writeOutputs(outDir, new ModelFile(model, fit.weights(), data.features, data.label), fit.history(),
+                o.flag("overwrite"));
+            out.println("train: wrote " + outDir + " (model.json, weights.parquet, history.csv, loss.png)");
+        }
+        return 0;
+    }
+
+    /** How to fit: the optimizer and its settings. */
+    record Setup(String optimizer, double lr, int iterations, double l2, double batchFraction, long seed,
+                 boolean standardize) {}
+
+    /** The weights and bias of the original features, and one row per iteration (iteration, loss, gradient norm, s). */
+    record Fit(List<NDArray> weights, List<double[]> history) {}
+
+    /** Fits {@code model} to {@code data}, printing one line per iteration to {@code out}. */
+    static Fit fit(Model model, TrainingData data, Setup setup, PrintStream out) {
+        long seed = setup.seed();
+        double fraction = setup.batchFraction();
+        double l2 = setup.l2();
+        int iterations = setup.iterations();
         List<NDArray> params = model.init(seed);
         for (NDArray p : params) {
             p.attachGrad();
         }
-        out.printf("train: %s model, %d rows x %d features%s, %s, %d iterations, l2 %s, master %s%n", kind, data.rows(),
-            data.features.size(), classes > 2 ? ", " + classes + " classes" : "", optimizerName, iterations, o.string("l2"),
-            Dist.session().sparkContext().master());
-
-        // Precondition: train on standardised features (x - mean) / std, with the penalty on the
-        // original features' weights, and report the weights and bias of the original features.
-        // The objective is unchanged; its conditioning is much better.
-        Standardizer std = o.flag("no-standardize") ? null : Standardizer.of(data.x);
-        NDArray x = std == null ? data.x : std.apply(data.x);
-        Optimizer optimizer = Optimizer.of(optimizerName, lr);
+        // Precondition: the optimizer moves the parameters of a model of standardised features
+        // (x - mean) / std, whose conditioning is much better. The loss is computed with the
+        // equivalent parameters of the original features (std.original, recorded like any other
+        // op), so each evaluation reads the cached rows as they are, and the penalty is on the
+        // original features' weights: the objective and its minimiser are unchanged.
+        Standardizer std = setup.standardize() ? Standardizer.of(data.x) : null;
+        Optimizer optimizer = Optimizer.of(setup.optimizer(), setup.lr());
         int[] evaluation = {0};
         Optimizer.Objective objective = () -> {
             NDArray loss;
             try (var r = Autograd.record()) {
-                NDArray rows = model.rowLoss(x, data.y, params);
+                NDArray rows = model.rowLoss(data.x, data.y, std == null ? params : std.original(params));
                 if (fraction < 1) {
                     // Bernoulli row sampling on the executors, a fresh sample per evaluation
                     NDArray keep = rows.backend().randomUniformLike(rows, seed * 1_000_003 + evaluation[0]++).lt(fraction);
@@ -120,12 +142,7 @@ final class Train {
             history.add(new double[] {it, step.loss(), step.gradNorm(), seconds});
             out.printf("iteration %4d  loss %.8f  gradient norm %.3e  %.2f s%n", it, step.loss(), step.gradNorm(), seconds);
         }
-        List<NDArray> weights = std == null ? params : std.original(params);
-        if (outDir != null) {
-            writeOutputs(outDir, new ModelFile(model, weights, data.features, data.label), history, o.flag("overwrite"));
-            out.println("train: wrote " + outDir + " (model.json, weights.parquet, history.csv, loss.png)");
-        }
-        return 0;
+        return new Fit(std == null ? params : std.original(params), history);
     }
 
     /** Checks the labels the model needs and returns the number of classes (0 for regression). */

@@ -37,6 +37,11 @@ final class TrainingData {
         this.label = label;
     }
 
+    /** Rows already in memory: features {@code x} (n, d) and labels {@code y} (n), with their names. */
+    static TrainingData of(NDArray x, NDArray y, List<String> features, String label) {
+        return new TrainingData(x, y, features, label);
+    }
+
     /** Declares the options that choose the data: a file, or synthetic rows. */
     static Options dataOptions(Options o, String syntheticRows, String syntheticCols) {
         return o.option("data", null, "Parquet file or folder, CSV with a header, or LIBSVM text; none: synthetic data")
