@@ -36,9 +36,9 @@ import java.util.Map;
  *       task runs the block-local forward and backward of its block;</li>
  *   <li>a distributed intermediate that several of them read (the scores {@code X w} that the loss
  *       and the gradient both need) is kept in memory for the job, so each task computes it once;</li>
- *   <li>the partials are combined in block order: directly on the driver for up to
- *       {@link Dist#aggregationFanIn()} blocks, through a tree of combining tasks above that (its
- *       depth chosen from the number of blocks), so results never depend on task timing.</li>
+ *   <li>the partials are combined in block order, so results never depend on task timing:
+ *       directly on the driver when they are small or few, otherwise through a tree of combining
+ *       tasks whose depth is chosen from the number of blocks ({@link Dist#aggregationFanIn()}).</li>
  * </ul>
  * With {@link Dist#setFusion} off, every aggregation runs at once in its own job, as planned.
  */
@@ -175,7 +175,7 @@ final class Aggregations {
                 for (int k = 1; k < g.size(); k++) {
                     z = z.zipPartitions(g.get(k).partials, Zips.appendPartial());
                 }
-                z = tree(z, fns(g));
+                z = tree(z, fns(g), g.stream().mapToLong(m -> 8L * Shape.size(m.shape)).sum());
                 tuplesPerGroup.add(z.getNumPartitions());
                 all = all == null ? z : all.union(z);
             }
@@ -212,13 +212,17 @@ final class Aggregations {
     }
 
     /**
-     * Combines the partial tuples through levels of combining tasks until at most
-     * {@link Dist#aggregationFanIn()} remain for the driver: the depth is the least that keeps every
-     * combine within the fan-in, and each level groups equal runs of consecutive blocks.
+     * Combines the partial tuples ({@code tupleBytes} each) through levels of combining tasks until
+     * at most {@link Dist#aggregationFanIn()} remain for the driver: the depth is the least that
+     * keeps every combine within the fan-in, and each level groups equal runs of consecutive
+     * blocks. Up to {@link Dist#treeAggregationBytes()} in all, the driver takes them directly.
      */
-    private static JavaRDD<Block[]> tree(JavaRDD<Block[]> tuples, ReduceFn[] fns) {
+    private static JavaRDD<Block[]> tree(JavaRDD<Block[]> tuples, ReduceFn[] fns, long tupleBytes) {
         int fanIn = Dist.aggregationFanIn();
         int p = tuples.getNumPartitions();
+        if ((double) p * tupleBytes <= Dist.treeAggregationBytes()) {
+            return tuples;
+        }
         int depth = 1;
         for (double reach = fanIn; reach < p; reach *= fanIn) {
             depth++;

@@ -48,6 +48,7 @@ public final class Dist {
     private static volatile boolean dropInvalidRows;
     private static volatile boolean fusion = true;
     private static volatile int aggregationFanIn = 64;
+    private static volatile long treeAggregationBytes = 32L << 20;
 
     // ------------------------------------------------------------------ session
 
@@ -151,11 +152,28 @@ public final class Dist {
     }
 
     /**
-     * The most per-block partials combined in one place (default 64): the driver combines up to this
-     * many directly, and more go through a tree of combining tasks as deep as needed.
+     * The most per-block partials combined in one place when they are large (default 64): above
+     * {@link #treeAggregationBytes()} in all, more partials than this go through a tree of combining
+     * tasks as deep as needed, so that the driver never receives more than this many at once.
      */
     public static int aggregationFanIn() {
         return aggregationFanIn;
+    }
+
+    /**
+     * The size of all the partials of one job (default 32 MiB) up to which the driver combines them
+     * directly however many blocks there are: a tree's extra stage costs more than it saves for
+     * small partials such as the gradient of a few hundred weights.
+     */
+    public static long treeAggregationBytes() {
+        return treeAggregationBytes;
+    }
+
+    public static void setTreeAggregationBytes(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("setTreeAggregationBytes: bytes must be 0 or more, got " + bytes);
+        }
+        treeAggregationBytes = bytes;
     }
 
     public static void setAggregationFanIn(int fanIn) {

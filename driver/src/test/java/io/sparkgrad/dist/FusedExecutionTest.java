@@ -54,6 +54,7 @@ class FusedExecutionTest {
     void restore() {
         Dist.setFusion(true);
         Dist.setAggregationFanIn(64);
+        Dist.setTreeAggregationBytes(32L << 20);
     }
 
     /** A model as user code: parameters, labels, and the loss. */
@@ -181,6 +182,7 @@ class FusedExecutionTest {
         NDArray w = Np.full(new int[] {D}, 0.2);
         double[] direct = x23.T().matmul(x23.matmul(w).tanh()).toArray();
         double directSum = x23.sum().item();
+        Dist.setTreeAggregationBytes(0); // partials this small go to the driver unless told otherwise
         for (int fanIn : new int[] {2, 3, 5}) {
             Dist.setAggregationFanIn(fanIn);
             Metrics.Snapshot before = Dist.metrics().snapshot();
@@ -198,6 +200,10 @@ class FusedExecutionTest {
                 assertArrayEquals(tree, x23.T().matmul(x23.matmul(w).tanh()).toArray(), 0.0, "fan-in " + fanIn + " repeated");
             }
         }
+        Dist.setTreeAggregationBytes(32L << 20);
+        Metrics.Snapshot before = Dist.metrics().snapshot();
+        assertArrayEquals(direct, x23.T().matmul(x23.matmul(w).tanh()).toArray(), 0.0, "small partials: direct");
+        assertEquals(1, Dist.metrics().snapshot().minus(before).stages());
         ((DistArray) x23).rdd().unpersist(false);
     }
 
