@@ -188,9 +188,10 @@ final class Aggregations {
                 if (pos + n > tuples.size()) {
                     throw new IllegalStateException("internal: aggregation job returned " + tuples.size() + " partials");
                 }
+                ReduceFn[] fns = fns(g);
                 Block[] acc = Partials.copy(tuples.get(pos));
                 for (int k = 1; k < n; k++) {
-                    Partials.add(acc, tuples.get(pos + k), fns(g));
+                    Partials.add(acc, tuples.get(pos + k), fns);
                 }
                 pos += n;
                 for (int k = 0; k < g.size(); k++) {
