@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class StandaloneClusterIT {
     static final int COLS = 6;
     /** Two blocks of rows (see {@link #twoBlocks}): one task per executor. */
-    static final int ROWS = 400_000;
+    static final int ROWS = 2_000_000;
     static final String[] TRAIN = {"train", "--rows", String.valueOf(ROWS), "--cols", String.valueOf(COLS),
         "--iterations", "6", "--seed", "7"};
 
