@@ -57,12 +57,14 @@ final class Bench {
         double lrMllib = mllibPerIteration(it -> new LogisticRegression().setMaxIter(it).setTol(0).setRegParam(0)
             .setStandardization(false).fit(d.frame).summary().totalIterations(), out, "LogisticRegression");
         double[] lr = perGradient(d, true);
+        printCounts(out, "logistic regression", lr);
         table.add(new Row2("logistic regression, s per gradient", lr[0], lrMllib, lr[1], "ratio <= 0.7, 1 job"));
 
         double lsMllib = mllibPerIteration(it -> new LinearRegression().setSolver("l-bfgs").setMaxIter(it).setTol(0)
             .setRegParam(0).setStandardization(false).setLabelCol("real").fit(d.frame).summary().totalIterations(), out,
             "LinearRegression");
         double[] ls = perGradient(d, false);
+        printCounts(out, "least squares", ls);
         table.add(new Row2("least squares, s per gradient", ls[0], lsMllib, ls[1], "ratio <= 0.7"));
 
         long t0 = System.nanoTime();
@@ -180,7 +182,12 @@ final class Bench {
         }
     }
 
-    /** Median seconds per loss + gradient over 8 iterations after 2 warm-ups, and jobs per gradient. */
+    private static void printCounts(PrintStream out, String what, double[] r) {
+        out.printf("sparkgrad %s: %.3f s per loss + gradient; per gradient %.1f jobs, %.1f stages, %.1f tasks%n", what,
+            r[0], r[1], r[2], r[3]);
+    }
+
+    /** Median seconds per loss + gradient over 8 iterations after 2 warm-ups; jobs, stages and tasks per gradient. */
     private static double[] perGradient(Data d, boolean logistic) {
         NDArray w = Np.zeros(d.x.shape()[1]);
         w.attachGrad();
@@ -204,7 +211,7 @@ final class Bench {
         Metrics.Snapshot m = Dist.metrics().snapshot().minus(before);
         double[] timed = Arrays.copyOfRange(s, 2, 10);
         Arrays.sort(timed);
-        return new double[] {timed[timed.length / 2], m.jobs() / 8.0};
+        return new double[] {timed[timed.length / 2], m.jobs() / 8.0, m.stages() / 8.0, m.tasks() / 8.0};
     }
 
     /** {@code train --model logistic --iterations 20} (L-BFGS, standardised) on the cached rows. */
