@@ -29,8 +29,8 @@ import java.util.function.Function;
 /**
  * {@code bin/sparkgrad bench}: sparkgrad's loss + gradient against Spark MLlib's hand-written
  * aggregators, side by side in one run on the same cached data, after a warm-up. MLlib's seconds
- * per iteration are the difference of a 20- and a 10-iteration fit, divided by 10, so its fixed
- * costs cancel. Prints a table and writes {@code bench.csv}.
+ * per iteration are the difference of a 20- and a 10-iteration fit divided by the iterations
+ * between them, so its fixed costs cancel. Prints a table and writes {@code bench.csv}.
  */
 final class Bench {
     private Bench() {}
@@ -187,14 +187,21 @@ final class Bench {
             r[0], r[1], r[2], r[3]);
     }
 
-    /** Median seconds per loss + gradient over 8 iterations after 2 warm-ups; jobs, stages and tasks per gradient. */
+    private static final int WARM_UPS = 5;
+    private static final int TIMED = 12;
+
+    /**
+     * Median seconds per loss + gradient over {@link #TIMED} iterations after {@link #WARM_UPS}
+     * (the JIT compiles the vectorised kernels over the first few); jobs, stages and tasks per
+     * gradient.
+     */
     private static double[] perGradient(Data d, boolean logistic) {
         NDArray w = Np.zeros(d.x.shape()[1]);
         w.attachGrad();
-        double[] s = new double[10];
+        double[] s = new double[WARM_UPS + TIMED];
         Metrics.Snapshot before = null;
-        for (int i = 0; i < 10; i++) {
-            if (i == 2) {
+        for (int i = 0; i < s.length; i++) {
+            if (i == WARM_UPS) {
                 before = Dist.metrics().snapshot();
             }
             long t = System.nanoTime();
@@ -209,9 +216,10 @@ final class Bench {
             w.assign(w.sub(w.grad().mul(0.1)));
         }
         Metrics.Snapshot m = Dist.metrics().snapshot().minus(before);
-        double[] timed = Arrays.copyOfRange(s, 2, 10);
+        double[] timed = Arrays.copyOfRange(s, WARM_UPS, s.length);
         Arrays.sort(timed);
-        return new double[] {timed[timed.length / 2], m.jobs() / 8.0, m.stages() / 8.0, m.tasks() / 8.0};
+        return new double[] {timed[TIMED / 2], (double) m.jobs() / TIMED, (double) m.stages() / TIMED,
+            (double) m.tasks() / TIMED};
     }
 
     /** {@code train --model logistic --iterations 20} (L-BFGS, standardised) on the cached rows. */
@@ -227,8 +235,8 @@ final class Bench {
     }
 
     /**
-     * MLlib's seconds per iteration: the difference of a 20- and a 10-iteration fit (the faster of
-     * two each) divided by the difference of the iterations they ran, as MLlib's training summary
+     * MLlib's seconds per iteration: the difference of a 20- and a 10-iteration fit (the fastest of
+     * three each) divided by the difference of the iterations they ran, as MLlib's training summary
      * reports them, so that a fit that stops early is not counted as 10 iterations.
      */
     private static double mllibPerIteration(Function<Integer, Integer> fit, PrintStream out, String name) {
@@ -237,7 +245,7 @@ final class Bench {
         double twenty = Double.MAX_VALUE;
         int itTen = 0;
         int itTwenty = 0;
-        for (int rep = 0; rep < 2; rep++) {
+        for (int rep = 0; rep < 3; rep++) {
             long t0 = System.nanoTime();
             itTen = fit.apply(10);
             ten = Math.min(ten, (System.nanoTime() - t0) / 1e9);
