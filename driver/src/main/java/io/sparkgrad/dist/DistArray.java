@@ -19,8 +19,10 @@ import java.util.List;
 
 /**
  * An {@link NDArray} whose rows live on Spark executors: a {@link Layout} plus an RDD with one
- * {@link Block} per partition. Operations on it are lazy RDD transformations; those whose result
- * is local (a reduction over rows, a contraction over rows, {@link #toLocal()}) run a Spark job.
+ * {@link Block} per partition. Operations on it are lazy RDD transformations. Those whose result
+ * is local (a reduction or a contraction over the rows) return pending local arrays, computed
+ * together in one Spark job when a value is needed (see {@code Aggregations}); {@link #toLocal()}
+ * runs a job of its own.
  *
  * <p>A 2-D distributed array's {@link #T()} is a view whose only consumers are a contraction over
  * the rows, {@code X.T().matmul(G)}, and what the backward pass of that contraction needs: a local

@@ -35,8 +35,8 @@ public final class DistBench {
 
         NDArray w = Np.zeros(cols);
         w.attachGrad();
-        for (int i = 0; i < 2; i++) {
-            step(x, labels, w); // warm-up: JIT, executors' first reads
+        for (int i = 0; i < 20; i++) {
+            step(x, labels, w); // warm-up: the JIT compiles the vectorised kernels over the first dozen or so
         }
         double[] seconds = new double[iterations];
         Metrics.Snapshot before = Dist.metrics().snapshot();
