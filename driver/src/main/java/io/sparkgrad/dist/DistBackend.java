@@ -174,10 +174,26 @@ final class DistBackend implements Backend {
         return z;
     }
 
+    /**
+     * Applies {@code fn} to each partition's blocks of the distributed operands (with the local
+     * operands after them): one RDD over the operands' own RDDs for one or two of them, zipped
+     * tuples for more.
+     */
+    private static JavaRDD<Block> perBlock(List<DistArray> dist, BlockFn fn, Object[] shipped) {
+        switch (dist.size()) {
+            case 1:
+                return dist.get(0).rdd().mapPartitions(PartitionFn.ofOne(fn, shipped), true);
+            case 2:
+                return dist.get(0).rdd().zipPartitions(dist.get(1).rdd(), PartitionFn.ofTwo(fn, shipped));
+            default:
+                return zip(dist).mapPartitions(new PartitionFn(fn, shipped), true);
+        }
+    }
+
     /** Runs {@code fn} block by block; the result has {@code layout}'s rows and {@code rowShape}. */
     private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn) {
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
-        JavaRDD<Block> rdd = zip(ops.dist).mapPartitions(new PartitionFn(fn, shipped), true);
+        JavaRDD<Block> rdd = perBlock(ops.dist, fn, shipped);
         return new DistArray(ops.layout.withRowShape(Arrays.copyOfRange(outShape, 1, outShape.length)), rdd,
             broadcastsIn(shipped));
     }
@@ -193,7 +209,7 @@ final class DistBackend implements Backend {
             ops.dist.forEach(DistArray::persistForBackward);
         }
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
-        JavaRDD<Block> partials = zip(ops.dist).mapPartitions(new PartitionFn(partial, shipped), true);
+        JavaRDD<Block> partials = perBlock(ops.dist, partial, shipped);
         return Aggregations.plan(op, ops.layout, partials, combine, shape, broadcastsIn(shipped));
     }
 
@@ -412,8 +428,7 @@ final class DistBackend implements Backend {
         if (axis > 0) {
             return blockwise(new Operands("slice", d), out, Kernels.slice(axis, start, stop));
         }
-        JavaRDD<Block> rdd = zip(List.of(d)).mapPartitions(
-            new PartitionFn(Kernels.sliceRows(rowStarts(d.layout()), start, stop), new Object[0]), true);
+        JavaRDD<Block> rdd = perBlock(List.of(d), Kernels.sliceRows(rowStarts(d.layout()), start, stop), new Object[0]);
         return new DistArray(d.layout().sliceRows(start, stop), rdd);
     }
 
@@ -430,8 +445,7 @@ final class DistBackend implements Backend {
             throw new IllegalArgumentException("pad: padding the rows of a distributed array is only supported to "
                 + "undo a row slice (its gradient); shape " + Shape.str(d.shape()) + ", padding " + before + ", " + after);
         }
-        JavaRDD<Block> rdd = zip(List.of(d)).mapPartitions(
-            new PartitionFn(Kernels.unsliceRows(rowStarts(parent), before), new Object[0]), true);
+        JavaRDD<Block> rdd = perBlock(List.of(d), Kernels.unsliceRows(rowStarts(parent), before), new Object[0]);
         return new DistArray(parent, rdd);
     }
 
