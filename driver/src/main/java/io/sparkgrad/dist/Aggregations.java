@@ -79,9 +79,14 @@ final class Aggregations {
         volatile boolean closed; // no member joins once it has started to run
         RuntimeException failure;
 
-        synchronized void add(Member m) {
+        /** Adds {@code m} unless the batch has started to run (on another thread, say): then false. */
+        synchronized boolean add(Member m) {
+            if (closed) {
+                return false;
+            }
             members.removeIf(r -> r.get() == null);
             members.add(new WeakReference<>(m));
+            return true;
         }
 
         synchronized int size() {
@@ -140,11 +145,11 @@ final class Aggregations {
             return LocalArray.wrap(shape, alone.valueOf(m));
         }
         Batch b = OPEN.get();
-        if (b == null || b.closed) {
+        if (b == null || !b.add(m)) {
             b = new Batch();
+            b.add(m);
             OPEN.set(b);
         }
-        b.add(m);
         Batch batch = b;
         if (b.size() >= MAX_BATCH) {
             b.run();

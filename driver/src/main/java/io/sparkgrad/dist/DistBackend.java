@@ -205,7 +205,7 @@ final class DistBackend implements Backend {
      */
     private static NDArray aggregate(String op, Operands ops, BlockFn partial, ReduceFn combine, int[] shape) {
         if (Autograd.isRecording()) {
-            // the job computes these blocks anyway; keep them for the backward pass
+            // whenever the job runs, it computes these blocks: keep them for a backward pass after it
             ops.dist.forEach(DistArray::persistForBackward);
         }
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
