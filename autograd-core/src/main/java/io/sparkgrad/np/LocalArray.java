@@ -81,25 +81,24 @@ public final class LocalArray extends NDArray {
      */
     public double[] data() {
         double[] d = data;
-        if (d == null && source != null) {
-            return compute();
-        }
-        if (d == null) {
-            d = new double[Shape.size(shape)];
-            if (constantValue != 0) {
-                java.util.Arrays.fill(d, constantValue);
-            }
-            data = d;
-        }
-        return d;
+        return d != null ? d : materialise();
     }
 
-    private synchronized double[] compute() {
+    /** Computes the values of a pending array, or the elements of a constant, once. */
+    private synchronized double[] materialise() {
         if (data == null) {
-            double[] d = source.get();
-            if (d.length != Shape.size(shape)) {
-                throw new IllegalStateException("internal: pending array of shape " + Shape.str(shape) + " computed "
-                    + d.length + " values");
+            double[] d;
+            if (source != null) {
+                d = source.get();
+                if (d.length != Shape.size(shape)) {
+                    throw new IllegalStateException("internal: pending array of shape " + Shape.str(shape) + " computed "
+                        + d.length + " values");
+                }
+            } else {
+                d = new double[Shape.size(shape)];
+                if (constantValue != 0) {
+                    java.util.Arrays.fill(d, constantValue);
+                }
             }
             data = d;
             source = null;

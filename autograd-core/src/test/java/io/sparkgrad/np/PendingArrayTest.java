@@ -103,6 +103,29 @@ class PendingArrayTest {
     }
 
     @Test
+    void threadsReadingAtOnceSeeTheValuesComputedOnce() throws Exception {
+        for (int round = 0; round < 50; round++) {
+            AtomicInteger computed = new AtomicInteger();
+            LocalArray p = pending(A, computed);
+            NDArray twice = p.mul(2);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                java.util.List<java.util.concurrent.Future<double[]>> reads = new java.util.ArrayList<>();
+                for (int t = 0; t < 8; t++) {
+                    boolean direct = t % 2 == 0;
+                    reads.add(pool.submit(() -> direct ? p.toArray() : twice.div(2).toArray()));
+                }
+                for (var r : reads) {
+                    assertArrayEquals(A.toArray(), r.get(), 0.0);
+                }
+            } finally {
+                pool.shutdown();
+            }
+            assertEquals(1, computed.get(), "round " + round);
+        }
+    }
+
+    @Test
     void aSupplierOfTheWrongSizeIsAnInternalErrorNamingTheShape() {
         LocalArray p = LocalArray.pending(new int[] {2, 2}, () -> new double[3]);
         var e = assertThrows(IllegalStateException.class, p::toArray);
