@@ -143,6 +143,40 @@ class FusedExecutionTest {
     }
 
     @Test
+    void theReadmeTrainingLoopOverParquetCostsOneJobPerIteration(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        NDArray table = Np.concat(List.of(xLocal.slice(1, 0, 3), yBinary.reshape(-1, 1)), 1);
+        Dist.fromLocal(table, 3).writeParquet(tmp.resolve("points.parquet").toString());
+
+        NDArray data = Dist.readParquet(tmp.resolve("points.parquet").toString(), "c0", "c1", "c2", "c3");
+        NDArray xs = data.slice(1, 0, 3);
+        NDArray t = data.slice(1, 3, 4).reshape(-1);
+        NDArray w = Np.zeros(3);
+        w.attachGrad();
+        NDArray wLocal = Np.zeros(3);
+        wLocal.attachGrad();
+        for (int it = 0; it < 3; it++) {
+            Metrics.Snapshot before = Dist.metrics().snapshot();
+            NDArray loss;
+            try (var r = Autograd.record()) {
+                loss = Np.binaryCrossEntropyWithLogits(xs.matmul(w), t);
+            }
+            loss.backward();
+            w.assign(w.sub(w.grad().mul(0.5)));
+            double value = loss.item();
+            assertEquals(1, Dist.metrics().snapshot().minus(before).jobs(), "iteration " + it);
+
+            NDArray lossLocal;
+            try (var r = Autograd.record()) {
+                lossLocal = Np.binaryCrossEntropyWithLogits(table.slice(1, 0, 3).matmul(wLocal), yBinary);
+            }
+            lossLocal.backward();
+            wLocal.assign(wLocal.sub(wLocal.grad().mul(0.5)));
+            assertEquals(lossLocal.item(), value, 1e-12);
+            assertArrayEquals(wLocal.toArray(), w.toArray(), 1e-12);
+        }
+    }
+
+    @Test
     void aLossReadBeforeBackwardRunsItsOwnJobAndTheGradientsAnother() {
         NDArray w = Np.full(new int[] {D}, 0.1);
         w.attachGrad();
