@@ -160,6 +160,12 @@ final class Aggregations {
     // ------------------------------------------------------------------ the job
 
     private static void runJob(List<Member> members) {
+        for (Member m : members) {
+            if (m.partials.context().isStopped()) {
+                throw new IllegalStateException(describe(members) + ": the SparkContext of these pending results was "
+                    + "stopped before they were computed; their blocks are gone: compute them again on the current session");
+            }
+        }
         // Members over the same rows are zipped into one RDD of partial tuples; groups with
         // different rows (rare) are unioned, so the job is one however many there are.
         List<List<Member>> groups = new ArrayList<>();

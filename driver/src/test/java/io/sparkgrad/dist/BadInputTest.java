@@ -189,10 +189,12 @@ class BadInputTest {
     @Test
     void arraysOfAStoppedSessionAreRefusedAndANewSessionWorks() {
         NDArray x = Dist.fromLocal(Np.arange(4.0), 2);
+        NDArray pending = x.sum().mul(2); // planned, not run
         spark.stop();
         try {
             assertError(IllegalStateException.class, x::sum, "stopped", "create it again");
             assertError(IllegalStateException.class, x::toLocal, "stopped");
+            assertError(IllegalStateException.class, pending::item, "sparkgrad forward: sum", "stopped before they were computed");
         } finally {
             spark = SparkTests.session();
         }
