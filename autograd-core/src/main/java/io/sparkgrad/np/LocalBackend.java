@@ -264,9 +264,7 @@ public final class LocalBackend implements Backend {
         double[] x = data(a);
         if (axis == Backend.ALL) {
             double r = reduceRange(f, x, 0, x.length);
-            int[] shape = new int[keepdims ? a.shape.length : 0];
-            Arrays.fill(shape, 1);
-            return new LocalArray(shape, new double[] {r});
+            return new LocalArray(Shape.reduced(a.shape, axis, keepdims), new double[] {r});
         }
         int len = a.shape[axis];
         int inner = 1;

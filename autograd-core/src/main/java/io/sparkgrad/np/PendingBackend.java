@@ -38,15 +38,6 @@ final class PendingBackend implements Backend {
         return LocalArray.pending(shape, () -> ((LocalArray) kernel.get()).data());
     }
 
-    private static int[] reduced(int[] shape, int axis, boolean keepdims) {
-        if (axis == ALL) {
-            int[] out = new int[keepdims ? shape.length : 0];
-            java.util.Arrays.fill(out, 1);
-            return out;
-        }
-        return Shape.reduced(shape, axis, keepdims);
-    }
-
     @Override
     public NDArray unary(UnaryFn f, NDArray a) {
         return later(a.shape.clone(), () -> LOCAL.unary(f, a), a);
@@ -59,12 +50,12 @@ final class PendingBackend implements Backend {
 
     @Override
     public NDArray reduce(ReduceFn f, NDArray a, int axis, boolean keepdims) {
-        return later(reduced(a.shape, axis, keepdims), () -> LOCAL.reduce(f, a, axis, keepdims), a);
+        return later(Shape.reduced(a.shape, axis, keepdims), () -> LOCAL.reduce(f, a, axis, keepdims), a);
     }
 
     @Override
     public NDArray norm(NDArray a, int axis, boolean keepdims) {
-        return later(reduced(a.shape, axis, keepdims), () -> LOCAL.norm(a, axis, keepdims), a);
+        return later(Shape.reduced(a.shape, axis, keepdims), () -> LOCAL.norm(a, axis, keepdims), a);
     }
 
     @Override

@@ -97,8 +97,16 @@ public final class Shape {
         return a;
     }
 
-    /** Returns {@code shape} with dimension {@code axis} removed, or set to 1 when {@code keepdims}. */
+    /**
+     * Returns {@code shape} with dimension {@code axis} removed, or set to 1 when {@code keepdims};
+     * {@link Backend#ALL} reduces every dimension.
+     */
     public static int[] reduced(int[] shape, int axis, boolean keepdims) {
+        if (axis == Backend.ALL) {
+            int[] out = new int[keepdims ? shape.length : 0];
+            Arrays.fill(out, 1);
+            return out;
+        }
         if (keepdims) {
             int[] out = shape.clone();
             out[axis] = 1;

@@ -213,16 +213,6 @@ final class DistBackend implements Backend {
         return Aggregations.plan(op, ops.layout, partials, combine, shape, broadcastsIn(shipped));
     }
 
-    /** The shape of a reduction of {@code shape} over all elements or over the rows (axis 0). */
-    private static int[] overRows(int[] shape, int axis, boolean keepdims) {
-        if (axis == Backend.ALL) {
-            int[] out = new int[keepdims ? shape.length : 0];
-            Arrays.fill(out, 1);
-            return out;
-        }
-        return Shape.reduced(shape, 0, keepdims);
-    }
-
     /** Makes blocks from a layout alone, on the executors. */
     static DistArray generate(Layout layout, Generators.BlockGen gen) {
         return generate(layout, gen, List.of());
@@ -305,7 +295,7 @@ final class DistBackend implements Backend {
         Operands ops = new Operands(op, a);
         int[] shape = a.shape();
         if (axis == Backend.ALL || axis == 0) {
-            return aggregate(op, ops, Kernels.reduce(f, axis, keepdims), f, overRows(shape, axis, keepdims));
+            return aggregate(op, ops, Kernels.reduce(f, axis, keepdims), f, Shape.reduced(shape, axis, keepdims));
         }
         return blockwise(ops, Shape.reduced(shape, axis, keepdims), Kernels.reduce(f, axis, keepdims));
     }
@@ -315,7 +305,7 @@ final class DistBackend implements Backend {
         Operands ops = new Operands("norm", a);
         if (axis == Backend.ALL || axis == 0) {
             NDArray ss = aggregate("norm", ops, Kernels.sumOfSquares(axis, keepdims), ReduceFn.SUM,
-                overRows(a.shape(), axis, keepdims));
+                Shape.reduced(a.shape(), axis, keepdims));
             return ss.backend().unary(UnaryFn.SQRT, ss);
         }
         return blockwise(ops, Shape.reduced(a.shape(), axis, keepdims), Kernels.norm(axis, keepdims));
