@@ -20,6 +20,9 @@ public final class LocalBackend implements Backend {
     // binds the slow reference BLAS on common machines, so it is deliberately not used.
     private static final BLAS BLAS_IMPL = javaBlas();
 
+    // The transcendental loops run a vector of lanes at a time when the Vector API is present.
+    private static final boolean VECTOR_MATH = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
     private LocalBackend() {}
 
     /**
@@ -63,11 +66,16 @@ public final class LocalBackend implements Backend {
     @Override
     public NDArray unary(UnaryFn f, NDArray a) {
         if (isConstant(a)) {
-            return filled(a.shape.clone(), f.apply(((LocalArray) a).constantValue()));
+            double c = ((LocalArray) a).constantValue();
+            return filled(a.shape.clone(), VECTOR_MATH && VectorMath.covers(f) ? VectorMath.apply(f, c) : f.apply(c));
         }
         double[] x = data(a);
         double[] o = new double[x.length];
         int n = x.length;
+        if (VECTOR_MATH && VectorMath.covers(f)) {
+            VectorMath.apply(f, x, o);
+            return new LocalArray(a.shape.clone(), o);
+        }
         switch (f) {
             case NEG: for (int i = 0; i < n; i++) o[i] = -x[i]; break;
             case EXP: for (int i = 0; i < n; i++) o[i] = Math.exp(x[i]); break;
@@ -419,17 +427,26 @@ public final class LocalBackend implements Backend {
 
     @Override
     public NDArray matmul(NDArray a, NDArray b) {
-        int n = a.shape[0];
+        return matmulRows(a, 0, a.shape[0], b);
+    }
+
+    /**
+     * Returns {@code a[r0:r1] b}: rows {@code r0} (inclusive) to {@code r1} of the 2-D {@code a}
+     * times the 2-D {@code b}, in one BLAS call on {@code a}'s storage, without copying the rows.
+     * A block program uses it to multiply one chunk of a cached block's rows at a time.
+     */
+    public NDArray matmulRows(NDArray a, int r0, int r1, NDArray b) {
+        int n = r1 - r0;
         int k = a.shape[1];
         int m = b.shape[1];
         double[] o = new double[n * m];
         if (n > 0 && m > 0 && k > 0) {
             if (m == 1) {
                 // A b: the row-major A is the column-major A^T (k x n), so y = (A^T)^T b
-                BLAS_IMPL.dgemv("T", k, n, 1.0, data(a), k, data(b), 1, 0.0, o, 1);
+                BLAS_IMPL.dgemv("T", k, n, 1.0, data(a), r0 * k, k, data(b), 0, 1, 0.0, o, 0, 1);
             } else {
                 // Row-major C = A B is column-major C^T = B^T A^T: pass B first, with swapped sizes.
-                BLAS_IMPL.dgemm("N", "N", m, n, k, 1.0, data(b), m, data(a), k, 0.0, o, m);
+                BLAS_IMPL.dgemm("N", "N", m, n, k, 1.0, data(b), 0, m, data(a), r0 * k, k, 0.0, o, 0, m);
             }
         }
         return new LocalArray(new int[] {n, m}, o);
@@ -440,22 +457,30 @@ public final class LocalBackend implements Backend {
      * without materialising the transpose: the contraction over rows of a distributed product.
      */
     public NDArray matmulTransposedLeft(NDArray a, NDArray b) {
-        int n = a.shape[0];
+        return matmulTransposedLeftRows(a, 0, a.shape[0], b);
+    }
+
+    /**
+     * Returns {@code a[r0:r1]^T b}: the contraction of rows {@code r0} to {@code r1} of {@code a}
+     * with the {@code r1 - r0} rows of {@code b}, on {@code a}'s storage without copying the rows.
+     */
+    public NDArray matmulTransposedLeftRows(NDArray a, int r0, int r1, NDArray b) {
+        int n = r1 - r0;
         int k = a.shape[1];
         int m = b.shape[1];
         if (b.shape[0] != n) {
-            throw new IllegalArgumentException("matmul: a^T b needs equal rows, got shapes " + Shape.str(a.shape)
-                + " and " + Shape.str(b.shape));
+            throw new IllegalArgumentException("matmul: a^T b needs equal rows, got shapes "
+                + (n == a.shape[0] ? Shape.str(a.shape) : n + " rows of " + Shape.str(a.shape)) + " and " + Shape.str(b.shape));
         }
         double[] o = new double[k * m];
         if (n > 0 && m > 0 && k > 0) {
             if (m == 1) {
                 // A^T b: the row-major A is the column-major A^T (k x n)
-                BLAS_IMPL.dgemv("N", k, n, 1.0, data(a), k, data(b), 1, 0.0, o, 1);
+                BLAS_IMPL.dgemv("N", k, n, 1.0, data(a), r0 * k, k, data(b), 0, 1, 0.0, o, 0, 1);
             } else {
                 // Row-major C = A^T B is column-major C^T = B^T A: B^T is b as stored (m x n), A is
                 // a as stored read transposed.
-                BLAS_IMPL.dgemm("N", "T", m, k, n, 1.0, data(b), m, data(a), k, 0.0, o, m);
+                BLAS_IMPL.dgemm("N", "T", m, k, n, 1.0, data(b), 0, m, data(a), r0 * k, k, 0.0, o, 0, m);
             }
         }
         return new LocalArray(new int[] {k, m}, o);

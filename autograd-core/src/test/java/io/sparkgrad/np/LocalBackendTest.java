@@ -24,6 +24,25 @@ class LocalBackendTest {
     }
 
     @Test
+    void productsOverARangeOfRowsEqualProductsOfTheSlice() {
+        Np.seed(3);
+        NDArray a = Np.randomNormal(0, 1, 9, 4);
+        for (int m : new int[] {1, 3}) { // one column runs dgemv, more run dgemm
+            NDArray b = Np.randomNormal(0, 1, 4, m);
+            NDArray g = Np.randomNormal(0, 1, 5, m);
+            for (int[] r : new int[][] {{0, 9}, {2, 7}, {4, 4}, {8, 9}}) {
+                NDArray rows = a.slice(0, r[0], r[1]);
+                assertArrayEquals(rows.matmul(b).toArray(), L.matmulRows(a, r[0], r[1], b).toArray(), 1e-14);
+                assertArrayEquals(new int[] {r[1] - r[0], m}, L.matmulRows(a, r[0], r[1], b).shape());
+                NDArray gr = g.slice(0, 0, Math.min(5, r[1] - r[0])).pad(0, 0, Math.max(0, r[1] - r[0] - 5));
+                assertArrayEquals(rows.T().matmul(gr).toArray(), L.matmulTransposedLeftRows(a, r[0], r[1], gr).toArray(), 1e-14);
+            }
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> L.matmulTransposedLeftRows(a, 2, 5, Np.zeros(4, 1)));
+        assertEquals("matmul: a^T b needs equal rows, got shapes 3 rows of (9, 4) and (4, 1)", e.getMessage());
+    }
+
+    @Test
     void transposedLeftProductChecksRows() {
         var e = assertThrows(IllegalArgumentException.class,
             () -> L.matmulTransposedLeft(Np.zeros(3, 2), Np.zeros(4, 2)));
@@ -63,5 +82,120 @@ class LocalBackendTest {
         assertArrayEquals(new double[] {1, 2, 3}, z.toArray());
         assertArrayEquals(new double[] {1, 2, 3}, view.toArray(), "a reshape shares the values");
         assertEquals(Np.array(2, 4, 6), z.mul(2));
+    }
+
+    private static final UnaryFn[] VECTORISED = {UnaryFn.EXP, UnaryFn.SIGMOID, UnaryFn.SOFTPLUS};
+
+    /** Arguments from tiny to saturating, and the edges of exp's range. */
+    static double[] vectorTestArguments() {
+        java.util.Random r = new java.util.Random(11);
+        double[] x = new double[20_011];
+        for (int i = 0; i < x.length; i++) {
+            double scale = i % 4 == 0 ? 1e-8 : i % 4 == 1 ? 3 : i % 4 == 2 ? 40 : 300;
+            x[i] = r.nextGaussian() * scale;
+        }
+        double[] edges = {709.78, 709.7827128933840, -708.39, -744.44, -745.13, 1e-320, -1e-320, 0.5 * Math.log(2),
+            -0.5 * Math.log(2), 36.7, -36.7, 1e-300};
+        System.arraycopy(edges, 0, x, 0, edges.length);
+        return x;
+    }
+
+    @Test
+    void vectorKernelsAgreeWithTheScalarDefinitionsWithinAFewUlps() {
+        double[] x = vectorTestArguments();
+        for (UnaryFn f : VECTORISED) {
+            assertEquals(true, VectorMath.covers(f), f.name());
+            double[] out = new double[x.length];
+            VectorMath.apply(f, x, out);
+            for (int i = 0; i < x.length; i++) {
+                double expected = f.apply(x[i]);
+                double ulps = out[i] == expected ? 0 : Math.abs(out[i] - expected) / Math.ulp(expected);
+                // below the normal range the result keeps fewer bits: compare absolutely there
+                boolean subnormal = Math.abs(expected) < Double.MIN_NORMAL && Math.abs(out[i] - expected) <= 2 * Double.MIN_VALUE;
+                double bound = f == UnaryFn.SOFTPLUS ? 4 : 2; // softplus adds log1p's error to exp's
+                if (!(ulps <= bound) && !subnormal) {
+                    throw new AssertionError(f + "(" + x[i] + ") = " + out[i] + ", scalar " + expected + " (" + ulps + " ulps)");
+                }
+            }
+        }
+    }
+
+    @Test
+    void vectorKernelsKeepTheSpecialValues() {
+        double inf = Double.POSITIVE_INFINITY;
+        double[] x = {inf, -inf, Double.NaN, 0.0, -0.0, 800, -800, 1e-310};
+        double[][] expected = {
+            {inf, 0, Double.NaN, 1, 1, inf, 0, 1},                               // exp
+            {1, 0, Double.NaN, 0.5, 0.5, 1, 0, 0.5},                              // sigmoid
+            {inf, 0, Double.NaN, Math.log(2), Math.log(2), 800, 0, Math.log(2)},  // softplus
+        };
+        for (int k = 0; k < VECTORISED.length; k++) {
+            double[] out = new double[x.length];
+            VectorMath.apply(VECTORISED[k], x, out);
+            for (int i = 0; i < x.length; i++) {
+                double e = expected[k][i];
+                boolean ok = Double.isNaN(e) ? Double.isNaN(out[i]) : e == out[i] || Math.abs(e - out[i]) <= Math.ulp(e);
+                if (!ok) {
+                    throw new AssertionError(VECTORISED[k] + "(" + x[i] + ") = " + out[i] + ", expected " + e);
+                }
+            }
+            assertEquals(out[0], VectorMath.apply(VECTORISED[k], x[0]), 0.0, "one value goes through the same code");
+        }
+    }
+
+    @Test
+    void anElementsValueDoesNotDependOnItsPositionInTheArray() {
+        java.util.Random r = new java.util.Random(5);
+        double[] x = new double[37];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = r.nextGaussian() * 4;
+        }
+        for (UnaryFn f : VECTORISED) {
+            double[] whole = L.unary(f, Np.array(x)).toArray();
+            for (int shift = 1; shift < 9; shift++) { // the same values behind 1..8 others, and cut short
+                double[] moved = new double[x.length + shift];
+                System.arraycopy(x, 0, moved, shift, x.length);
+                double[] out = L.unary(f, Np.array(moved)).toArray();
+                assertArrayEquals(whole, java.util.Arrays.copyOfRange(out, shift, out.length), 0.0, f + " shifted by " + shift);
+                double[] head = L.unary(f, Np.array(java.util.Arrays.copyOf(x, x.length - shift))).toArray();
+                assertArrayEquals(java.util.Arrays.copyOf(whole, head.length), head, 0.0, f + " cut by " + shift);
+            }
+            // a lazy constant goes through the same code as its elements
+            assertEquals(L.unary(f, Np.full(new int[] {3}, x[0])).toArray()[2], whole[0], 0.0, f + " of a constant");
+        }
+    }
+
+    /** Prints a checksum of the vector kernels' bits over {@link #vectorTestArguments()}, one line per function. */
+    public static void main(String[] args) {
+        System.out.println(vectorChecksums());
+    }
+
+    static String vectorChecksums() {
+        double[] x = vectorTestArguments();
+        StringBuilder sb = new StringBuilder();
+        for (UnaryFn f : VECTORISED) {
+            double[] out = new double[x.length];
+            VectorMath.apply(f, x, out);
+            long h = 17;
+            for (double v : out) {
+                h = h * 31 + Double.doubleToRawLongBits(v);
+            }
+            sb.append(f).append(' ').append(h).append(' ').append(java.util.Arrays.toString(java.util.Arrays.copyOf(out, 6))).append('\n');
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void theInterpreterComputesTheSameBitsAsCompiledCode() throws Exception {
+        for (int i = 0; i < 200; i++) {
+            vectorChecksums(); // compiled by the JIT by now
+        }
+        String compiled = vectorChecksums();
+        Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-Xint", "--add-modules=jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+            LocalBackendTest.class.getName()).redirectErrorStream(false).start();
+        String interpreted = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(compiled.strip(), interpreted.strip(), "exp, sigmoid and softplus in the interpreter (-Xint) and compiled");
     }
 }

@@ -9,7 +9,6 @@ import io.sparkgrad.worker.Block;
 import io.sparkgrad.worker.Partials;
 import io.sparkgrad.worker.Zips;
 import org.apache.spark.Dependency;
-import org.apache.spark.NarrowDependency;
 import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.broadcast.Broadcast;
@@ -177,20 +176,23 @@ final class Aggregations {
             }
             g.add(m);
         }
-        List<RDD<?>> shared = persistShared(members);
-        try {
-            JavaRDD<Block[]> all = null;
-            List<Integer> tuplesPerGroup = new ArrayList<>();
-            for (List<Member> g : groups) {
-                JavaRDD<Block[]> z = g.get(0).partials.mapPartitions(Zips.single(), true);
+        JavaRDD<Block[]> all = null;
+        List<Integer> tuplesPerGroup = new ArrayList<>();
+        for (List<Member> g : groups) {
+            JavaRDD<Block[]> z = Dist.blockPrograms() ? Programs.compile(partialsOf(g)) : null;
+            if (z == null) {
+                z = g.get(0).partials.mapPartitions(Zips.single(), true);
                 for (int k = 1; k < g.size(); k++) {
                     z = z.zipPartitions(g.get(k).partials, Zips.appendPartial());
                 }
-                z = tree(z, fns(g), g.stream().mapToLong(m -> 8L * Shape.size(m.shape)).sum());
-                tuplesPerGroup.add(z.getNumPartitions());
-                all = all == null ? z : all.union(z);
             }
-            JavaRDD<Block[]> job = all;
+            z = tree(z, fns(g), g.stream().mapToLong(m -> 8L * Shape.size(m.shape)).sum());
+            tuplesPerGroup.add(z.getNumPartitions());
+            all = all == null ? z : all.union(z);
+        }
+        JavaRDD<Block[]> job = all;
+        List<RDD<?>> shared = persistShared(job.rdd());
+        try {
             List<Block[]> tuples = Jobs.runAs(describe(members), job::collect);
             int pos = 0;
             for (int gi = 0; gi < groups.size(); gi++) {
@@ -217,6 +219,12 @@ final class Aggregations {
         } finally {
             shared.forEach(r -> r.unpersist(false));
         }
+    }
+
+    private static List<JavaRDD<Block>> partialsOf(List<Member> g) {
+        List<JavaRDD<Block>> out = new ArrayList<>(g.size());
+        g.forEach(m -> out.add(m.partials));
+        return out;
     }
 
     private static ReduceFn[] fns(List<Member> g) {
@@ -281,23 +289,18 @@ final class Aggregations {
     }
 
     /**
-     * Keeps in memory, for one job, every uncached RDD that two or more RDDs of the members'
-     * lineage read (through narrow dependencies): each task then computes it once, not once per
-     * reader. Returns the RDDs to release after the job.
+     * Keeps in memory, for one job, every uncached RDD that two or more RDDs of the job's lineage
+     * read: each task then computes it once, not once per reader.
+     * Returns the RDDs to release after the job.
      */
-    private static List<RDD<?>> persistShared(List<Member> members) {
+    private static List<RDD<?>> persistShared(RDD<?> job) {
         Map<Integer, Integer> readers = new HashMap<>();
         Map<Integer, RDD<?>> byId = new HashMap<>();
         Deque<RDD<?>> todo = new ArrayDeque<>();
-        for (Member m : members) {
-            todo.push(m.partials.rdd());
-        }
+        todo.push(job);
         while (!todo.isEmpty()) {
             RDD<?> r = todo.pop();
             for (Dependency<?> d : scala.jdk.javaapi.CollectionConverters.asJava(r.dependencies())) {
-                if (!(d instanceof NarrowDependency)) {
-                    continue;
-                }
                 RDD<?> parent = d.rdd();
                 int id = parent.id();
                 if (readers.merge(id, 1, Integer::sum) == 1) {

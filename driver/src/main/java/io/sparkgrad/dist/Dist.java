@@ -47,6 +47,8 @@ public final class Dist {
     private static volatile long blockBytes = 64L << 20;
     private static volatile boolean dropInvalidRows;
     private static volatile boolean fusion = true;
+    private static volatile boolean blockPrograms = true;
+    private static volatile long programChunkBytes = 256L << 10;
     private static volatile int aggregationFanIn = 64;
     private static volatile long treeAggregationBytes = 32L << 20;
 
@@ -149,6 +151,33 @@ public final class Dist {
      */
     public static void setFusion(boolean on) {
         fusion = on;
+    }
+
+    /**
+     * True (the default) when an aggregation job runs as one block program per task: the row-local
+     * ops between the job's reductions and the cached blocks run a chunk of rows at a time
+     * ({@link #programChunkBytes()}), so each block is read once and no intermediate the size of a
+     * block is made. Off, every op runs over whole blocks as its own RDD. The values agree within
+     * rounding (partials are summed chunk by chunk).
+     */
+    public static boolean blockPrograms() {
+        return blockPrograms;
+    }
+
+    public static void setBlockPrograms(boolean on) {
+        blockPrograms = on;
+    }
+
+    /**
+     * The bytes of the widest array of one chunk of a block program (default 256 KiB), which sets
+     * the rows per chunk: small enough that a chunk's intermediates stay in a core's cache.
+     */
+    public static long programChunkBytes() {
+        return programChunkBytes;
+    }
+
+    public static void setProgramChunkBytes(long bytes) {
+        programChunkBytes = positive("setProgramChunkBytes", bytes);
     }
 
     /**

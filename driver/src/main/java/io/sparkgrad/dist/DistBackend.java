@@ -10,6 +10,7 @@ import io.sparkgrad.np.Shape;
 import io.sparkgrad.np.UnaryFn;
 import io.sparkgrad.worker.Block;
 import io.sparkgrad.worker.BlockFn;
+import io.sparkgrad.worker.BlockProgram;
 import io.sparkgrad.worker.Generators;
 import io.sparkgrad.worker.Kernels;
 import io.sparkgrad.worker.PartitionFn;
@@ -192,10 +193,19 @@ final class DistBackend implements Backend {
 
     /** Runs {@code fn} block by block; the result has {@code layout}'s rows and {@code rowShape}. */
     private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn) {
+        return blockwise(ops, outShape, fn, BlockProgram.Kind.ROWWISE);
+    }
+
+    /**
+     * Runs the row-local {@code fn} block by block, recorded for block programs as a step of
+     * {@code kind} ({@link Programs}).
+     */
+    private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn, BlockProgram.Kind kind) {
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
         JavaRDD<Block> rdd = perBlock(ops.dist, fn, shipped);
-        return new DistArray(ops.layout.withRowShape(Arrays.copyOfRange(outShape, 1, outShape.length)), rdd,
-            broadcastsIn(shipped));
+        int[] rowShape = Arrays.copyOfRange(outShape, 1, outShape.length);
+        Programs.rowwise(rdd, kind, fn, ops.dist, shipped, rowShape, null);
+        return new DistArray(ops.layout.withRowShape(rowShape), rdd, broadcastsIn(shipped));
     }
 
     /**
@@ -204,21 +214,33 @@ final class DistBackend implements Backend {
      * planned aggregations in one job ({@link Aggregations}).
      */
     private static NDArray aggregate(String op, Operands ops, BlockFn partial, ReduceFn combine, int[] shape) {
+        return aggregate(op, ops, partial, combine, shape, BlockProgram.Kind.ROWWISE);
+    }
+
+    private static NDArray aggregate(String op, Operands ops, BlockFn partial, ReduceFn combine, int[] shape,
+                                     BlockProgram.Kind kind) {
         if (Autograd.isRecording()) {
             // whenever the job runs, it computes these blocks: keep them for a backward pass after it
             ops.dist.forEach(DistArray::persistForBackward);
         }
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
         JavaRDD<Block> partials = perBlock(ops.dist, partial, shipped);
+        Programs.rowwise(partials, kind, partial, ops.dist, shipped, shape, combine);
         return Aggregations.plan(op, ops.layout, partials, combine, shape, broadcastsIn(shipped));
     }
 
     /** Makes blocks from a layout alone, on the executors. */
     static DistArray generate(Layout layout, Generators.BlockGen gen) {
-        return generate(layout, gen, List.of());
+        return generate(layout, gen, List.of(), false);
     }
 
-    private static DistArray generate(Layout layout, Generators.BlockGen gen, List<Broadcast<Block>> broadcasts) {
+    /**
+     * Makes blocks from a layout alone; {@code rowsOnly} says that {@code gen}'s values depend on
+     * the number of rows only (not on the block or its position), so a block program can make them
+     * chunk by chunk.
+     */
+    private static DistArray generate(Layout layout, Generators.BlockGen gen, List<Broadcast<Block>> broadcasts,
+                                      boolean rowsOnly) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(Dist.session().sparkContext());
         int n = layout.numBlocks();
         int[] starts = new int[n + 1];
@@ -227,6 +249,9 @@ final class DistBackend implements Backend {
         }
         List<Integer> indices = IntStream.range(0, n).boxed().collect(Collectors.toList());
         JavaRDD<Block> rdd = jsc.parallelize(indices, n).map(Generators.generate(starts, layout.rowShape(), gen));
+        if (rowsOnly) {
+            Programs.source(rdd, gen, layout.rowShape());
+        }
         return new DistArray(layout, rdd, broadcasts);
     }
 
@@ -277,7 +302,7 @@ final class DistBackend implements Backend {
     @Override
     public NDArray fullLike(NDArray like, double value) {
         DistArray d = (DistArray) like;
-        DistArray base = generate(d.layout(), Generators.fill(value));
+        DistArray base = generate(d.layout(), Generators.fill(value), List.of(), true);
         return d.isTransposedView() ? base.transposedView() : base;
     }
 
@@ -341,7 +366,7 @@ final class DistBackend implements Backend {
         }
         Object shipped = ship(a);
         return generate(target.layout().withRowShape(Arrays.copyOfRange(shape, 1, shape.length)),
-            Generators.broadcast(shipped), broadcastsIn(new Object[] {shipped}));
+            Generators.broadcast(shipped), broadcastsIn(new Object[] {shipped}), true);
     }
 
     @Override
@@ -390,11 +415,12 @@ final class DistBackend implements Backend {
             }
             DistArray x = ((DistArray) a).transposedView();
             Operands ops = new Operands("matmul", x, b);
-            return aggregate("matmul", ops, Kernels.transposeMatmul(), ReduceFn.SUM, new int[] {sa[0], sb[1]});
+            return aggregate("matmul", ops, Kernels.transposeMatmul(), ReduceFn.SUM, new int[] {sa[0], sb[1]},
+                BlockProgram.Kind.TRANSPOSE_MATMUL);
         }
         if (a instanceof DistArray && !(b instanceof DistArray)) {
             Operands ops = new Operands("matmul", a, b);
-            return blockwise(ops, new int[] {sa[0], sb[1]}, Kernels.matmulLocal());
+            return blockwise(ops, new int[] {sa[0], sb[1]}, Kernels.matmulLocal(), BlockProgram.Kind.MATMUL_LOCAL);
         }
         if (!(a instanceof DistArray) && isTransposedView(b)) {
             // L G^T = (G L^T)^T: each block of G times the local L^T, seen through the transposed
@@ -402,7 +428,8 @@ final class DistBackend implements Backend {
             DistArray g = ((DistArray) b).transposedView();
             NDArray lt = LOCAL.transpose(a.toLocal(), new int[] {1, 0});
             Operands ops = new Operands("matmul", g, lt);
-            return blockwise(ops, new int[] {sb[1], sa[0]}, Kernels.matmulLocal()).toTransposedView();
+            return blockwise(ops, new int[] {sb[1], sa[0]}, Kernels.matmulLocal(), BlockProgram.Kind.MATMUL_LOCAL)
+                .toTransposedView();
         }
         throw new IllegalArgumentException("matmul: shapes " + Shape.str(sa) + " (" + (a.isDistributed() ? "distributed" : "local")
             + ") and " + Shape.str(sb) + " (" + (b.isDistributed() ? "distributed" : "local") + ") are not supported: "

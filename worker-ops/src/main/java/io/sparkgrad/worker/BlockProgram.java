@@ -1,0 +1,274 @@
+package io.sparkgrad.worker;
+
+import io.sparkgrad.np.LocalArray;
+import io.sparkgrad.np.LocalBackend;
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.ReduceFn;
+import io.sparkgrad.np.Shape;
+import org.apache.spark.api.java.function.FlatMapFunction;
+
+import java.io.Serializable;
+import java.util.Collections;
+import java.util.Iterator;
+
+/**
+ * The per-block program of an aggregation job: the row-local ops between a partition's input
+ * blocks (the <em>leaves</em>: cached data, or blocks Spark computes) and the partials of the
+ * job's reductions, run over the block a chunk of rows at a time. Each chunk's intermediates
+ * (the scores {@code X w}, the loss per row, the gradient per row) stay in the core's cache between
+ * the forward and the backward ops that read them, so the block is read from memory once, and no
+ * intermediate the size of a block is ever made. The partials of the chunks are combined in row
+ * order, so a result does not depend on the chunk size's relation to the block.
+ *
+ * <p>Steps run in order; an argument {@code >= 0} is the value of that step for the chunk, and
+ * {@code < 0} is leaf {@code -1 - arg}. Contractions with a leaf run on the leaf's storage
+ * ({@link LocalBackend#matmulRows}); other steps see a chunk of the leaf copied into a buffer that
+ * the task reuses from chunk to chunk.
+ */
+public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Block[]> {
+    private static final long serialVersionUID = 1L;
+    private static final LocalBackend L = LocalBackend.INSTANCE;
+
+    /** How a step computes its chunk. */
+    public enum Kind {
+        /** Its kernel applied to the chunks of its distributed operands and its local operands. */
+        ROWWISE,
+        /** {@code X W}: the chunk of a distributed X times a local W. */
+        MATMUL_LOCAL,
+        /** The partial {@code X^T G} of the chunk's rows. */
+        TRANSPOSE_MATMUL,
+        /** Values that depend on the number of rows only (a fill, a broadcast local array). */
+        SOURCE
+    }
+
+    /** One op of the program. */
+    public static final class Step implements Serializable {
+        private static final long serialVersionUID = 1L;
+        final Kind kind;
+        final BlockFn fn;
+        final Generators.BlockGen gen;
+        final int[] args;
+        final Object[] shipped;
+        final int[] rowShape;
+        final ReduceFn combine;
+
+        /**
+         * @param fn the kernel (null for a source)
+         * @param gen the generator of a source (null otherwise)
+         * @param args the distributed operands: earlier steps ({@code >= 0}) or leaves ({@code < 0})
+         * @param shipped the local operands, each a {@link Block} or a {@code Broadcast<Block>}
+         * @param rowShape the shape of one row of the result (of a source: of its values)
+         * @param combine how the chunks' results combine, for a partial of a reduction over rows;
+         *                null for a step whose result keeps the rows
+         */
+        public Step(Kind kind, BlockFn fn, Generators.BlockGen gen, int[] args, Object[] shipped, int[] rowShape,
+                    ReduceFn combine) {
+            this.kind = kind;
+            this.fn = fn;
+            this.gen = gen;
+            this.args = args;
+            this.shipped = shipped;
+            this.rowShape = rowShape;
+            this.combine = combine;
+        }
+    }
+
+    private final Step[] steps;
+    private final int[] outputs;
+    private final long chunkBytes;
+
+    /**
+     * @param steps the ops, each after the steps it reads
+     * @param outputs the steps whose combined partials the program returns, in order
+     * @param chunkBytes the bytes of the widest array in a chunk (leaf or step), which sets the rows per chunk
+     */
+    public BlockProgram(Step[] steps, int[] outputs, long chunkBytes) {
+        this.steps = steps;
+        this.outputs = outputs;
+        this.chunkBytes = chunkBytes;
+    }
+
+    @Override
+    public Iterator<Block[]> call(Iterator<Block[]> partition) {
+        FaultInjector.check();
+        if (!partition.hasNext()) {
+            return Collections.emptyIterator();
+        }
+        return Collections.singletonList(run(partition.next())).iterator();
+    }
+
+    /** Runs the program over one partition's leaf blocks (all with the same rows). */
+    private Block[] run(Block[] leaves) {
+        Block first = leaves[0];
+        int rows = first.rows();
+        long width = 1;
+        for (Block b : leaves) {
+            if (b.index() != first.index() || b.rows() != rows) {
+                throw new IllegalStateException("zip: " + first + " paired with " + b + "; the operands' layouts differ");
+            }
+            width = Math.max(width, rows == 0 ? 1 : b.dataRef().length / rows);
+        }
+        for (Step s : steps) {
+            width = Math.max(width, Shape.size(s.rowShape));
+        }
+        int chunk = (int) Math.max(1, Math.min(Math.max(rows, 1), chunkBytes / (8 * width)));
+
+        Chunks chunks = new Chunks(leaves, chunk);
+        double[][] partials = new double[steps.length][];
+        NDArray[] values = new NDArray[steps.length];
+        // a block of no rows still runs once, so that its partials (the identities) exist
+        for (int r0 = 0; r0 < rows || r0 == 0; r0 += chunk) {
+            int r1 = Math.min(rows, r0 + chunk);
+            chunks.at(r0, r1);
+            for (int s = 0; s < steps.length; s++) {
+                NDArray v = compute(steps[s], first.index(), values, chunks);
+                if (steps[s].combine == null) {
+                    values[s] = v;
+                } else if (partials[s] == null) {
+                    partials[s] = v.toArray();
+                    values[s] = v;
+                } else {
+                    combine(steps[s].combine, partials[s], ((LocalArray) v.toLocal()).data());
+                    values[s] = v;
+                }
+            }
+            if (rows == 0) {
+                break;
+            }
+        }
+        Block[] out = new Block[outputs.length];
+        for (int k = 0; k < outputs.length; k++) {
+            int s = outputs[k];
+            out[k] = new Block(first.index(), first.rowStart(), values[s].shape(), partials[s]);
+        }
+        return out;
+    }
+
+    private NDArray compute(Step step, int block, NDArray[] values, Chunks chunks) {
+        switch (step.kind) {
+            case SOURCE:
+                return step.gen.make(block, withRows(chunks.rows(), step.rowShape));
+            case MATMUL_LOCAL:
+                if (step.args[0] < 0) {
+                    return L.matmulRows(chunks.leaf(-1 - step.args[0]), chunks.r0, chunks.r1, local(step, 0));
+                }
+                break;
+            case TRANSPOSE_MATMUL:
+                if (step.args[0] < 0) {
+                    return L.matmulTransposedLeftRows(chunks.leaf(-1 - step.args[0]), chunks.r0, chunks.r1,
+                        arg(step.args[1], values, chunks));
+                }
+                break;
+            default:
+                break;
+        }
+        NDArray[] args = new NDArray[step.args.length + step.shipped.length];
+        for (int i = 0; i < step.args.length; i++) {
+            args[i] = arg(step.args[i], values, chunks);
+        }
+        for (int i = 0; i < step.shipped.length; i++) {
+            args[step.args.length + i] = local(step, i);
+        }
+        return step.fn.apply(block, args);
+    }
+
+    private static NDArray arg(int ref, NDArray[] values, Chunks chunks) {
+        return ref >= 0 ? values[ref] : chunks.chunkOf(-1 - ref);
+    }
+
+    private static NDArray local(Step step, int i) {
+        return PartitionFn.unship(step.shipped[i]).array();
+    }
+
+    private static void combine(ReduceFn f, double[] acc, double[] x) {
+        if (acc.length != x.length) {
+            throw new IllegalStateException("internal: chunk partials of " + acc.length + " and " + x.length + " values");
+        }
+        switch (f) {
+            case SUM:
+                for (int j = 0; j < acc.length; j++) {
+                    acc[j] += x[j];
+                }
+                break;
+            case MAX:
+                for (int j = 0; j < acc.length; j++) {
+                    acc[j] = Math.max(acc[j], x[j]);
+                }
+                break;
+            default:
+                for (int j = 0; j < acc.length; j++) {
+                    acc[j] = Math.min(acc[j], x[j]);
+                }
+                break;
+        }
+    }
+
+    private static int[] withRows(int rows, int[] rowShape) {
+        int[] s = new int[rowShape.length + 1];
+        s[0] = rows;
+        System.arraycopy(rowShape, 0, s, 1, rowShape.length);
+        return s;
+    }
+
+    /**
+     * The current chunk of rows {@code [r0, r1)} of each leaf: the leaf itself when the chunk is
+     * the whole block, otherwise a copy into a buffer reused by every full chunk of the task.
+     */
+    private static final class Chunks {
+        final Block[] leaves;
+        final int chunk;
+        final double[][] buffers;
+        final NDArray[] current;
+        int r0;
+        int r1;
+
+        Chunks(Block[] leaves, int chunk) {
+            this.leaves = leaves;
+            this.chunk = chunk;
+            this.buffers = new double[leaves.length][];
+            this.current = new NDArray[leaves.length];
+        }
+
+        void at(int from, int to) {
+            r0 = from;
+            r1 = to;
+            java.util.Arrays.fill(current, null);
+        }
+
+        int rows() {
+            return r1 - r0;
+        }
+
+        LocalArray leaf(int k) {
+            return leaves[k].array();
+        }
+
+        NDArray chunkOf(int k) {
+            NDArray c = current[k];
+            if (c != null) {
+                return c;
+            }
+            Block b = leaves[k];
+            if (r0 == 0 && r1 == b.rows()) {
+                c = b.array();
+            } else {
+                int[] shape = b.shapeRef().clone();
+                int width = b.rows() == 0 ? 0 : b.dataRef().length / b.rows();
+                shape[0] = r1 - r0;
+                double[] d;
+                if (r1 - r0 == chunk) {
+                    if (buffers[k] == null) {
+                        buffers[k] = new double[chunk * width];
+                    }
+                    d = buffers[k];
+                } else {
+                    d = new double[(r1 - r0) * width]; // the last, shorter chunk
+                }
+                System.arraycopy(b.dataRef(), r0 * width, d, 0, (r1 - r0) * width);
+                c = LocalArray.wrap(shape, d);
+            }
+            current[k] = c;
+            return c;
+        }
+    }
+}
