@@ -51,13 +51,13 @@ final class Aggregations {
     private static final class Member {
         final String activity;
         final Layout layout;
-        final JavaRDD<Block> partials;
+        final DistArray.Blocks partials;
         final ReduceFn combine;
         final int[] shape;
         final List<Broadcast<Block>> shipped;
         double[] value;
 
-        Member(String activity, Layout layout, JavaRDD<Block> partials, ReduceFn combine, int[] shape,
+        Member(String activity, Layout layout, DistArray.Blocks partials, ReduceFn combine, int[] shape,
                List<Broadcast<Block>> shipped) {
             this.activity = activity;
             this.layout = layout;
@@ -134,7 +134,7 @@ final class Aggregations {
      * Plans an aggregation of {@code partials} (one per block of {@code layout}) combined with
      * {@code combine} into an array of {@code shape}; returns its value, pending when fusion is on.
      */
-    static NDArray plan(String op, Layout layout, JavaRDD<Block> partials, ReduceFn combine, int[] shape,
+    static NDArray plan(String op, Layout layout, DistArray.Blocks partials, ReduceFn combine, int[] shape,
                         List<Broadcast<Block>> shipped) {
         String activity = Autograd.activity();
         Member m = new Member(activity != null ? activity : op, layout, partials, combine, shape, shipped);
@@ -160,7 +160,7 @@ final class Aggregations {
 
     private static void runJob(List<Member> members) {
         for (Member m : members) {
-            if (m.partials.context().isStopped()) {
+            if (m.partials.sc.isStopped()) {
                 throw new IllegalStateException(describe(members) + ": the SparkContext of these pending results was "
                     + "stopped before they were computed; their blocks are gone: compute them again on the current session");
             }
@@ -181,9 +181,9 @@ final class Aggregations {
         for (List<Member> g : groups) {
             JavaRDD<Block[]> z = Dist.blockPrograms() ? Programs.compile(partialsOf(g)) : null;
             if (z == null) {
-                z = g.get(0).partials.mapPartitions(Zips.single(), true);
+                z = g.get(0).partials.rdd().mapPartitions(Zips.single(), true);
                 for (int k = 1; k < g.size(); k++) {
-                    z = z.zipPartitions(g.get(k).partials, Zips.appendPartial());
+                    z = z.zipPartitions(g.get(k).partials.rdd(), Zips.appendPartial());
                 }
             }
             z = tree(z, fns(g), g.stream().mapToLong(m -> 8L * Shape.size(m.shape)).sum());
@@ -221,8 +221,8 @@ final class Aggregations {
         }
     }
 
-    private static List<JavaRDD<Block>> partialsOf(List<Member> g) {
-        List<JavaRDD<Block>> out = new ArrayList<>(g.size());
+    private static List<DistArray.Blocks> partialsOf(List<Member> g) {
+        List<DistArray.Blocks> out = new ArrayList<>(g.size());
         g.forEach(m -> out.add(m.partials));
         return out;
     }

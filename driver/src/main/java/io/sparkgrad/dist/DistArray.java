@@ -32,32 +32,113 @@ import java.util.List;
 public final class DistArray extends NDArray {
     private final Layout layout;
     private final boolean transposed;
-    private JavaRDD<Block> rdd;
+    private Blocks blocks;
     // true when this array persisted its RDD for a backward pass, or as a materialised gradient
     private boolean cachedBySparkgrad;
     // the broadcasts shipped by the op that made this array (its closures hold them too)
     private final List<Broadcast<Block>> ownBroadcasts;
+
+    /**
+     * The blocks of an array and of its transposed views: an RDD, or the row-local op that makes
+     * it from its operands' blocks, turned into an RDD only when Spark is asked for the blocks
+     * themselves. An aggregation job compiles ops into a block program instead
+     * ({@link Programs}), so the ops of a training step usually never become RDDs, and the driver
+     * spends no time building and checking their closures.
+     */
+    static final class Blocks {
+        final org.apache.spark.SparkContext sc;
+        final Layout layout;
+        final Programs.Op op; // null: the RDD was given
+        private java.util.function.Supplier<JavaRDD<Block>> plan;
+        private JavaRDD<Block> rdd;
+        private boolean persistWhenBuilt;
+
+        private Blocks(org.apache.spark.SparkContext sc, Layout layout, Programs.Op op,
+                       java.util.function.Supplier<JavaRDD<Block>> plan, JavaRDD<Block> rdd) {
+            this.sc = sc;
+            this.layout = layout;
+            this.op = op;
+            this.plan = plan;
+            this.rdd = rdd;
+        }
+
+        static Blocks of(Layout layout, JavaRDD<Block> rdd) {
+            if (rdd.getNumPartitions() != layout.numBlocks()) {
+                throw new IllegalStateException("internal: RDD has " + rdd.getNumPartitions() + " partitions for " + layout);
+            }
+            return new Blocks(rdd.context(), layout, null, null, rdd);
+        }
+
+        /** Blocks that {@code op} computes; {@code plan} builds their RDD when first needed. */
+        static Blocks planned(org.apache.spark.SparkContext sc, Layout layout, Programs.Op op,
+                              java.util.function.Supplier<JavaRDD<Block>> plan) {
+            return new Blocks(sc, layout, op, plan, null);
+        }
+
+        synchronized JavaRDD<Block> rdd() {
+            if (rdd == null) {
+                JavaRDD<Block> r = plan.get();
+                if (r.getNumPartitions() != layout.numBlocks()) {
+                    throw new IllegalStateException("internal: RDD has " + r.getNumPartitions() + " partitions for " + layout);
+                }
+                if (persistWhenBuilt) {
+                    r.persist(StorageLevel.MEMORY_AND_DISK());
+                }
+                rdd = r;
+                plan = null;
+            }
+            return rdd;
+        }
+
+        /** The RDD if it has been built, else null. */
+        synchronized JavaRDD<Block> builtRdd() {
+            return rdd;
+        }
+
+        /** Persists the RDD now if it exists, else when it is built; false if it was persisted already. */
+        synchronized boolean persist() {
+            if (rdd == null) {
+                boolean fresh = !persistWhenBuilt;
+                persistWhenBuilt = true;
+                return fresh;
+            }
+            if (rdd.getStorageLevel().equals(StorageLevel.NONE())) {
+                rdd.persist(StorageLevel.MEMORY_AND_DISK());
+                return true;
+            }
+            return false;
+        }
+
+        synchronized void unpersist() {
+            persistWhenBuilt = false;
+            if (rdd != null) {
+                rdd.unpersist(false);
+            }
+        }
+    }
+
     /**
      * Wraps blocks laid out as {@code layout}. The broadcasts that the RDD's lineage reads are held
      * by its closures, so Spark's ContextCleaner keeps them exactly as long as the RDD is reachable.
      */
     DistArray(Layout layout, JavaRDD<Block> rdd) {
-        this(layout, rdd, false, List.of());
+        this(layout, Blocks.of(layout, rdd), false, List.of());
     }
 
     /** Also records the broadcasts the op that made this array shipped, released with its graph. */
     DistArray(Layout layout, JavaRDD<Block> rdd, List<Broadcast<Block>> ownBroadcasts) {
-        this(layout, rdd, false, ownBroadcasts);
+        this(layout, Blocks.of(layout, rdd), false, ownBroadcasts);
     }
 
-    private DistArray(Layout layout, JavaRDD<Block> rdd, boolean transposed, List<Broadcast<Block>> ownBroadcasts) {
+    /** An array whose blocks an op makes when they are needed. */
+    DistArray(Blocks blocks, List<Broadcast<Block>> ownBroadcasts) {
+        this(blocks.layout, blocks, false, ownBroadcasts);
+    }
+
+    private DistArray(Layout layout, Blocks blocks, boolean transposed, List<Broadcast<Block>> ownBroadcasts) {
         super(transposed ? reversed(layout.shape()) : layout.shape());
-        if (rdd.getNumPartitions() != layout.numBlocks()) {
-            throw new IllegalStateException("internal: RDD has " + rdd.getNumPartitions() + " partitions for "
-                + layout);
-        }
         this.layout = layout;
-        this.rdd = rdd;
+        this.blocks = blocks;
         this.transposed = transposed;
         this.ownBroadcasts = ownBroadcasts;
     }
@@ -72,7 +153,7 @@ public final class DistArray extends NDArray {
 
     /** Returns the transposed view of this (2-D, untransposed) array, or the base of a view. */
     DistArray transposedView() {
-        return new DistArray(layout, rdd, !transposed, List.of());
+        return new DistArray(layout, blocks, !transposed, List.of());
     }
 
     /**
@@ -80,7 +161,7 @@ public final class DistArray extends NDArray {
      * view: the view takes over the broadcasts that op shipped, and releases them with its graph.
      */
     DistArray toTransposedView() {
-        return new DistArray(layout, rdd, !transposed, ownBroadcasts);
+        return new DistArray(layout, blocks, !transposed, ownBroadcasts);
     }
 
     /** Returns the row layout (of the base array, for a transposed view). */
@@ -88,9 +169,14 @@ public final class DistArray extends NDArray {
         return layout;
     }
 
-    /** Returns the blocks, one per partition, in row order. */
+    /** Returns the blocks, one per partition, in row order (building their RDD if an op has not yet). */
     public JavaRDD<Block> rdd() {
-        return rdd;
+        return blocks.rdd();
+    }
+
+    /** Returns the blocks as they are: an RDD, or the op that makes them. */
+    Blocks blocks() {
+        return blocks;
     }
 
     /** Returns true for the view made by {@code T()}. */
@@ -125,10 +211,10 @@ public final class DistArray extends NDArray {
                 + "the limit with Dist.setMaxLocalBytes");
         }
         DistBackend.checkContext("toLocal", this);
-        List<Block> blocks = Jobs.run("collect " + Shape.str(shape), () -> rdd.collect());
+        List<Block> parts = Jobs.run("collect " + Shape.str(shape), () -> rdd().collect());
         double[] data = new double[Shape.size(layout.shape())];
         int pos = 0;
-        for (Block b : blocks) {
+        for (Block b : parts) {
             double[] d = b.dataRef();
             System.arraycopy(d, 0, data, pos, d.length);
             pos += d.length;
@@ -158,21 +244,20 @@ public final class DistArray extends NDArray {
         }
         // Compute and cache the new blocks before the old ones are dropped: the new lineage may
         // read them (a gradient accumulated with GradReq.ADD).
-        JavaRDD<Block> fresh = v.rdd.persist(StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<Block> fresh = v.rdd().persist(StorageLevel.MEMORY_AND_DISK());
         Jobs.run("materialise " + Shape.str(shape), fresh::count);
-        JavaRDD<Block> old = rdd;
+        Blocks old = blocks;
         boolean oldOurs = cachedBySparkgrad;
-        rdd = fresh;
+        blocks = Blocks.of(layout, fresh);
         cachedBySparkgrad = true;
-        if (oldOurs && old != fresh) {
-            old.unpersist(false);
+        if (oldOurs && old.builtRdd() != fresh) {
+            old.unpersist();
         }
     }
 
     /** Caches the blocks because a backward pass will read them again (idempotent). */
     void persistForBackward() {
-        if (rdd.getStorageLevel().equals(StorageLevel.NONE())) {
-            rdd.persist(StorageLevel.MEMORY_AND_DISK());
+        if (blocks.persist()) {
             cachedBySparkgrad = true;
         }
     }
@@ -185,7 +270,7 @@ public final class DistArray extends NDArray {
     @Override
     public void onGraphFreed() {
         if (cachedBySparkgrad) {
-            rdd.unpersist(false);
+            blocks.unpersist();
             cachedBySparkgrad = false;
         }
         ownBroadcasts.forEach(Broadcasts::release);
@@ -193,7 +278,7 @@ public final class DistArray extends NDArray {
 
     @Override
     public NDArray detach() {
-        return new DistArray(layout, rdd, transposed, List.of());
+        return new DistArray(layout, blocks, transposed, List.of());
     }
 
     /** Prints the values like a local array when they are small enough to collect. */

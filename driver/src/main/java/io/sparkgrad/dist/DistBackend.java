@@ -100,7 +100,7 @@ final class DistBackend implements Backend {
 
     /** Refuses an array whose blocks belong to a SparkContext that is stopped or no longer sparkgrad's. */
     static void checkContext(String op, DistArray d) {
-        org.apache.spark.SparkContext sc = d.rdd().context();
+        org.apache.spark.SparkContext sc = d.blocks().sc;
         if (sc.isStopped() || sc != Dist.session().sparkContext()) {
             throw new IllegalStateException(op + ": this distributed array (shape " + Shape.str(d.shape()) + ") belongs to "
                 + (sc.isStopped() ? "a SparkContext that was stopped" : "another SparkContext than sparkgrad's session")
@@ -202,10 +202,11 @@ final class DistBackend implements Backend {
      */
     private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn, BlockProgram.Kind kind) {
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
-        JavaRDD<Block> rdd = perBlock(ops.dist, fn, shipped);
         int[] rowShape = Arrays.copyOfRange(outShape, 1, outShape.length);
-        Programs.rowwise(rdd, kind, fn, ops.dist, shipped, rowShape, null);
-        return new DistArray(ops.layout.withRowShape(rowShape), rdd, broadcastsIn(shipped));
+        List<DistArray> dist = List.copyOf(ops.dist);
+        DistArray.Blocks blocks = DistArray.Blocks.planned(dist.get(0).blocks().sc, ops.layout.withRowShape(rowShape),
+            Programs.Op.rowwise(kind, fn, dist, shipped, rowShape, null), () -> perBlock(dist, fn, shipped));
+        return new DistArray(blocks, broadcastsIn(shipped));
     }
 
     /**
@@ -224,8 +225,9 @@ final class DistBackend implements Backend {
             ops.dist.forEach(DistArray::persistForBackward);
         }
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
-        JavaRDD<Block> partials = perBlock(ops.dist, partial, shipped);
-        Programs.rowwise(partials, kind, partial, ops.dist, shipped, shape, combine);
+        List<DistArray> dist = List.copyOf(ops.dist);
+        DistArray.Blocks partials = DistArray.Blocks.planned(dist.get(0).blocks().sc, ops.layout,
+            Programs.Op.rowwise(kind, partial, dist, shipped, shape, combine), () -> perBlock(dist, partial, shipped));
         return Aggregations.plan(op, ops.layout, partials, combine, shape, broadcastsIn(shipped));
     }
 
@@ -247,12 +249,15 @@ final class DistBackend implements Backend {
         for (int i = 0; i <= n; i++) {
             starts[i] = i < n ? layout.rowStart(i) : layout.rows();
         }
-        List<Integer> indices = IntStream.range(0, n).boxed().collect(Collectors.toList());
-        JavaRDD<Block> rdd = jsc.parallelize(indices, n).map(Generators.generate(starts, layout.rowShape(), gen));
+        java.util.function.Supplier<JavaRDD<Block>> plan = () -> {
+            List<Integer> indices = IntStream.range(0, n).boxed().collect(Collectors.toList());
+            return jsc.parallelize(indices, n).map(Generators.generate(starts, layout.rowShape(), gen));
+        };
         if (rowsOnly) {
-            Programs.source(rdd, gen, layout.rowShape());
+            return new DistArray(DistArray.Blocks.planned(jsc.sc(), layout, Programs.Op.source(gen, layout.rowShape()), plan),
+                broadcasts);
         }
-        return new DistArray(layout, rdd, broadcasts);
+        return new DistArray(layout, plan.get(), broadcasts);
     }
 
     private static int[] rowStarts(Layout layout) {

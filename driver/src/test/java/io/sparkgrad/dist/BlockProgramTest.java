@@ -136,6 +136,20 @@ class BlockProgramTest {
     }
 
     @Test
+    void opsCompiledIntoAProgramNeverBecomeRdds() {
+        NDArray t = Dist.fromLocal(yBinary, 5);
+        var jsc = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(SparkTests.session().sparkContext());
+        for (int rep = 0; rep < 2; rep++) {
+            int first = jsc.emptyRDD().id();
+            // a dozen ops on distributed rows, forward and backward
+            run(p -> Np.binaryCrossEntropyWithLogits(x.matmul(p[0]).add(p[1]).tanh().mul(3), t), Np.full(new int[] {D}, 0.2),
+                Np.scalar(0.1));
+            int made = jsc.emptyRDD().id() - first - 1;
+            assertEquals(3, made, "the leaves zipped (2) and the program (1), whatever the number of ops");
+        }
+    }
+
+    @Test
     void blocksWithNoRowsGiveTheIdentitiesOfTheirReductions() {
         NDArray small = Dist.fromLocal(xLocal.slice(0, 0, 3), 5); // 3 rows over 5 blocks
         Dist.setProgramChunkBytes(8);

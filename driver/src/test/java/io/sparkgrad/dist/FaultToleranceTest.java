@@ -116,7 +116,8 @@ class FaultToleranceTest {
         try {
             try (var r = Autograd.record()) {
                 NDArray h = x.matmul(w).tanh();
-                h.sum().item(); // a forward job: caches h's blocks for a backward that never comes
+                h.sum().item(); // a forward job: a block program computes h chunk by chunk and keeps nothing
+                h.toLocal(); // Spark computes h's blocks, and caches them for a backward that never comes
                 throw new IllegalStateException("the user's code fails before backward");
             }
         } catch (IllegalStateException expected) {
