@@ -236,8 +236,9 @@ public final class Dist {
     /**
      * The target size of one block (default 64 MiB, half of Spark's default file split), from which
      * the default rows per block follow: large enough that Spark's per-task cost (a few ms) stays
-     * small against the block's work. On 2 cores, a logistic-regression gradient over 1M x 50 rows
-     * takes about 300 ms with 8 MiB blocks, 250 with 16, 175 with 32 and 135 with 64.
+     * small against the block's work. On 2 cores, before block programs, a logistic-regression
+     * gradient over 1M x 50 rows took about 300 ms with 8 MiB blocks, 250 with 16, 175 with 32 and
+     * 135 with 64.
      */
     public static long blockBytes() {
         return blockBytes;

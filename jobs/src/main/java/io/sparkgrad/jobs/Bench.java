@@ -271,27 +271,31 @@ final class Bench {
     }
 
     /**
-     * MLlib's seconds per iteration: a 10- and a 20-iteration fit, three times in adjacent pairs,
+     * MLlib's seconds per iteration: a 10- and a 20-iteration fit, {@link #PAIRS} times in adjacent pairs,
      * the median of the pairs' differences divided by the difference of the iterations they ran
      * (as MLlib's training summary reports them, so that a fit that stops early is not counted as
      * 10 iterations). The difference of two fits of ~10 s each is noisy on a shared machine, so
      * the median duration of MLlib's aggregation jobs during the 20-iteration fits is also
      * reported: what one evaluation of its loss and gradient costs, without its driver's work.
      */
+    private static final int PAIRS = 5;
+
     private static Mllib mllibPerIteration(Function<Integer, Integer> fit, PrintStream out, String name) {
         fit.apply(5); // warm-up
-        double[] perIteration = new double[3];
-        double[] ten = new double[3];
-        double[] twenty = new double[3];
+        double[] perIteration = new double[PAIRS];
+        double[] ten = new double[PAIRS];
+        double[] twenty = new double[PAIRS];
         int itTen = 0;
         int itTwenty = 0;
         AggregateJobs jobs = new AggregateJobs();
         var sc = Dist.session().sparkContext();
-        for (int rep = 0; rep < 3; rep++) {
+        for (int rep = 0; rep < PAIRS; rep++) {
+            System.gc(); // each fit starts from a collected heap: a collection of the last fit's data is not timed
             long t0 = System.nanoTime();
             itTen = fit.apply(10);
             ten[rep] = (System.nanoTime() - t0) / 1e9;
             sc.addSparkListener(jobs);
+            System.gc();
             t0 = System.nanoTime();
             itTwenty = fit.apply(20);
             twenty[rep] = (System.nanoTime() - t0) / 1e9;
@@ -305,9 +309,10 @@ final class Bench {
         }
         double[] sorted = perIteration.clone();
         Arrays.sort(sorted);
+        double median = sorted[PAIRS / 2];
         long[] ms = jobs.millis.stream().mapToLong(Long::longValue).sorted().toArray();
         double jobSeconds = ms.length == 0 ? Double.NaN : ms[ms.length / 2] / 1e3;
-        Mllib m = new Mllib(sorted[1], jobSeconds, ms.length / (3.0 * itTwenty), ms.length == 0 ? 0 : (double) jobs.stages.get() / ms.length);
+        Mllib m = new Mllib(median, jobSeconds, ms.length / ((double) PAIRS * itTwenty), ms.length == 0 ? 0 : (double) jobs.stages.get() / ms.length);
         out.printf("MLlib %s: %d and %d iterations in %s and %s s; %.3f s per iteration (median of %s)%n", name, itTen,
             itTwenty, fmt(ten), fmt(twenty), m.perIteration(), fmt(perIteration));
         out.printf("MLlib %s: %.1f aggregation jobs per iteration, %.1f stages each, median %.3f s per job%n", name,
