@@ -70,7 +70,7 @@ public final class LocalBackend implements Backend {
             return filled(a.shape.clone(), VECTOR_MATH && VectorMath.covers(f) ? VectorMath.apply(f, c) : f.apply(c));
         }
         double[] x = data(a);
-        double[] o = new double[x.length];
+        double[] o = Buffers.output(x.length);
         int n = x.length;
         if (VECTOR_MATH && VectorMath.covers(f)) {
             VectorMath.apply(f, x, o);
@@ -103,7 +103,7 @@ public final class LocalBackend implements Backend {
         if (x.length == 1 && y.length == 1) {
             return filled(shape, f.apply(x[0], y[0]));
         }
-        double[] o = new double[Shape.size(shape)];
+        double[] o = Buffers.output(Shape.size(shape)); // every path below writes every element
         if (Arrays.equals(xs, ys)) {
             run(f, x, 0, 1, y, 0, 1, o, 0, o.length);
         } else if (y.length == 1 && Arrays.equals(shape, xs)) {
@@ -439,7 +439,8 @@ public final class LocalBackend implements Backend {
         int n = r1 - r0;
         int k = a.shape[1];
         int m = b.shape[1];
-        double[] o = new double[n * m];
+        // BLAS with beta 0 writes every element; with no inner dimension the product is zeros
+        double[] o = k > 0 ? Buffers.output(n * m) : new double[n * m];
         if (n > 0 && m > 0 && k > 0) {
             if (m == 1) {
                 // A b: the row-major A is the column-major A^T (k x n), so y = (A^T)^T b

@@ -1,5 +1,6 @@
 package io.sparkgrad.worker;
 
+import io.sparkgrad.np.Buffers;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
@@ -116,32 +117,44 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
         Chunks chunks = new Chunks(leaves, chunk);
         double[][] partials = new double[steps.length][];
         NDArray[] values = new NDArray[steps.length];
+        int[][] partialShapes = new int[steps.length][];
+        // the kernels' outputs for one chunk are recycled for the next: every value of a chunk is
+        // used within it, and its partials are copied out before the recycle
+        try (Buffers.Scope scope = Buffers.open()) {
+            run(rows, chunk, first.index(), chunks, values, partials, partialShapes, scope);
+        }
+        Block[] out = new Block[outputs.length];
+        for (int k = 0; k < outputs.length; k++) {
+            int s = outputs[k];
+            out[k] = new Block(first.index(), first.rowStart(), partialShapes[s], partials[s]);
+        }
+        return out;
+    }
+
+    private void run(int rows, int chunk, int block, Chunks chunks, NDArray[] values, double[][] partials,
+                     int[][] partialShapes, Buffers.Scope scope) {
         // a block of no rows still runs once, so that its partials (the identities) exist
         for (int r0 = 0; r0 < rows || r0 == 0; r0 += chunk) {
             int r1 = Math.min(rows, r0 + chunk);
             chunks.at(r0, r1);
             for (int s = 0; s < steps.length; s++) {
-                NDArray v = compute(steps[s], first.index(), values, chunks);
-                if (steps[s].combine == null) {
-                    values[s] = v;
-                } else if (partials[s] == null) {
-                    partials[s] = v.toArray();
-                    values[s] = v;
-                } else {
-                    combine(steps[s].combine, partials[s], ((LocalArray) v.toLocal()).data());
-                    values[s] = v;
+                NDArray v = compute(steps[s], block, values, chunks);
+                values[s] = v;
+                if (steps[s].combine != null) {
+                    if (partials[s] == null) {
+                        partials[s] = v.toArray(); // a copy: v's array is recycled
+                        partialShapes[s] = v.shape();
+                    } else {
+                        combine(steps[s].combine, partials[s], ((LocalArray) v.toLocal()).data());
+                    }
                 }
             }
+            java.util.Arrays.fill(values, null);
+            scope.recycle();
             if (rows == 0) {
                 break;
             }
         }
-        Block[] out = new Block[outputs.length];
-        for (int k = 0; k < outputs.length; k++) {
-            int s = outputs[k];
-            out[k] = new Block(first.index(), first.rowStart(), values[s].shape(), partials[s]);
-        }
-        return out;
     }
 
     private NDArray compute(Step step, int block, NDArray[] values, Chunks chunks) {
