@@ -31,10 +31,13 @@ import java.util.Map;
  * needed. A loss read after its {@code backward()} therefore costs one pass over the data for the
  * loss and every gradient of local parameters together:
  * <ul>
- *   <li>aggregations over arrays with the same rows are zipped partition by partition, so each
- *       task runs the block-local forward and backward of its block;</li>
- *   <li>a distributed intermediate that several of them read (the scores {@code X w} that the loss
- *       and the gradient both need) is kept in memory for the job, so each task computes it once;</li>
+ *   <li>the aggregations over arrays with the same rows, and the row-local ops between them and
+ *       their data, run as one block program per task ({@link Programs}): each task runs the
+ *       block-local forward and backward of its block, a chunk of rows at a time;</li>
+ *   <li>with block programs off ({@link Dist#setBlockPrograms}), the aggregations' own RDDs are
+ *       zipped instead, and an intermediate that several of them read (the scores {@code X w}
+ *       that the loss and the gradient both need) is kept in memory for the job, so each task
+ *       computes it once;</li>
  *   <li>the partials are combined in block order, so results never depend on task timing:
  *       directly on the driver when they are small or few, otherwise through a tree of combining
  *       tasks whose depth is chosen from the number of blocks ({@link Dist#aggregationFanIn()}).</li>

@@ -19,7 +19,9 @@ import java.util.List;
 
 /**
  * An {@link NDArray} whose rows live on Spark executors: a {@link Layout} plus an RDD with one
- * {@link Block} per partition. Operations on it are lazy RDD transformations. Those whose result
+ * {@link Block} per partition. Operations on it are lazy: a row-local op records itself and its
+ * operands ({@link Blocks}), and becomes an RDD transformation only when Spark is asked for its
+ * blocks; an aggregation job runs such ops inside a block program instead. Those whose result
  * is local (a reduction or a contraction over the rows) return pending local arrays, computed
  * together in one Spark job when a value is needed (see {@code Aggregations}); {@link #toLocal()}
  * runs a job of its own.
