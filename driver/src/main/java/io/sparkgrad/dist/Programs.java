@@ -32,27 +32,11 @@ import java.util.Map;
 final class Programs {
     private Programs() {}
 
-    /** What a row-local op computes from its operands' blocks, chunk by chunk. */
-    static final class Op {
-        final BlockProgram.Kind kind;
-        final BlockFn fn;
-        final Generators.BlockGen gen;
-        final List<DistArray.Blocks> inputs;
-        final Object[] shipped;
-        final int[] rowShape;
-        final ReduceFn combine;
-
-        private Op(BlockProgram.Kind kind, BlockFn fn, Generators.BlockGen gen, List<DistArray.Blocks> inputs,
-                   Object[] shipped, int[] rowShape, ReduceFn combine) {
-            this.kind = kind;
-            this.fn = fn;
-            this.gen = gen;
-            this.inputs = inputs;
-            this.shipped = shipped;
-            this.rowShape = rowShape;
-            this.combine = combine;
-        }
-
+    /**
+     * What a row-local op computes from its operands' blocks, chunk by chunk: its kernel, and the
+     * blocks of its distributed operands.
+     */
+    record Op(BlockProgram.Kernel kernel, List<DistArray.Blocks> inputs) {
         /**
          * {@code fn} applied to the same rows of {@code inputs} (with the local operands
          * {@code shipped}); its rows have shape {@code rowShape}, or, for the partial of a
@@ -62,12 +46,13 @@ final class Programs {
                           ReduceFn combine) {
             List<DistArray.Blocks> in = new ArrayList<>(inputs.size());
             inputs.forEach(d -> in.add(d.blocks()));
-            return new Op(kind, fn, null, in, shipped, rowShape, combine);
+            return new Op(new BlockProgram.Kernel(kind, fn, null, shipped, rowShape, combine), in);
         }
 
         /** {@code gen}'s values, which depend on the number of rows only. */
         static Op source(Generators.BlockGen gen, int[] rowShape) {
-            return new Op(BlockProgram.Kind.SOURCE, null, gen, List.of(), new Object[0], rowShape, null);
+            return new Op(new BlockProgram.Kernel(BlockProgram.Kind.SOURCE, null, gen, new Object[0], rowShape, null),
+                List.of());
         }
     }
 
@@ -81,7 +66,7 @@ final class Programs {
         int[] outputs = new int[partials.size()];
         for (int k = 0; k < partials.size(); k++) {
             DistArray.Blocks p = partials.get(k);
-            if (p.op == null || p.op.combine == null) {
+            if (p.op == null || p.op.kernel().combine() == null) {
                 return null;
             }
             outputs[k] = c.visit(p);
@@ -114,11 +99,11 @@ final class Programs {
                 leaves.add(b);
                 ref = -leaves.size(); // leaf k is -1 - k
             } else {
-                int[] args = new int[op.inputs.size()];
+                int[] args = new int[op.inputs().size()];
                 for (int i = 0; i < args.length; i++) {
-                    args[i] = visit(op.inputs.get(i));
+                    args[i] = visit(op.inputs().get(i));
                 }
-                steps.add(new BlockProgram.Step(op.kind, op.fn, op.gen, args, op.shipped, op.rowShape, op.combine));
+                steps.add(new BlockProgram.Step(op.kernel(), args));
                 ref = steps.size() - 1;
             }
             refs.put(b, ref);

@@ -42,37 +42,25 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
         SOURCE
     }
 
-    /** One op of the program. */
-    public static final class Step implements Serializable {
-        private static final long serialVersionUID = 1L;
-        final Kind kind;
-        final BlockFn fn;
-        final Generators.BlockGen gen;
-        final int[] args;
-        final Object[] shipped;
-        final int[] rowShape;
-        final ReduceFn combine;
+    /**
+     * What an op computes for a chunk, apart from where its distributed operands come from.
+     *
+     * @param fn the kernel (null for a source)
+     * @param gen the generator of a source (null otherwise)
+     * @param shipped the local operands, each a {@link Block} or a {@code Broadcast<Block>}
+     * @param rowShape the shape of one row of the result (of a source: of its values), or of the
+     *                 partial of a reduction over rows
+     * @param combine how the chunks' results combine, for a partial of a reduction over rows;
+     *                null for an op whose result keeps the rows
+     */
+    public record Kernel(Kind kind, BlockFn fn, Generators.BlockGen gen, Object[] shipped, int[] rowShape,
+                         ReduceFn combine) implements Serializable {}
 
-        /**
-         * @param fn the kernel (null for a source)
-         * @param gen the generator of a source (null otherwise)
-         * @param args the distributed operands: earlier steps ({@code >= 0}) or leaves ({@code < 0})
-         * @param shipped the local operands, each a {@link Block} or a {@code Broadcast<Block>}
-         * @param rowShape the shape of one row of the result (of a source: of its values)
-         * @param combine how the chunks' results combine, for a partial of a reduction over rows;
-         *                null for a step whose result keeps the rows
-         */
-        public Step(Kind kind, BlockFn fn, Generators.BlockGen gen, int[] args, Object[] shipped, int[] rowShape,
-                    ReduceFn combine) {
-            this.kind = kind;
-            this.fn = fn;
-            this.gen = gen;
-            this.args = args;
-            this.shipped = shipped;
-            this.rowShape = rowShape;
-            this.combine = combine;
-        }
-    }
+    /**
+     * One op of the program: its kernel, and its distributed operands, each an earlier step
+     * ({@code >= 0}) or a leaf ({@code < 0}, leaf {@code -1 - arg}).
+     */
+    public record Step(Kernel kernel, int[] args) implements Serializable {}
 
     private final Step[] steps;
     private final int[] outputs;
@@ -110,7 +98,7 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
             width = Math.max(width, rows == 0 ? 1 : b.dataRef().length / rows);
         }
         for (Step s : steps) {
-            width = Math.max(width, Shape.size(s.rowShape));
+            width = Math.max(width, Shape.size(s.kernel().rowShape()));
         }
         int chunk = (int) Math.max(1, Math.min(Math.max(rows, 1), chunkBytes / (8 * width)));
 
@@ -140,12 +128,13 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
             for (int s = 0; s < steps.length; s++) {
                 NDArray v = compute(steps[s], block, values, chunks);
                 values[s] = v;
-                if (steps[s].combine != null) {
+                ReduceFn combine = steps[s].kernel().combine();
+                if (combine != null) {
                     if (partials[s] == null) {
                         partials[s] = v.toArray(); // a copy: v's array is recycled
                         partialShapes[s] = v.shape();
                     } else {
-                        combine(steps[s].combine, partials[s], ((LocalArray) v.toLocal()).data());
+                        Partials.combine(combine, partials[s], ((LocalArray) v.toLocal()).data());
                     }
                 }
             }
@@ -158,62 +147,41 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
     }
 
     private NDArray compute(Step step, int block, NDArray[] values, Chunks chunks) {
-        switch (step.kind) {
+        Kernel k = step.kernel();
+        int[] refs = step.args();
+        switch (k.kind()) {
             case SOURCE:
-                return step.gen.make(block, withRows(chunks.rows(), step.rowShape));
+                return k.gen().make(block, withRows(chunks.rows(), k.rowShape()));
             case MATMUL_LOCAL:
-                if (step.args[0] < 0) {
-                    return L.matmulRows(chunks.leaf(-1 - step.args[0]), chunks.r0, chunks.r1, local(step, 0));
+                if (refs[0] < 0) {
+                    return L.matmulRows(chunks.leaf(-1 - refs[0]), chunks.r0, chunks.r1, local(k, 0));
                 }
                 break;
             case TRANSPOSE_MATMUL:
-                if (step.args[0] < 0) {
-                    return L.matmulTransposedLeftRows(chunks.leaf(-1 - step.args[0]), chunks.r0, chunks.r1,
-                        arg(step.args[1], values, chunks));
+                if (refs[0] < 0) {
+                    return L.matmulTransposedLeftRows(chunks.leaf(-1 - refs[0]), chunks.r0, chunks.r1,
+                        arg(refs[1], values, chunks));
                 }
                 break;
             default:
                 break;
         }
-        NDArray[] args = new NDArray[step.args.length + step.shipped.length];
-        for (int i = 0; i < step.args.length; i++) {
-            args[i] = arg(step.args[i], values, chunks);
+        NDArray[] args = new NDArray[refs.length + k.shipped().length];
+        for (int i = 0; i < refs.length; i++) {
+            args[i] = arg(refs[i], values, chunks);
         }
-        for (int i = 0; i < step.shipped.length; i++) {
-            args[step.args.length + i] = local(step, i);
+        for (int i = 0; i < k.shipped().length; i++) {
+            args[refs.length + i] = local(k, i);
         }
-        return step.fn.apply(block, args);
+        return k.fn().apply(block, args);
     }
 
     private static NDArray arg(int ref, NDArray[] values, Chunks chunks) {
         return ref >= 0 ? values[ref] : chunks.chunkOf(-1 - ref);
     }
 
-    private static NDArray local(Step step, int i) {
-        return PartitionFn.unship(step.shipped[i]).array();
-    }
-
-    private static void combine(ReduceFn f, double[] acc, double[] x) {
-        if (acc.length != x.length) {
-            throw new IllegalStateException("internal: chunk partials of " + acc.length + " and " + x.length + " values");
-        }
-        switch (f) {
-            case SUM:
-                for (int j = 0; j < acc.length; j++) {
-                    acc[j] += x[j];
-                }
-                break;
-            case MAX:
-                for (int j = 0; j < acc.length; j++) {
-                    acc[j] = Math.max(acc[j], x[j]);
-                }
-                break;
-            default:
-                for (int j = 0; j < acc.length; j++) {
-                    acc[j] = Math.min(acc[j], x[j]);
-                }
-                break;
-        }
+    private static NDArray local(Kernel k, int i) {
+        return PartitionFn.unship(k.shipped()[i]).array();
     }
 
     private static int[] withRows(int rows, int[] rowShape) {

@@ -33,29 +33,31 @@ public final class Partials {
     /** Folds {@code next} into {@code acc}, member {@code m} with {@code fns[m]}. */
     public static void add(Block[] acc, Block[] next, ReduceFn[] fns) {
         for (int m = 0; m < acc.length; m++) {
-            double[] a = acc[m].dataRef();
-            double[] x = next[m].dataRef();
-            if (a.length != x.length) {
-                throw new IllegalStateException("internal: partials of " + a.length + " and " + x.length
-                    + " values in aggregation " + m);
-            }
-            switch (fns[m]) {
-                case SUM:
-                    for (int j = 0; j < a.length; j++) {
-                        a[j] += x[j];
-                    }
-                    break;
-                case MAX:
-                    for (int j = 0; j < a.length; j++) {
-                        a[j] = Math.max(a[j], x[j]);
-                    }
-                    break;
-                default:
-                    for (int j = 0; j < a.length; j++) {
-                        a[j] = Math.min(a[j], x[j]);
-                    }
-                    break;
-            }
+            combine(fns[m], acc[m].dataRef(), next[m].dataRef());
+        }
+    }
+
+    /** Folds {@code x} into {@code acc} element by element: added, or the max or min kept. */
+    public static void combine(ReduceFn f, double[] acc, double[] x) {
+        if (acc.length != x.length) {
+            throw new IllegalStateException("internal: partials of " + acc.length + " and " + x.length + " values");
+        }
+        switch (f) {
+            case SUM:
+                for (int j = 0; j < acc.length; j++) {
+                    acc[j] += x[j];
+                }
+                break;
+            case MAX:
+                for (int j = 0; j < acc.length; j++) {
+                    acc[j] = Math.max(acc[j], x[j]);
+                }
+                break;
+            default:
+                for (int j = 0; j < acc.length; j++) {
+                    acc[j] = Math.min(acc[j], x[j]);
+                }
+                break;
         }
     }
 
