@@ -65,10 +65,14 @@ public final class DistArray extends NDArray {
         }
 
         static Blocks of(Layout layout, JavaRDD<Block> rdd) {
+            return new Blocks(rdd.context(), layout, null, null, checked(layout, rdd));
+        }
+
+        private static JavaRDD<Block> checked(Layout layout, JavaRDD<Block> rdd) {
             if (rdd.getNumPartitions() != layout.numBlocks()) {
                 throw new IllegalStateException("internal: RDD has " + rdd.getNumPartitions() + " partitions for " + layout);
             }
-            return new Blocks(rdd.context(), layout, null, null, rdd);
+            return rdd;
         }
 
         /** Blocks that {@code op} computes; {@code plan} builds their RDD when first needed. */
@@ -79,10 +83,7 @@ public final class DistArray extends NDArray {
 
         synchronized JavaRDD<Block> rdd() {
             if (rdd == null) {
-                JavaRDD<Block> r = plan.get();
-                if (r.getNumPartitions() != layout.numBlocks()) {
-                    throw new IllegalStateException("internal: RDD has " + r.getNumPartitions() + " partitions for " + layout);
-                }
+                JavaRDD<Block> r = checked(layout, plan.get());
                 if (persistWhenBuilt) {
                     r.persist(StorageLevel.MEMORY_AND_DISK());
                 }

@@ -203,10 +203,19 @@ final class DistBackend implements Backend {
     private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn, BlockProgram.Kind kind) {
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
         int[] rowShape = Arrays.copyOfRange(outShape, 1, outShape.length);
-        List<DistArray> dist = List.copyOf(ops.dist);
-        DistArray.Blocks blocks = DistArray.Blocks.planned(dist.get(0).blocks().sc, ops.layout.withRowShape(rowShape),
-            Programs.Op.rowwise(kind, fn, dist, shipped, rowShape, null), () -> perBlock(dist, fn, shipped));
+        DistArray.Blocks blocks = planned(ops, ops.layout.withRowShape(rowShape), kind, fn, shipped, rowShape, null);
         return new DistArray(blocks, broadcastsIn(shipped));
+    }
+
+    /**
+     * The blocks {@code fn} makes from the operands' blocks: an op a block program can run, turned
+     * into an RDD ({@link #perBlock}) only if Spark is asked for them.
+     */
+    private static DistArray.Blocks planned(Operands ops, Layout layout, BlockProgram.Kind kind, BlockFn fn,
+                                            Object[] shipped, int[] shape, ReduceFn combine) {
+        List<DistArray> dist = List.copyOf(ops.dist);
+        return DistArray.Blocks.planned(dist.get(0).blocks().sc, layout,
+            Programs.Op.rowwise(kind, fn, dist, shipped, shape, combine), () -> perBlock(dist, fn, shipped));
     }
 
     /**
@@ -225,9 +234,7 @@ final class DistBackend implements Backend {
             ops.dist.forEach(DistArray::persistForBackward);
         }
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
-        List<DistArray> dist = List.copyOf(ops.dist);
-        DistArray.Blocks partials = DistArray.Blocks.planned(dist.get(0).blocks().sc, ops.layout,
-            Programs.Op.rowwise(kind, partial, dist, shipped, shape, combine), () -> perBlock(dist, partial, shipped));
+        DistArray.Blocks partials = planned(ops, ops.layout, kind, partial, shipped, shape, combine);
         return Aggregations.plan(op, ops.layout, partials, combine, shape, broadcastsIn(shipped));
     }
 

@@ -270,6 +270,8 @@ final class Bench {
         }
     }
 
+    private static final int PAIRS = 5;
+
     /**
      * MLlib's seconds per iteration: a 10- and a 20-iteration fit, {@link #PAIRS} times in adjacent pairs,
      * the median of the pairs' differences divided by the difference of the iterations they ran
@@ -278,8 +280,6 @@ final class Bench {
      * the median duration of MLlib's aggregation jobs during the 20-iteration fits is also
      * reported: what one evaluation of its loss and gradient costs, without its driver's work.
      */
-    private static final int PAIRS = 5;
-
     private static Mllib mllibPerIteration(Function<Integer, Integer> fit, PrintStream out, String name) {
         fit.apply(5); // warm-up
         double[] perIteration = new double[PAIRS];

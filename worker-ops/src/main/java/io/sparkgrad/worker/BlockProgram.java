@@ -151,7 +151,7 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
         int[] refs = step.args();
         switch (k.kind()) {
             case SOURCE:
-                return k.gen().make(block, withRows(chunks.rows(), k.rowShape()));
+                return k.gen().make(block, Kernels.withRows(chunks.rows(), k.rowShape()));
             case MATMUL_LOCAL:
                 if (refs[0] < 0) {
                     return L.matmulRows(chunks.leaf(-1 - refs[0]), chunks.r0, chunks.r1, local(k, 0));
@@ -182,13 +182,6 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
 
     private static NDArray local(Kernel k, int i) {
         return PartitionFn.unship(k.shipped()[i]).array();
-    }
-
-    private static int[] withRows(int rows, int[] rowShape) {
-        int[] s = new int[rowShape.length + 1];
-        s[0] = rows;
-        System.arraycopy(rowShape, 0, s, 1, rowShape.length);
-        return s;
     }
 
     /**

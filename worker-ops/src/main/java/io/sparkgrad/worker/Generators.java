@@ -27,9 +27,7 @@ public final class Generators {
     public static Function<Integer, Block> generate(int[] rowStarts, int[] rowShape, BlockGen gen) {
         return index -> {
             FaultInjector.check();
-            int[] shape = new int[rowShape.length + 1];
-            shape[0] = rowStarts[index + 1] - rowStarts[index];
-            System.arraycopy(rowShape, 0, shape, 1, rowShape.length);
+            int[] shape = Kernels.withRows(rowStarts[index + 1] - rowStarts[index], rowShape);
             NDArray values = gen.make(index, shape);
             if (!Arrays.equals(values.shape(), shape)) {
                 throw new IllegalStateException("generator made shape " + Shape.str(values.shape()) + " for block "

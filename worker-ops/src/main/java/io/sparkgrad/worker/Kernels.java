@@ -113,7 +113,8 @@ public final class Kernels {
         return (i, a) -> Generators.uniform(0, 1, seed).make(i, a[0].shape());
     }
 
-    private static int[] withRows(int rows, int[] rowShape) {
+    /** The shape of {@code rows} rows of shape {@code rowShape}. */
+    static int[] withRows(int rows, int[] rowShape) {
         int[] s = new int[rowShape.length + 1];
         s[0] = rows;
         System.arraycopy(rowShape, 0, s, 1, rowShape.length);
