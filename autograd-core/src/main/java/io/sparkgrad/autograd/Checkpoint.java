@@ -41,7 +41,7 @@ final class Checkpoint {
             NDArray[] in = node.inputs();
             NDArray[] vars = new NDArray[in.length];
             for (int k = 0; k < in.length; k++) {
-                vars[k] = Autograd.freshVariable(in[k]);
+                vars[k] = Autograd.freshVariable(node.in(k)); // the recomputation reads every input's values
             }
             NDArray y;
             // the forward ran in the same training mode; fn must be deterministic for the

@@ -30,6 +30,12 @@ final class Engine {
         long activeId;
         int activeInput;
         String label; // describes work done outside any op, such as storing gradients
+        String walk = "backward"; // the public call whose walk is running: backward or grad
+    }
+
+    /** The name of the call whose graph walk runs on this thread, for error messages. */
+    static String walkName() {
+        return STATE.get().walk;
     }
 
     /** Describes the op being applied or differentiated on this thread, or returns null. */
@@ -71,7 +77,9 @@ final class Engine {
         }
         State state = STATE.get();
         boolean prevRecording = state.recording;
+        String prevWalk = state.walk;
         state.recording = createGraph;
+        state.walk = caller;
         try {
             NDArray[] seeds = new NDArray[heads.size()];
             List<Node<?>> roots = new ArrayList<>();
@@ -115,7 +123,7 @@ final class Engine {
                 if (g == null || !n.needed) {
                     continue;
                 }
-                NDArray out = n.out();
+                NDArray out = n.output();
                 AutogradMeta om = out.autogradMeta();
                 g = runHooks(om, g, out);
                 if (targets == null && om.retainGrad) {
@@ -169,6 +177,7 @@ final class Engine {
             return result;
         } finally {
             state.recording = prevRecording;
+            state.walk = prevWalk;
         }
     }
 
@@ -231,7 +240,7 @@ final class Engine {
      */
     private static void markNeeded(List<Node<?>> order, long pass, Map<NDArray, Integer> targetIndex) {
         for (Node<?> n : order) {
-            if (targetIndex == null || targetIndex.containsKey(n.out())) {
+            if (targetIndex == null || targetIndex.containsKey(n.output())) {
                 n.needed = true;
                 continue;
             }

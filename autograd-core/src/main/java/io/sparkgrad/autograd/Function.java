@@ -33,6 +33,7 @@ public abstract class Function {
     private static final class Application {
         final Function fn;
         NDArray[] saved = new NDArray[0];
+        int[] savedVersions = new int[0];
         NDArray lastOutputGrad;
         NDArray[] inputGrads;
 
@@ -56,12 +57,26 @@ public abstract class Function {
 
     /** Keeps arrays for {@link #backward} of the current application; call it from forward. */
     protected final void saveForBackward(NDArray... arrays) {
-        current("saveForBackward").saved = arrays.clone();
+        Application app = current("saveForBackward");
+        app.saved = arrays.clone();
+        app.savedVersions = new int[arrays.length];
+        for (int k = 0; k < arrays.length; k++) {
+            app.savedVersions[k] = arrays[k].version();
+        }
     }
 
     /** Returns what {@link #saveForBackward} kept for the application being differentiated. */
     protected final NDArray[] savedTensors() {
-        return current("savedTensors").saved.clone();
+        Application app = current("savedTensors");
+        for (int k = 0; k < app.saved.length; k++) {
+            NDArray a = app.saved[k];
+            if (a.version() != app.savedVersions[k]) {
+                throw new IllegalStateException(getClass().getSimpleName() + ".backward: saved array " + k + " (shape "
+                    + Shape.str(a.shape()) + ") was changed in place after forward saved it (version "
+                    + app.savedVersions[k] + " then, " + a.version() + " now); change it after the backward pass");
+            }
+        }
+        return app.saved.clone();
     }
 
     private Application current(String what) {
@@ -116,6 +131,6 @@ public abstract class Function {
             app.inputGrads = grads;
         }
         NDArray gi = app.inputGrads[i];
-        return gi != null ? gi : node.in(i).zerosLike();
+        return gi != null ? gi : node.like(i).zerosLike();
     }
 }

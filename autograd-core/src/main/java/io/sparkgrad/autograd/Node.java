@@ -20,6 +20,8 @@ public final class Node<P> {
     private final long id;
     private NDArray[] inputs;
     private NDArray output;
+    // the inputs' and then the output's version() when the op was recorded
+    private int[] versions;
 
     // Scratch space of one backward pass: the output gradient gathered so far, and the pass that
     // last visited the node.
@@ -40,6 +42,12 @@ public final class Node<P> {
         this.inputs = inputs;
         this.output = output;
         this.id = id;
+        int[] v = new int[inputs.length + 1];
+        for (int i = 0; i < inputs.length; i++) {
+            v[i] = inputs[i].version();
+        }
+        v[inputs.length] = output.version();
+        this.versions = v;
     }
 
     /** Returns the op that was applied. */
@@ -62,21 +70,61 @@ public final class Node<P> {
         return inputs().length;
     }
 
-    /** Returns input {@code i}. */
+    /**
+     * Returns input {@code i}, for a rule that needs its values: they must be those the op saw, so
+     * an input changed in place since ({@link NDArray#assign}) is an error naming the op. A rule
+     * that needs only the input's shape or placement asks {@link #inShape} or {@link #like}.
+     */
     public NDArray in(int i) {
+        NDArray a = inputs()[i];
+        checkVersion(a, i);
+        return a;
+    }
+
+    /** Returns the op's output, for a rule that needs its values (checked as {@link #in}). */
+    public NDArray out() {
+        checkAlive();
+        checkVersion(output, -1);
+        return output;
+    }
+
+    /** Returns the shape of input {@code i}. */
+    public int[] inShape(int i) {
+        return inputs()[i].shape();
+    }
+
+    /**
+     * Returns input {@code i} as a template of shape and placement only ({@code zerosLike},
+     * {@code broadcastLike}): its values are not read, so a later in-place change does not matter.
+     */
+    public NDArray like(int i) {
         return inputs()[i];
     }
 
-    /** Returns the op's output. */
-    public NDArray out() {
+    /** Returns the output without the version check: for walking the graph, not for its values. */
+    NDArray output() {
         checkAlive();
         return output;
     }
 
-    /** Returns the op's inputs (the array itself; do not modify). */
+    /**
+     * Returns the op's inputs (the array itself; do not modify), for the graph's structure: a rule
+     * that reads an input's values asks {@link #in}.
+     */
     public NDArray[] inputs() {
         checkAlive();
         return inputs;
+    }
+
+    private void checkVersion(NDArray a, int i) {
+        int k = i < 0 ? inputs.length : i;
+        if (a.version() != versions[k]) {
+            String what = i < 0 ? "the output" : "input " + i;
+            throw new IllegalStateException(Engine.walkName() + ": " + what + " of " + this + " (shape "
+                + Shape.str(a.shape()) + ") was changed in place after the op was recorded (version " + versions[k]
+                + " then, " + a.version() + " now), and the op's gradient needs the values it had; change it after "
+                + "the backward pass, or compute the op again after the change");
+        }
     }
 
     /** Returns true once {@code backward} without {@code retainGraph} released this node. */
@@ -128,6 +176,7 @@ public final class Node<P> {
         params = null;
         inputs = null;
         output = null;
+        versions = null;
         pending = null;
     }
 

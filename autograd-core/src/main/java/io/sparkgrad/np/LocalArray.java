@@ -2,34 +2,93 @@ package io.sparkgrad.np;
 
 import io.sparkgrad.autograd.Autograd;
 
+import java.util.Arrays;
+import java.util.function.Supplier;
+
 /**
  * An {@link NDArray} whose values are one row-major {@code double[]} in this JVM. Views made by
- * {@code reshape} and {@code detach} share the array; every other operation makes a new one.
+ * {@code reshape} and {@code detach} share the values (their {@link Storage}); every other
+ * operation makes a new array.
  *
  * <p>An array can also be <em>pending</em> ({@link #pending}): its values are the result of work
  * that has not run yet, such as a reduction over a distributed array that a backend batches with
  * others into one Spark job. Operations on a pending array stay pending ({@link PendingBackend});
  * the work runs when something needs the values ({@link #data()}, {@link #item()}, printing...).
+ *
+ * <p>Deferred work never sees a later in-place change: it reads a {@link #snapshot()} of each local
+ * operand, taken when the op was written. A snapshot shares the values until someone writes into
+ * the array ({@link #assign}); the write then goes to a fresh copy (copy on write), so the snapshot
+ * keeps the values it was taken with. Every write also counts in {@link #version()}, which the tape
+ * checks before a gradient rule reads an array it saved.
  */
 public final class LocalArray extends NDArray {
-    // null while the array is a constant that nobody has asked to see as a double[] yet
-    private volatile double[] data;
-    // true while every element equals constantValue (kernels then treat it as a scalar)
-    private volatile boolean constant;
-    private final double constantValue;
-    // non-null while the values are pending: computes them once, on first access
-    private volatile java.util.function.Supplier<double[]> source;
+    private final Storage storage;
 
-    LocalArray(int[] shape, double[] data) {
-        super(shape);
-        this.data = data;
-        this.constantValue = 0;
+    /**
+     * The values behind an array and all its views. Exactly one of three states: a constant (one
+     * value, no elements yet), pending (a computation that gives the elements once), or elements.
+     */
+    private static final class Storage {
+        // null while the values are a constant that nobody has asked to see as a double[] yet, or pending
+        volatile double[] data;
+        // true while every element equals constantValue (kernels then treat it as a scalar)
+        volatile boolean constant;
+        final double constantValue;
+        // non-null while the values are pending
+        volatile Pending source;
+        // true when data is also held by deferred work (a snapshot): a write must go to a copy
+        volatile boolean shared;
+        // the number of in-place writes so far
+        volatile int version;
+
+        Storage(double[] data) {
+            this.data = data;
+            this.constantValue = 0;
+        }
+
+        Storage(double value) {
+            this.constant = true;
+            this.constantValue = value;
+        }
+
+        Storage(Pending source) {
+            this.source = source;
+            this.constantValue = 0;
+        }
     }
 
-    private LocalArray(int[] shape, double value) {
+    /** A computation that runs at most once; its result is never written to afterwards. */
+    private static final class Pending {
+        private Supplier<double[]> fn;
+        private final int[] shape;
+        private double[] value;
+
+        Pending(Supplier<double[]> fn, int[] shape) {
+            this.fn = fn;
+            this.shape = shape.clone();
+        }
+
+        synchronized double[] get() {
+            if (value == null) {
+                double[] d = fn.get();
+                if (d.length != Shape.size(shape)) {
+                    throw new IllegalStateException("internal: a pending array of shape " + Shape.str(shape) + " computed "
+                        + d.length + " values");
+                }
+                value = d;
+                fn = null;
+            }
+            return value;
+        }
+    }
+
+    LocalArray(int[] shape, double[] data) {
+        this(shape, new Storage(data));
+    }
+
+    private LocalArray(int[] shape, Storage storage) {
         super(shape);
-        this.constant = true;
-        this.constantValue = value;
+        this.storage = storage;
     }
 
     /**
@@ -38,22 +97,21 @@ public final class LocalArray extends NDArray {
      * {@code sum} then costs no memory, and kernels treat it as a scalar.
      */
     static LocalArray constant(int[] shape, double value) {
-        return new LocalArray(shape, value);
+        return new LocalArray(shape, new Storage(value));
     }
 
     /**
      * Returns an array of {@code shape} whose values {@code source} computes when first needed; the
-     * supplier runs at most once and must return a new array of {@code shape}'s size.
+     * supplier runs at most once and must return a new array of {@code shape}'s size, which nothing
+     * writes to afterwards.
      */
-    public static LocalArray pending(int[] shape, java.util.function.Supplier<double[]> source) {
-        LocalArray a = new LocalArray(shape, (double[]) null);
-        a.source = source;
-        return a;
+    public static LocalArray pending(int[] shape, Supplier<double[]> source) {
+        return new LocalArray(shape, new Storage(new Pending(source, shape)));
     }
 
     /** Returns true while the values are pending: the work that computes them has not run yet. */
     public boolean isPending() {
-        return source != null;
+        return storage.data == null && storage.source != null;
     }
 
     /** Wraps {@code data} (not copied) as an array of {@code shape}, checking that the sizes agree. */
@@ -66,13 +124,18 @@ public final class LocalArray extends NDArray {
         return new LocalArray(s, data);
     }
 
-    /** Returns true while every element is {@link #constantValue()} and none was materialised for writing. */
+    /** Returns true while every element is {@link #constantValue()} and none was written since. */
     boolean isConstant() {
-        return constant;
+        return storage.constant;
     }
 
     double constantValue() {
-        return constantValue;
+        return storage.constantValue;
+    }
+
+    /** Returns a view of the same values with another shape of the same size (reshape). */
+    LocalArray view(int[] newShape) {
+        return new LocalArray(newShape, storage);
     }
 
     /**
@@ -80,35 +143,71 @@ public final class LocalArray extends NDArray {
      * modify an array that other code can see.
      */
     public double[] data() {
-        double[] d = data;
+        double[] d = storage.data;
         return d != null ? d : materialise();
     }
 
     /** Computes the values of a pending array, or the elements of a constant, once. */
-    private synchronized double[] materialise() {
-        if (data == null) {
-            double[] d;
-            if (source != null) {
-                d = source.get();
-                if (d.length != Shape.size(shape)) {
-                    throw new IllegalStateException("internal: pending array of shape " + Shape.str(shape) + " computed "
-                        + d.length + " values");
-                }
-            } else {
-                d = new double[Shape.size(shape)];
-                if (constantValue != 0) {
-                    java.util.Arrays.fill(d, constantValue);
-                }
+    private double[] materialise() {
+        Storage s = storage;
+        Pending p;
+        synchronized (s) {
+            if (s.data != null) {
+                return s.data;
             }
-            data = d;
-            source = null;
+            p = s.source;
+            if (p == null) {
+                double[] d = new double[Shape.size(shape)];
+                if (s.constantValue != 0) {
+                    Arrays.fill(d, s.constantValue);
+                }
+                s.data = d;
+                return d;
+            }
         }
-        return data;
+        // computed outside the storage's lock: the work may take a while (a Spark job) and read
+        // other arrays; Pending runs it once however many threads ask
+        double[] d = p.get();
+        synchronized (s) {
+            if (s.data == null) {
+                s.data = d;
+                s.shared = true; // the computation (and any snapshot of it) holds the values too
+                s.source = null;
+            }
+            return s.data;
+        }
+    }
+
+    /**
+     * Returns an array holding this array's values as they are now, which no later in-place change
+     * of this array (or of a view of it) reaches: what deferred work reads of a local operand. It
+     * costs no copy: the values are shared until one of them is written to ({@link #assign}), and
+     * a pending array's snapshot shares its computation.
+     */
+    public LocalArray snapshot() {
+        Storage s = storage;
+        synchronized (s) {
+            if (s.data == null && s.source != null) {
+                return new LocalArray(shape, new Storage(s.source));
+            }
+            if (s.constant) {
+                return constant(shape, s.constantValue);
+            }
+            s.shared = true;
+            Storage copy = new Storage(s.data);
+            copy.shared = true;
+            return new LocalArray(shape, copy);
+        }
+    }
+
+    @Override
+    public int version() {
+        return storage.version;
     }
 
     @Override
     public Backend backend() {
-        return source != null ? PendingBackend.INSTANCE : LocalBackend.INSTANCE;
+        return isPending() ? PendingBackend.INSTANCE : LocalBackend.INSTANCE;
     }
 
     @Override
@@ -126,7 +225,8 @@ public final class LocalArray extends NDArray {
         if (Shape.size(shape) != 1) {
             return super.item(); // throws with the shape in the message
         }
-        return constant ? constantValue : data()[0];
+        Storage s = storage;
+        return s.constant ? s.constantValue : data()[0];
     }
 
     @Override
@@ -138,20 +238,27 @@ public final class LocalArray extends NDArray {
         Shape.checkBroadcastTo("assign", value.shape, shape);
         NDArray local = value.toLocal();
         // a value of this shape is copied straight from its storage; others are broadcast first
-        double[] v = local instanceof LocalArray && java.util.Arrays.equals(local.shape, shape)
+        // (computed before anything is written: the value may read this array)
+        double[] v = local instanceof LocalArray && Arrays.equals(local.shape, shape)
             ? ((LocalArray) local).data() : local.broadcastTo(shape).toArray();
-        double[] d = data();
-        if (v != d) {
-            System.arraycopy(v, 0, d, 0, d.length);
+        data(); // a pending computation reads the old values: run it first
+        Storage s = storage;
+        synchronized (s) {
+            if (s.shared) {
+                // deferred work holds the old values: write into a copy (every element is written)
+                s.data = new double[s.data.length];
+                s.shared = false;
+            }
+            if (v != s.data) {
+                System.arraycopy(v, 0, s.data, 0, s.data.length);
+            }
+            s.constant = false;
+            s.version++;
         }
-        constant = false;
     }
 
     @Override
     public NDArray detach() {
-        if (source != null) {
-            return pending(shape, this::data); // shares the values once they exist
-        }
-        return new LocalArray(shape, data()); // shares the values, as MXNet's detach does
+        return new LocalArray(shape, storage); // shares the values, as MXNet's detach does
     }
 }

@@ -373,7 +373,10 @@ public final class LocalBackend implements Backend {
 
     @Override
     public NDArray reshape(NDArray a, int[] shape) {
-        return new LocalArray(shape.clone(), data(a)); // a view: shares the values (a constant's, materialised)
+        if (a instanceof LocalArray) {
+            return ((LocalArray) a).view(shape.clone()); // a view: shares the values
+        }
+        return new LocalArray(shape.clone(), data(a));
     }
 
     @Override

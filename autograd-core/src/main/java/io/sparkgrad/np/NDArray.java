@@ -59,6 +59,13 @@ public abstract class NDArray {
     public abstract void assign(NDArray value);
 
     /**
+     * Returns how many times the values were changed in place ({@link #assign}) since the array
+     * was made; views that share the values share the count. Autograd compares it with the count
+     * an op saw when it was recorded, so that a gradient is never computed from changed values.
+     */
+    public abstract int version();
+
+    /**
      * Returns an array with the same values that stops gradients: nothing recorded before flows
      * through it. The values are shared, not copied. The original's graph is left as it was.
      */

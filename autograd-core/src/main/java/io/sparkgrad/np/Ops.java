@@ -7,7 +7,10 @@ import io.sparkgrad.autograd.Op;
  * output's gradient {@code g} to the gradient of input {@code i}. Conventions:
  * <ul>
  *   <li>{@code n.in(i)} is input {@code i}, {@code n.out()} the output, {@code n.params()} the
- *       op's parameters; a rule is only asked for inputs that require a gradient.</li>
+ *       op's parameters; a rule is only asked for inputs that require a gradient. A rule that
+ *       needs an input only for its shape or placement asks {@code n.inShape(i)} or
+ *       {@code n.like(i)}: {@code in} and {@code out} check that the values were not changed in
+ *       place since the op was recorded.</li>
  *   <li>Rules are written in {@link NDArray} operations, never in kernels: they serve local and
  *       distributed arrays alike, and under {@code createGraph} they are recorded in turn.</li>
  *   <li>Broadcasting ops return {@code ....sumTo(input shape)}: the gradient of a broadcast is a
@@ -53,8 +56,8 @@ public final class Ops {
     }
 
     /** g reshaped so that it broadcasts against the reduction's input (undoes the dropped axis). */
-    private static NDArray keep(NDArray reduced, Axis p, NDArray input) {
-        return p.keepdims() ? reduced : reduced.reshape(p.kept(input.shape));
+    private static NDArray keep(NDArray reduced, Axis p, int[] inputShape) {
+        return p.keepdims() ? reduced : reduced.reshape(p.kept(inputShape));
     }
 
     // ------------------------------------------------------------------ elementwise, one input
@@ -80,22 +83,22 @@ public final class Ops {
 
     // ------------------------------------------------------------------ elementwise, two inputs
 
-    static final Op<Void> ADD = binary("add", BinaryFn.ADD, (n, g, i) -> g.sumTo(n.in(i).shape));
+    static final Op<Void> ADD = binary("add", BinaryFn.ADD, (n, g, i) -> g.sumTo(n.inShape(i)));
     static final Op<Void> SUB = binary("sub", BinaryFn.SUB,
-        (n, g, i) -> (i == 0 ? g : g.neg()).sumTo(n.in(i).shape));
-    static final Op<Void> MUL = binary("mul", BinaryFn.MUL, (n, g, i) -> g.mul(n.in(1 - i)).sumTo(n.in(i).shape));
+        (n, g, i) -> (i == 0 ? g : g.neg()).sumTo(n.inShape(i)));
+    static final Op<Void> MUL = binary("mul", BinaryFn.MUL, (n, g, i) -> g.mul(n.in(1 - i)).sumTo(n.inShape(i)));
     // d(a/b)/db = -a/b^2 = -out/b
     static final Op<Void> DIV = binary("div", BinaryFn.DIV, (n, g, i) -> i == 0
-        ? g.div(n.in(1)).sumTo(n.in(0).shape)
-        : g.mul(n.out()).div(n.in(1)).neg().sumTo(n.in(1).shape));
+        ? g.div(n.in(1)).sumTo(n.inShape(0))
+        : g.mul(n.out()).div(n.in(1)).neg().sumTo(n.inShape(1)));
     // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log a, taken as 0 where a == 0 (the limit for b > 0)
     static final Op<Void> POW = binary("pow", BinaryFn.POW, (n, g, i) -> i == 0
-        ? g.mul(n.in(1)).mul(n.in(0).pow(n.in(1).sub(1.0))).sumTo(n.in(0).shape)
-        : Np.where(n.in(0).eq(0.0), Np.scalar(0.0), g.mul(n.out()).mul(n.in(0).log())).sumTo(n.in(1).shape));
+        ? g.mul(n.in(1)).mul(n.in(0).pow(n.in(1).sub(1.0))).sumTo(n.inShape(0))
+        : Np.where(n.in(0).eq(0.0), Np.scalar(0.0), g.mul(n.out()).mul(n.in(0).log())).sumTo(n.inShape(1)));
     static final Op<Void> MAXIMUM = binary("maximum", BinaryFn.MAXIMUM,
-        (n, g, i) -> g.mul(tieShare(n.in(i), n.in(1 - i), BinaryFn.GT)).sumTo(n.in(i).shape));
+        (n, g, i) -> g.mul(tieShare(n.in(i), n.in(1 - i), BinaryFn.GT)).sumTo(n.inShape(i)));
     static final Op<Void> MINIMUM = binary("minimum", BinaryFn.MINIMUM,
-        (n, g, i) -> g.mul(tieShare(n.in(i), n.in(1 - i), BinaryFn.LT)).sumTo(n.in(i).shape));
+        (n, g, i) -> g.mul(tieShare(n.in(i), n.in(1 - i), BinaryFn.LT)).sumTo(n.inShape(i)));
 
     /** 1 where {@code a} wins against {@code b}, 0.5 where they tie, 0 where it loses. */
     private static NDArray tieShare(NDArray a, NDArray b, BinaryFn wins) {
@@ -115,9 +118,9 @@ public final class Ops {
         (n, g, i) -> {
             NDArray zero = Np.scalar(0.0);
             switch (i) {
-                case 0: return n.in(0).zerosLike();
-                case 1: return Np.where(n.in(0), g, zero).sumTo(n.in(1).shape);
-                default: return Np.where(n.in(0), zero, g).sumTo(n.in(2).shape);
+                case 0: return n.like(0).zerosLike();
+                case 1: return Np.where(n.in(0), g, zero).sumTo(n.inShape(1));
+                default: return Np.where(n.in(0), zero, g).sumTo(n.inShape(2));
             }
         });
 
@@ -125,7 +128,7 @@ public final class Ops {
 
     static final Op<Axis> SUM = Op.define("sum",
         (in, p) -> in[0].backend().reduce(ReduceFn.SUM, in[0], p.axis(), p.keepdims()),
-        (n, g, i) -> keep(g, n.params(), n.in(0)).broadcastLike(n.in(0)));
+        (n, g, i) -> keep(g, n.params(), n.inShape(0)).broadcastLike(n.like(0)));
     static final Op<Axis> MAX = Op.define("max",
         (in, p) -> in[0].backend().reduce(ReduceFn.MAX, in[0], p.axis(), p.keepdims()),
         Ops::extremumGrad);
@@ -135,48 +138,48 @@ public final class Ops {
     // d||x||/dx = x / ||x||; the floor makes the gradient 0 (not NaN) at x = 0, where x is 0 too
     static final Op<Axis> NORM = Op.define("norm",
         (in, p) -> in[0].backend().norm(in[0], p.axis(), p.keepdims()),
-        (n, g, i) -> keep(g, n.params(), n.in(0))
-            .mul(n.in(0).div(keep(n.out(), n.params(), n.in(0)).maximum(Double.MIN_NORMAL))));
+        (n, g, i) -> keep(g, n.params(), n.inShape(0))
+            .mul(n.in(0).div(keep(n.out(), n.params(), n.inShape(0)).maximum(Double.MIN_NORMAL))));
 
     /** The gradient of max or min goes to the elements equal to the result, shared among ties. */
     private static NDArray extremumGrad(io.sparkgrad.autograd.Node<Axis> n, NDArray g, int i) {
         NDArray x = n.in(0);
-        NDArray hit = x.eq(keep(n.out(), n.params(), x));
+        NDArray hit = x.eq(keep(n.out(), n.params(), x.shape));
         NDArray count = n.params().axis() == Backend.ALL ? hit.sum() : hit.sum(n.params().axis(), true);
-        return keep(g, n.params(), x).mul(hit).div(count);
+        return keep(g, n.params(), x.shape).mul(hit).div(count);
     }
 
     // ------------------------------------------------------------------ shape
 
     static final Op<int[]> BROADCAST_TO = Op.define("broadcastTo",
         (in, p) -> in[0].backend().broadcastTo(in[0], p),
-        (n, g, i) -> g.sumTo(n.in(0).shape));
+        (n, g, i) -> g.sumTo(n.inShape(0)));
     /** Broadcasts to the shape and placement of the template array in the parameters. */
     static final Op<NDArray> BROADCAST_LIKE = Op.define("broadcastLike",
         (in, like) -> Backend.of(in[0], like).broadcastLike(in[0], like),
-        (n, g, i) -> g.sumTo(n.in(0).shape));
+        (n, g, i) -> g.sumTo(n.inShape(0)));
     static final Op<int[]> RESHAPE = Op.define("reshape",
         (in, p) -> in[0].backend().reshape(in[0], p),
-        (n, g, i) -> g.reshape(n.in(0).shape));
+        (n, g, i) -> g.reshape(n.inShape(0)));
     static final Op<int[]> TRANSPOSE = Op.define("transpose",
         (in, p) -> in[0].backend().transpose(in[0], p),
         (n, g, i) -> g.transpose(inverse(n.params())));
     static final Op<Range> SLICE = Op.define("slice",
         (in, p) -> in[0].backend().slice(in[0], p.axis(), p.start(), p.stop()),
-        (n, g, i) -> g.pad(n.params().axis(), n.params().start(), n.in(0).shape[n.params().axis()] - n.params().stop()));
+        (n, g, i) -> g.pad(n.params().axis(), n.params().start(), n.inShape(0)[n.params().axis()] - n.params().stop()));
     /** Zero padding: the Range holds the padding before (start) and after (stop). */
     static final Op<Range> PAD = Op.define("pad",
         (in, p) -> in[0].backend().pad(in[0], p.axis(), p.start(), p.stop()),
-        (n, g, i) -> g.slice(n.params().axis(), n.params().start(), n.params().start() + n.in(0).shape[n.params().axis()]));
+        (n, g, i) -> g.slice(n.params().axis(), n.params().start(), n.params().start() + n.inShape(0)[n.params().axis()]));
     static final Op<Integer> CONCAT = Op.define("concat",
         (in, p) -> Backend.of(in).concat(in, p),
         (n, g, i) -> {
             int axis = n.params();
             int start = 0;
             for (int k = 0; k < i; k++) {
-                start += n.in(k).shape[axis];
+                start += n.inShape(k)[axis];
             }
-            return g.slice(axis, start, start + n.in(i).shape[axis]);
+            return g.slice(axis, start, start + n.inShape(i)[axis]);
         });
 
     private static int[] inverse(int[] perm) {

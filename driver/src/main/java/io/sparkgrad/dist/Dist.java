@@ -1,5 +1,6 @@
 package io.sparkgrad.dist;
 
+import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Shape;
 import io.sparkgrad.worker.Block;
@@ -290,10 +291,12 @@ public final class Dist {
             throw new IllegalArgumentException("fromLocal: array of shape " + Shape.str(local.shape())
                 + " does not match layout " + layout);
         }
+        // the values of this moment: the blocks are made when a job first needs them
+        NDArray values = ((LocalArray) local.toLocal()).snapshot();
         List<Block> blocks = new ArrayList<>(layout.numBlocks());
         for (int i = 0; i < layout.numBlocks(); i++) {
             int start = layout.rowStart(i);
-            blocks.add(Block.of(i, start, local.toLocal().slice(0, start, start + layout.blockRows(i)).detach()));
+            blocks.add(Block.of(i, start, values.slice(0, start, start + layout.blockRows(i)).detach()));
         }
         // cached: the blocks are data that every later job reads; Spark's ContextCleaner drops
         // them once the array is unreachable

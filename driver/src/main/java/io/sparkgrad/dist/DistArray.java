@@ -39,6 +39,8 @@ public final class DistArray extends NDArray {
     private boolean cachedBySparkgrad;
     // the broadcasts shipped by the op that made this array (its closures hold them too)
     private final List<Broadcast<Block>> ownBroadcasts;
+    // the number of times assign replaced the blocks
+    private volatile int version;
 
     /**
      * The blocks of an array and of its transposed views: an RDD, or the row-local op that makes
@@ -253,9 +255,15 @@ public final class DistArray extends NDArray {
         boolean oldOurs = cachedBySparkgrad;
         blocks = Blocks.of(layout, fresh);
         cachedBySparkgrad = true;
+        version++;
         if (oldOurs && old.builtRdd() != fresh) {
             old.unpersist();
         }
+    }
+
+    @Override
+    public int version() {
+        return version;
     }
 
     /** Caches the blocks because a backward pass will read them again (idempotent). */

@@ -3,6 +3,7 @@ package io.sparkgrad.dist;
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.np.Backend;
 import io.sparkgrad.np.BinaryFn;
+import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.ReduceFn;
@@ -147,9 +148,13 @@ final class DistBackend implements Backend {
         return a instanceof DistArray ? "the distributed operand" : "the local operand";
     }
 
-    /** Ships a local array to the executors: inside each task when small, as a broadcast otherwise. */
+    /**
+     * Ships a local array to the executors: inside each task when small, as a broadcast otherwise.
+     * What is shipped is a snapshot ({@link LocalArray#snapshot}): the tasks, and the lineage Spark
+     * recomputes lost blocks from, see the values of this moment whatever is assigned later.
+     */
     private static Object ship(NDArray local) {
-        Block b = Block.of(-1, 0, local.toLocal());
+        Block b = Block.of(-1, 0, ((LocalArray) local.toLocal()).snapshot());
         if (8L * b.dataRef().length <= Dist.broadcastThreshold()) {
             return b;
         }

@@ -82,6 +82,8 @@ class RandomProgramTest {
     static final int MAX_STEPS = Math.max(3, Integer.getInteger("randomPrograms.maxSteps", 8));
     /** Every this many programs, the local gradients are also checked with finite differences. */
     static final int GRADCHECK_EVERY = Math.max(1, Integer.getInteger("randomPrograms.gradcheckEvery", 10));
+    /** Every this many programs also run with their local parameters assigned between ops. */
+    static final int MUTATE_EVERY = 2;
     /** |local - distributed| <= RTOL * max(1, |local|, |distributed|), element by element. */
     static final double RTOL = 1e-10;
     /** Values a step may produce while generating; steps outside are rejected. */
@@ -109,6 +111,8 @@ class RandomProgramTest {
     private static final AtomicInteger RUN = new AtomicInteger();
     private static final AtomicInteger GRADCHECKED = new AtomicInteger();
     private static final AtomicInteger SKIPPED = new AtomicInteger();
+    private static final AtomicInteger MUTATED = new AtomicInteger();
+    private static final AtomicInteger MUTATED_REFUSED = new AtomicInteger();
     private static final java.util.concurrent.atomic.AtomicLong COMPARED = new java.util.concurrent.atomic.AtomicLong();
     private static final java.util.concurrent.atomic.AtomicLong INEXACT = new java.util.concurrent.atomic.AtomicLong();
     private static double worstRel;
@@ -117,9 +121,10 @@ class RandomProgramTest {
     @AfterAll
     static void summary() {
         if (RUN.get() > 0) {
-            System.out.printf("RandomProgramTest: %d programs run (%d also finite-difference checked, %d known and skipped) "
-                + "in %.1f s; %d values and gradient elements compared, %d not bit-identical (largest difference "
-                + "%.2g of max(1, |value|))%n", RUN.get(), GRADCHECKED.get(), SKIPPED.get(),
+            System.out.printf("RandomProgramTest: %d programs run (%d also finite-difference checked, %d also with "
+                + "in-place changes, whose backward %d refused, %d known and skipped) in %.1f s; %d values and gradient "
+                + "elements compared, %d not bit-identical (largest difference %.2g of max(1, |value|))%n", RUN.get(),
+                GRADCHECKED.get(), MUTATED.get(), MUTATED_REFUSED.get(), SKIPPED.get(),
                 (System.nanoTime() - startNanos) / 1e9, COMPARED.get(), INEXACT.get(), worstRel);
         }
     }
@@ -136,6 +141,9 @@ class RandomProgramTest {
                     return;
                 }
                 check(seed, i % GRADCHECK_EVERY == 0, false);
+                if (i % MUTATE_EVERY == 1) {
+                    checkUnderInPlaceChanges(seed);
+                }
             });
         });
     }
@@ -235,6 +243,82 @@ class RandomProgramTest {
                     + e.getMessage(), e);
             }
         }
+    }
+
+    /**
+     * Runs {@code p} with its local parameters as constants that are overwritten in place
+     * ({@code assign}) at random points between its ops, locally and distributed: each op must see
+     * the values of the moment it was written, so the program's value agrees; its backward pass
+     * either gives the same gradients, or fails in both runs with the same error (a rule that
+     * needs a value changed since it was recorded).
+     */
+    static void checkUnderInPlaceChanges(long seed) {
+        Program p = Program.generate(seed);
+        List<double[][]> plan = p.mutations(new Random(seed ^ 0x6d75746174654cL));
+        if (plan.stream().allMatch(java.util.Objects::isNull)) {
+            return; // no local parameter to change
+        }
+        MUTATED.incrementAndGet();
+        Mutated local = runMutated(p, 0, plan);
+        Mutated dist = runMutated(p, p.numBlocks, plan);
+        String what = "under in-place changes of the parameters at " + p.describe(plan);
+        compare(p, "value " + what, new double[] {local.value}, new double[] {dist.value});
+        if (!java.util.Objects.equals(local.error, dist.error)) {
+            throw new AssertionError(header(p) + "backward " + what + ": locally "
+                + (local.error == null ? "no error" : local.error) + ", distributed "
+                + (dist.error == null ? "no error" : dist.error));
+        }
+        if (local.error != null) {
+            MUTATED_REFUSED.incrementAndGet();
+        } else {
+            for (int i = 0; i < local.grads.length; i++) {
+                if (local.grads[i] != null) {
+                    compare(p, "gradient of input " + i + " " + what, local.grads[i], dist.grads[i]);
+                }
+            }
+        }
+    }
+
+    /** The value, the distributed inputs' gradients, and the backward error without node ids. */
+    record Mutated(double value, double[][] grads, String error) {}
+
+    static Mutated runMutated(Program p, int numBlocks, List<double[][]> plan) {
+        NDArray[] xs = p.localInputs();
+        for (int i = 0; i < xs.length; i++) {
+            if (p.nodes.get(p.inputs.get(i)).dist) {
+                if (numBlocks > 0) {
+                    xs[i] = Dist.fromLocal(xs[i], numBlocks);
+                }
+                xs[i].attachGrad();
+            }
+        }
+        NDArray[] vals;
+        try (var r = Autograd.record()) {
+            vals = p.eval(xs, k -> {
+                double[][] m = plan.get(k);
+                if (m != null) {
+                    int in = (int) m[0][0];
+                    xs[in].assign(Np.array(xs[in].shape(), m[1]));
+                }
+            });
+        }
+        NDArray y = vals[vals.length - 1];
+        double value = y.item();
+        double[][] grads = new double[xs.length][];
+        String error = null;
+        if (y.requiresGrad()) {
+            try {
+                y.backward();
+                for (int i = 0; i < xs.length; i++) {
+                    if (p.nodes.get(p.inputs.get(i)).dist) {
+                        grads[i] = xs[i].grad().toArray();
+                    }
+                }
+            } catch (IllegalStateException e) {
+                error = e.getMessage().replaceAll("#\\d+", "#");
+            }
+        }
+        return new Mutated(value, grads, error);
     }
 
     static String header(Program p) {
@@ -411,6 +495,50 @@ class RandomProgramTest {
 
         /** The values of every node, given the inputs' values. */
         NDArray[] eval(NDArray[] xs) {
+            return eval(xs, k -> { });
+        }
+
+        /**
+         * A plan of in-place changes: entry {@code k} (for the node before the output) is null, or
+         * {@code {{input index}, new values}}: that local parameter is assigned those values right
+         * after node {@code k} is computed. About one node in three changes one.
+         */
+        List<double[][]> mutations(Random r) {
+            List<Integer> params = new ArrayList<>();
+            for (int i = 0; i < inputs.size(); i++) {
+                if (!nodes.get(inputs.get(i)).dist) {
+                    params.add(i);
+                }
+            }
+            List<double[][]> plan = new ArrayList<>();
+            for (int k = 0; k < nodes.size(); k++) {
+                if (params.isEmpty() || k == nodes.size() - 1 || r.nextInt(3) != 0) {
+                    plan.add(null);
+                    continue;
+                }
+                int in = params.get(r.nextInt(params.size()));
+                double[] v = new double[data.get(in).length];
+                for (int e = 0; e < v.length; e++) {
+                    v[e] = 0.8 * r.nextGaussian();
+                }
+                plan.add(new double[][] {{in}, v});
+            }
+            return plan;
+        }
+
+        /** Names where a plan of {@link #mutations} changes which input. */
+        String describe(List<double[][]> plan) {
+            List<String> at = new ArrayList<>();
+            for (int k = 0; k < plan.size(); k++) {
+                if (plan.get(k) != null) {
+                    at.add(nodes.get(inputs.get((int) plan.get(k)[0][0])).name + " after " + nodes.get(k).name);
+                }
+            }
+            return String.join(", ", at);
+        }
+
+        /** The values of every node, calling {@code afterNode} with each node's index once it is computed. */
+        NDArray[] eval(NDArray[] xs, java.util.function.IntConsumer afterNode) {
             NDArray[] vals = new NDArray[nodes.size()];
             int in = 0;
             for (int k = 0; k < vals.length; k++) {
@@ -424,6 +552,7 @@ class RandomProgramTest {
                     }
                     vals[k] = n.fn.apply(args);
                 }
+                afterNode.accept(k);
             }
             return vals;
         }
