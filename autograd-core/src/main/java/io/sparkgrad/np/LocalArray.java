@@ -12,7 +12,7 @@ import java.util.function.Supplier;
  *
  * <p>An array can also be <em>pending</em> ({@link #pending}): its values are the result of work
  * that has not run yet, such as a reduction over a distributed array that a backend batches with
- * others into one Spark job. Operations on a pending array stay pending ({@link PendingBackend});
+ * others into one Spark job. Operations on a pending array stay pending ({@link LocalBackend#apply});
  * the work runs when something needs the values ({@link #data()}, {@link #item()}, printing...).
  *
  * <p>Deferred work never sees a later in-place change: it reads a {@link #snapshot()} of each local
@@ -207,7 +207,7 @@ public final class LocalArray extends NDArray {
 
     @Override
     public Backend backend() {
-        return isPending() ? PendingBackend.INSTANCE : LocalBackend.INSTANCE;
+        return LocalBackend.INSTANCE;
     }
 
     @Override

@@ -45,6 +45,70 @@ public final class LocalBackend implements Backend {
         return 0;
     }
 
+    /**
+     * Runs {@code p}'s kernel at once; when an operand is pending, returns a pending array that
+     * runs it on first access, over snapshots of the operands taken now ({@link LocalArray#snapshot}).
+     * A reshape is a view of the operand's values, pending or not.
+     */
+    @Override
+    public NDArray apply(Prim p, NDArray[] in, int[] shape) {
+        if (p instanceof Prim.Reshape || p instanceof Prim.Fill || p instanceof Prim.RandomUniform) {
+            return run(p, in, shape); // a view, or made from the shape alone
+        }
+        boolean pending = false;
+        for (NDArray a : in) {
+            pending |= isPending(a);
+        }
+        if (!pending) {
+            return run(p, in, shape);
+        }
+        NDArray[] frozen = new NDArray[in.length];
+        for (int i = 0; i < in.length; i++) {
+            frozen[i] = in[i] instanceof LocalArray ? ((LocalArray) in[i]).snapshot() : in[i];
+        }
+        return LocalArray.pending(shape, () -> ((LocalArray) run(p, frozen, shape)).data());
+    }
+
+    private static boolean isPending(NDArray a) {
+        return a instanceof LocalArray && ((LocalArray) a).isPending();
+    }
+
+    /** The kernel of {@code p}. */
+    private NDArray run(Prim p, NDArray[] in, int[] shape) {
+        if (p instanceof Prim.Unary u) {
+            return unary(u.f(), in[0]);
+        } else if (p instanceof Prim.Binary b) {
+            return binary(b.f(), in[0], in[1]);
+        } else if (p instanceof Prim.Clip c) {
+            return clip(in[0], c.lo(), c.hi());
+        } else if (p instanceof Prim.Where) {
+            return where(in[0], in[1], in[2]);
+        } else if (p instanceof Prim.Reduce r) {
+            return reduce(r.f(), in[0], r.axis(), r.keepdims());
+        } else if (p instanceof Prim.Norm n) {
+            return norm(in[0], n.axis(), n.keepdims());
+        } else if (p instanceof Prim.BroadcastTo || p instanceof Prim.BroadcastLike) {
+            return broadcastTo(in[0], shape);
+        } else if (p instanceof Prim.Reshape) {
+            return reshape(in[0], shape);
+        } else if (p instanceof Prim.Transpose t) {
+            return transpose(in[0], t.perm());
+        } else if (p instanceof Prim.Matmul) {
+            return matmul(in[0], in[1]);
+        } else if (p instanceof Prim.Slice sl) {
+            return slice(in[0], sl.axis(), sl.start(), sl.stop());
+        } else if (p instanceof Prim.Pad pd) {
+            return pad(in[0], pd.axis(), pd.before(), pd.after());
+        } else if (p instanceof Prim.Concat c) {
+            return concat(in, c.axis());
+        } else if (p instanceof Prim.Fill f) {
+            return fullLike(in[0], f.value());
+        } else if (p instanceof Prim.RandomUniform r) {
+            return randomUniformLike(in[0], r.seed());
+        }
+        throw new IllegalStateException("internal: no local kernel for " + p);
+    }
+
     private static double[] data(NDArray a) {
         if (a instanceof LocalArray) {
             return ((LocalArray) a).data();
@@ -63,7 +127,6 @@ public final class LocalBackend implements Backend {
 
     // ------------------------------------------------------------------ elementwise
 
-    @Override
     public NDArray unary(UnaryFn f, NDArray a) {
         if (isConstant(a)) {
             double c = ((LocalArray) a).constantValue();
@@ -89,7 +152,6 @@ public final class LocalBackend implements Backend {
         return new LocalArray(a.shape.clone(), o);
     }
 
-    @Override
     public NDArray binary(BinaryFn f, NDArray a, NDArray b) {
         // A constant operand takes part as its one value, shaped () so that it broadcasts.
         boolean ca = isConstant(a);
@@ -222,7 +284,6 @@ public final class LocalBackend implements Backend {
         return Double.longBitsToDouble(c ? ONE_BITS : 0L);
     }
 
-    @Override
     public NDArray clip(NDArray a, double lo, double hi) {
         if (isConstant(a)) {
             double v = ((LocalArray) a).constantValue();
@@ -237,7 +298,6 @@ public final class LocalBackend implements Backend {
         return new LocalArray(a.shape.clone(), o);
     }
 
-    @Override
     public NDArray where(NDArray cond, NDArray a, NDArray b) {
         int[] shape = Shape.broadcast("where", Shape.broadcast("where", cond.shape, a.shape), b.shape);
         double[] c = data(broadcastTo(cond, shape));
@@ -250,12 +310,10 @@ public final class LocalBackend implements Backend {
         return new LocalArray(shape, o);
     }
 
-    @Override
     public NDArray fullLike(NDArray like, double value) {
         return filled(like.shape.clone(), value);
     }
 
-    @Override
     public NDArray randomUniformLike(NDArray like, long seed) {
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         double[] o = new double[Shape.size(like.shape)];
@@ -267,7 +325,6 @@ public final class LocalBackend implements Backend {
 
     // ------------------------------------------------------------------ reductions
 
-    @Override
     public NDArray reduce(ReduceFn f, NDArray a, int axis, boolean keepdims) {
         double[] x = data(a);
         if (axis == Backend.ALL) {
@@ -338,7 +395,6 @@ public final class LocalBackend implements Backend {
         }
     }
 
-    @Override
     public NDArray norm(NDArray a, int axis, boolean keepdims) {
         NDArray ss = reduce(ReduceFn.SUM, unary(UnaryFn.SQUARE, a), axis, keepdims);
         return unary(UnaryFn.SQRT, ss);
@@ -346,7 +402,6 @@ public final class LocalBackend implements Backend {
 
     // ------------------------------------------------------------------ shape
 
-    @Override
     public NDArray broadcastTo(NDArray a, int[] shape) {
         if (Arrays.equals(a.shape, shape)) {
             return a;
@@ -366,12 +421,6 @@ public final class LocalBackend implements Backend {
         return new LocalArray(shape.clone(), o);
     }
 
-    @Override
-    public NDArray broadcastLike(NDArray a, NDArray like) {
-        return broadcastTo(a, like.shape);
-    }
-
-    @Override
     public NDArray reshape(NDArray a, int[] shape) {
         if (a instanceof LocalArray) {
             return ((LocalArray) a).view(shape.clone()); // a view: shares the values
@@ -379,7 +428,6 @@ public final class LocalBackend implements Backend {
         return new LocalArray(shape.clone(), data(a));
     }
 
-    @Override
     public NDArray transpose(NDArray a, int[] perm) {
         double[] x = data(a);
         int nd = perm.length;
@@ -428,7 +476,6 @@ public final class LocalBackend implements Backend {
         }
     }
 
-    @Override
     public NDArray matmul(NDArray a, NDArray b) {
         return matmulRows(a, 0, a.shape[0], b);
     }
@@ -490,14 +537,12 @@ public final class LocalBackend implements Backend {
         return new LocalArray(new int[] {k, m}, o);
     }
 
-    @Override
     public NDArray slice(NDArray a, int axis, int start, int stop) {
         int[] shape = a.shape.clone();
         shape[axis] = stop - start;
         return copyBlocks(a, shape, axis, start, 0);
     }
 
-    @Override
     public NDArray pad(NDArray a, int axis, int before, int after) {
         int[] shape = a.shape.clone();
         shape[axis] += before + after;
@@ -528,7 +573,6 @@ public final class LocalBackend implements Backend {
         return new LocalArray(outShape, o);
     }
 
-    @Override
     public NDArray concat(NDArray[] parts, int axis) {
         int[] shape = parts[0].shape.clone();
         int total = 0;

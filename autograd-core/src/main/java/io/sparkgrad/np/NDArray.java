@@ -171,17 +171,17 @@ public abstract class NDArray {
 
     /** Returns an array of ones with this array's shape and placement. */
     public NDArray onesLike() {
-        return backend().fullLike(this, 1.0);
+        return Prim.apply(new Prim.Fill(1.0), this);
     }
 
     /** Returns an array of zeros with this array's shape and placement. */
     public NDArray zerosLike() {
-        return backend().fullLike(this, 0.0);
+        return Prim.apply(new Prim.Fill(0.0), this);
     }
 
     /** Returns an array filled with {@code value} with this array's shape and placement. */
     public NDArray fullLike(double value) {
-        return backend().fullLike(this, value);
+        return Prim.apply(new Prim.Fill(value), this);
     }
 
     // ---------------------------------------------------------------- arithmetic
@@ -241,7 +241,7 @@ public abstract class NDArray {
         if (!Autograd.isTraining() || p == 0) {
             return this;
         }
-        NDArray keep = backend().randomUniformLike(this, Np.nextSeed()).ge(p);
+        NDArray keep = Np.randomUniformLike(this, Np.nextSeed()).ge(p);
         return mul(keep.mul(1.0 / (1.0 - p)));
     }
 

@@ -151,6 +151,15 @@ public final class Np {
         return new LocalArray(s, data);
     }
 
+    /**
+     * Returns samples uniform in [0, 1) with the shape and placement of {@code like} (a distributed
+     * template gives samples made on the executors); the same seed and placement give the same
+     * samples, whatever the order in which blocks are computed.
+     */
+    public static NDArray randomUniformLike(NDArray like, long seed) {
+        return Prim.apply(new Prim.RandomUniform(seed), like);
+    }
+
     // ------------------------------------------------------------------ functions
 
     public static NDArray dot(NDArray a, NDArray b) {

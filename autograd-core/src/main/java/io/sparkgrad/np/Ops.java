@@ -44,15 +44,15 @@ public final class Ops {
     public record Bounds(double lo, double hi) {}
 
     private static Op<Void> unary(String name, UnaryFn f, Op.Rule<Void> rule) {
-        return Op.define(name, (in, p) -> in[0].backend().unary(f, in[0]), rule);
+        return Op.define(name, (in, p) -> Prim.apply(new Prim.Unary(f), in[0]), rule);
     }
 
     private static Op<Void> binary(String name, BinaryFn f, Op.Rule<Void> rule) {
-        return Op.define(name, (in, p) -> Backend.of(in).binary(f, in[0], in[1]), rule);
+        return Op.define(name, (in, p) -> Prim.apply(new Prim.Binary(f), in[0], in[1]), rule);
     }
 
     private static Op<Void> comparison(String name, BinaryFn f) {
-        return Op.constant(name, (in, p) -> Backend.of(in).binary(f, in[0], in[1]));
+        return Op.constant(name, (in, p) -> Prim.apply(new Prim.Binary(f), in[0], in[1]));
     }
 
     /** g reshaped so that it broadcasts against the reduction's input (undoes the dropped axis). */
@@ -75,10 +75,10 @@ public final class Ops {
         (n, g, i) -> g.mul(n.out().mul(n.out().rsub(1.0))));
     static final Op<Void> RELU = unary("relu", UnaryFn.RELU, (n, g, i) -> g.mul(n.in(0).gt(0.0)));
     static final Op<Void> SOFTPLUS = unary("softplus", UnaryFn.SOFTPLUS, (n, g, i) -> g.mul(n.in(0).sigmoid()));
-    static final Op<Void> SIGN = Op.constant("sign", (in, p) -> in[0].backend().unary(UnaryFn.SIGN, in[0]));
+    static final Op<Void> SIGN = Op.constant("sign", (in, p) -> Prim.apply(new Prim.Unary(UnaryFn.SIGN), in[0]));
 
     static final Op<Bounds> CLIP = Op.define("clip",
-        (in, p) -> in[0].backend().clip(in[0], p.lo(), p.hi()),
+        (in, p) -> Prim.apply(new Prim.Clip(p.lo(), p.hi()), in[0]),
         (n, g, i) -> g.mul(n.in(0).ge(n.params().lo()).mul(n.in(0).le(n.params().hi()))));
 
     // ------------------------------------------------------------------ elementwise, two inputs
@@ -114,7 +114,7 @@ public final class Ops {
 
     /** {@code where(cond, a, b)}; the condition is a constant for autograd. */
     static final Op<Void> WHERE = Op.define("where",
-        (in, p) -> Backend.of(in).where(in[0], in[1], in[2]),
+        (in, p) -> Prim.apply(new Prim.Where(), in[0], in[1], in[2]),
         (n, g, i) -> {
             NDArray zero = Np.scalar(0.0);
             switch (i) {
@@ -127,17 +127,17 @@ public final class Ops {
     // ------------------------------------------------------------------ reductions
 
     static final Op<Axis> SUM = Op.define("sum",
-        (in, p) -> in[0].backend().reduce(ReduceFn.SUM, in[0], p.axis(), p.keepdims()),
+        (in, p) -> Prim.apply(new Prim.Reduce(ReduceFn.SUM, p.axis(), p.keepdims()), in[0]),
         (n, g, i) -> keep(g, n.params(), n.inShape(0)).broadcastLike(n.like(0)));
     static final Op<Axis> MAX = Op.define("max",
-        (in, p) -> in[0].backend().reduce(ReduceFn.MAX, in[0], p.axis(), p.keepdims()),
+        (in, p) -> Prim.apply(new Prim.Reduce(ReduceFn.MAX, p.axis(), p.keepdims()), in[0]),
         Ops::extremumGrad);
     static final Op<Axis> MIN = Op.define("min",
-        (in, p) -> in[0].backend().reduce(ReduceFn.MIN, in[0], p.axis(), p.keepdims()),
+        (in, p) -> Prim.apply(new Prim.Reduce(ReduceFn.MIN, p.axis(), p.keepdims()), in[0]),
         Ops::extremumGrad);
     // d||x||/dx = x / ||x||; the floor makes the gradient 0 (not NaN) at x = 0, where x is 0 too
     static final Op<Axis> NORM = Op.define("norm",
-        (in, p) -> in[0].backend().norm(in[0], p.axis(), p.keepdims()),
+        (in, p) -> Prim.apply(new Prim.Norm(p.axis(), p.keepdims()), in[0]),
         (n, g, i) -> keep(g, n.params(), n.inShape(0))
             .mul(n.in(0).div(keep(n.out(), n.params(), n.inShape(0)).maximum(Double.MIN_NORMAL))));
 
@@ -152,27 +152,27 @@ public final class Ops {
     // ------------------------------------------------------------------ shape
 
     static final Op<int[]> BROADCAST_TO = Op.define("broadcastTo",
-        (in, p) -> in[0].backend().broadcastTo(in[0], p),
+        (in, p) -> Prim.apply(new Prim.BroadcastTo(p), in[0]),
         (n, g, i) -> g.sumTo(n.inShape(0)));
     /** Broadcasts to the shape and placement of the template array in the parameters. */
     static final Op<NDArray> BROADCAST_LIKE = Op.define("broadcastLike",
-        (in, like) -> Backend.of(in[0], like).broadcastLike(in[0], like),
+        (in, like) -> Prim.apply(new Prim.BroadcastLike(), in[0], like),
         (n, g, i) -> g.sumTo(n.inShape(0)));
     static final Op<int[]> RESHAPE = Op.define("reshape",
-        (in, p) -> in[0].backend().reshape(in[0], p),
+        (in, p) -> Prim.apply(new Prim.Reshape(p), in[0]),
         (n, g, i) -> g.reshape(n.inShape(0)));
     static final Op<int[]> TRANSPOSE = Op.define("transpose",
-        (in, p) -> in[0].backend().transpose(in[0], p),
+        (in, p) -> Prim.apply(new Prim.Transpose(p), in[0]),
         (n, g, i) -> g.transpose(inverse(n.params())));
     static final Op<Range> SLICE = Op.define("slice",
-        (in, p) -> in[0].backend().slice(in[0], p.axis(), p.start(), p.stop()),
+        (in, p) -> Prim.apply(new Prim.Slice(p.axis(), p.start(), p.stop()), in[0]),
         (n, g, i) -> g.pad(n.params().axis(), n.params().start(), n.inShape(0)[n.params().axis()] - n.params().stop()));
     /** Zero padding: the Range holds the padding before (start) and after (stop). */
     static final Op<Range> PAD = Op.define("pad",
-        (in, p) -> in[0].backend().pad(in[0], p.axis(), p.start(), p.stop()),
+        (in, p) -> Prim.apply(new Prim.Pad(p.axis(), p.start(), p.stop()), in[0]),
         (n, g, i) -> g.slice(n.params().axis(), n.params().start(), n.params().start() + n.inShape(0)[n.params().axis()]));
     static final Op<Integer> CONCAT = Op.define("concat",
-        (in, p) -> Backend.of(in).concat(in, p),
+        (in, p) -> Prim.apply(new Prim.Concat(p), in),
         (n, g, i) -> {
             int axis = n.params();
             int start = 0;
@@ -194,7 +194,7 @@ public final class Ops {
 
     /** 2-D matrix product; 1-D operands are reshaped by {@link NDArray#matmul}. */
     static final Op<Void> MATMUL = Op.define("matmul",
-        (in, p) -> Backend.of(in).matmul(in[0], in[1]),
+        (in, p) -> Prim.apply(new Prim.Matmul(), in[0], in[1]),
         (n, g, i) -> i == 0 ? g.matmul(n.in(1).T()) : n.in(0).T().matmul(g));
 
     /** Forces the table to load, so that {@link Op#registry()} lists every op above. */

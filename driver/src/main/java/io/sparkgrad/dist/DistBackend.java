@@ -6,6 +6,7 @@ import io.sparkgrad.np.BinaryFn;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Prim;
 import io.sparkgrad.np.ReduceFn;
 import io.sparkgrad.np.Shape;
 import io.sparkgrad.np.UnaryFn;
@@ -51,6 +52,45 @@ final class DistBackend implements Backend {
     @Override
     public int priority() {
         return 10;
+    }
+
+    /** Plans {@code p} over operands of which at least one is distributed; the result has {@code shape}. */
+    @Override
+    public NDArray apply(Prim p, NDArray[] in, int[] shape) {
+        if (p instanceof Prim.Unary u) {
+            return unary(u.f(), in[0], shape);
+        } else if (p instanceof Prim.Binary b) {
+            return binary(b.f(), in[0], in[1], shape);
+        } else if (p instanceof Prim.Clip c) {
+            return blockwise(new Operands("clip", in[0]), shape, Kernels.clip(c.lo(), c.hi()));
+        } else if (p instanceof Prim.Where) {
+            return where(in[0], in[1], in[2], shape);
+        } else if (p instanceof Prim.Reduce r) {
+            return reduce(r.f(), in[0], r.axis(), r.keepdims(), shape);
+        } else if (p instanceof Prim.Norm n) {
+            return norm(in[0], n.axis(), n.keepdims(), shape);
+        } else if (p instanceof Prim.BroadcastTo) {
+            return broadcastTo(in[0], shape);
+        } else if (p instanceof Prim.BroadcastLike) {
+            return broadcastLike(in[0], in[1]);
+        } else if (p instanceof Prim.Reshape) {
+            return reshape(in[0], shape);
+        } else if (p instanceof Prim.Transpose t) {
+            return transpose(in[0], t.perm(), shape);
+        } else if (p instanceof Prim.Matmul) {
+            return matmul(in[0], in[1], shape);
+        } else if (p instanceof Prim.Slice sl) {
+            return slice(in[0], sl.axis(), sl.start(), sl.stop(), shape);
+        } else if (p instanceof Prim.Pad pd) {
+            return pad(in[0], pd.axis(), pd.before(), pd.after(), shape);
+        } else if (p instanceof Prim.Concat c) {
+            return concat(in, c.axis(), shape);
+        } else if (p instanceof Prim.Fill f) {
+            return fullLike(in[0], f.value());
+        } else if (p instanceof Prim.RandomUniform r) {
+            return randomUniformLike(in[0], r.seed());
+        }
+        throw new IllegalStateException("internal: no distributed plan for " + p);
     }
 
     // ------------------------------------------------------------------ planning helpers
@@ -120,14 +160,11 @@ final class DistBackend implements Backend {
     }
 
     /**
-     * Checks that an elementwise result keeps the rows of the distributed operands: each one has
-     * the result's rank, and a local operand of that rank has one row (it broadcasts along rows).
+     * Checks that an elementwise result of shape {@code out} keeps the rows of the distributed
+     * operands: each one has the result's rank, and a local operand of that rank has one row (it
+     * broadcasts along rows).
      */
-    private static int[] elementwiseShape(String op, Operands ops, NDArray... operands) {
-        int[] out = operands[0].shape();
-        for (int k = 1; k < operands.length; k++) {
-            out = Shape.broadcast(op, out, operands[k].shape());
-        }
+    private static void checkRows(String op, Operands ops, int[] out, NDArray... operands) {
         for (NDArray a : operands) {
             int[] s = a.shape();
             boolean ok = a instanceof DistArray ? s.length == out.length : s.length < out.length || s[0] == 1;
@@ -141,7 +178,6 @@ final class DistBackend implements Backend {
         if (out[0] != ops.layout.rows()) {
             throw new IllegalStateException("internal: " + op + " result rows " + out[0] + " vs " + ops.layout);
         }
-        return out;
     }
 
     private static String describe(NDArray a) {
@@ -284,79 +320,65 @@ final class DistBackend implements Backend {
 
     // ------------------------------------------------------------------ elementwise
 
-    @Override
-    public NDArray unary(UnaryFn f, NDArray a) {
+    private NDArray unary(UnaryFn f, NDArray a, int[] shape) {
         Operands ops = new Operands(f.name().toLowerCase(), a);
-        return blockwise(ops, a.shape(), Kernels.unary(f));
+        return blockwise(ops, shape, Kernels.unary(f));
     }
 
-    @Override
-    public NDArray binary(BinaryFn f, NDArray a, NDArray b) {
+    private NDArray binary(BinaryFn f, NDArray a, NDArray b, int[] shape) {
         if (f == BinaryFn.ADD && isTransposedView(a) && isTransposedView(b) && Arrays.equals(a.shape(), b.shape())) {
             // The gradients of one X.T() used in two contractions meet here (backward sums them):
             // the sum of two views is the view of the sum of their bases.
-            DistArray sum = (DistArray) binary(f, ((DistArray) a).transposedView(), ((DistArray) b).transposedView());
+            DistArray x = ((DistArray) a).transposedView();
+            DistArray sum = (DistArray) binary(f, x, ((DistArray) b).transposedView(), x.shape());
             return sum.toTransposedView();
         }
         String op = f.name().toLowerCase();
         Operands ops = new Operands(op, a, b);
-        int[] out = elementwiseShape(op, ops, a, b);
-        return blockwise(ops, out, Kernels.binary(f, ops.position[0], ops.position[1]));
+        checkRows(op, ops, shape, a, b);
+        return blockwise(ops, shape, Kernels.binary(f, ops.position[0], ops.position[1]));
     }
 
-    @Override
-    public NDArray clip(NDArray a, double lo, double hi) {
-        return blockwise(new Operands("clip", a), a.shape(), Kernels.clip(lo, hi));
-    }
-
-    @Override
-    public NDArray where(NDArray cond, NDArray a, NDArray b) {
+    private NDArray where(NDArray cond, NDArray a, NDArray b, int[] shape) {
         Operands ops = new Operands("where", cond, a, b);
-        int[] out = elementwiseShape("where", ops, cond, a, b);
-        return blockwise(ops, out, Kernels.where(ops.position[0], ops.position[1], ops.position[2]));
+        checkRows("where", ops, shape, cond, a, b);
+        return blockwise(ops, shape, Kernels.where(ops.position[0], ops.position[1], ops.position[2]));
     }
 
-    @Override
-    public NDArray fullLike(NDArray like, double value) {
+    private NDArray fullLike(NDArray like, double value) {
         DistArray d = (DistArray) like;
         DistArray base = generate(d.layout(), Generators.fill(value), List.of(), true);
         return d.isTransposedView() ? base.transposedView() : base;
     }
 
-    @Override
-    public NDArray randomUniformLike(NDArray like, long seed) {
+    private NDArray randomUniformLike(NDArray like, long seed) {
         DistArray d = untransposed("randomUniformLike", like);
         return generate(d.layout(), Generators.uniform(0, 1, seed));
     }
 
     // ------------------------------------------------------------------ reductions
 
-    @Override
-    public NDArray reduce(ReduceFn f, NDArray a, int axis, boolean keepdims) {
+    private NDArray reduce(ReduceFn f, NDArray a, int axis, boolean keepdims, int[] shape) {
         String op = f.name().toLowerCase();
         Operands ops = new Operands(op, a);
-        int[] shape = a.shape();
         if (axis == Backend.ALL || axis == 0) {
-            return aggregate(op, ops, Kernels.reduce(f, axis, keepdims), f, Shape.reduced(shape, axis, keepdims));
+            return aggregate(op, ops, Kernels.reduce(f, axis, keepdims), f, shape);
         }
-        return blockwise(ops, Shape.reduced(shape, axis, keepdims), Kernels.reduce(f, axis, keepdims));
+        return blockwise(ops, shape, Kernels.reduce(f, axis, keepdims));
     }
 
-    @Override
-    public NDArray norm(NDArray a, int axis, boolean keepdims) {
+    private NDArray norm(NDArray a, int axis, boolean keepdims, int[] shape) {
         Operands ops = new Operands("norm", a);
         if (axis == Backend.ALL || axis == 0) {
-            NDArray ss = aggregate("norm", ops, Kernels.sumOfSquares(axis, keepdims), ReduceFn.SUM,
-                Shape.reduced(a.shape(), axis, keepdims));
-            return ss.backend().unary(UnaryFn.SQRT, ss);
+            NDArray ss = aggregate("norm", ops, Kernels.sumOfSquares(axis, keepdims), ReduceFn.SUM, shape);
+            return Prim.apply(new Prim.Unary(UnaryFn.SQRT), ss);
         }
-        return blockwise(ops, Shape.reduced(a.shape(), axis, keepdims), Kernels.norm(axis, keepdims));
+        return blockwise(ops, shape, Kernels.norm(axis, keepdims));
     }
 
     // ------------------------------------------------------------------ shape
 
-    @Override
-    public NDArray broadcastTo(NDArray a, int[] shape) {
+    private NDArray broadcastTo(NDArray a, int[] shape) {
         DistArray d = untransposed("broadcastTo", a);
         if (shape.length != d.ndim() || shape[0] != d.layout().rows()) {
             throw new IllegalArgumentException("broadcastTo: a distributed array of shape " + Shape.str(d.shape())
@@ -365,8 +387,7 @@ final class DistBackend implements Backend {
         return blockwise(new Operands("broadcastTo", d), shape, Kernels.broadcastRows(Arrays.copyOfRange(shape, 1, shape.length)));
     }
 
-    @Override
-    public NDArray broadcastLike(NDArray a, NDArray like) {
+    private NDArray broadcastLike(NDArray a, NDArray like) {
         if (!(like instanceof DistArray)) {
             throw new IllegalArgumentException("broadcastLike: a distributed array of shape " + Shape.str(a.shape())
                 + " cannot be broadcast into a local one of shape " + Shape.str(like.shape()) + "; call toLocal() first");
@@ -386,8 +407,7 @@ final class DistBackend implements Backend {
             Generators.broadcast(shipped), broadcastsIn(new Object[] {shipped}), true);
     }
 
-    @Override
-    public NDArray reshape(NDArray a, int[] shape) {
+    private NDArray reshape(NDArray a, int[] shape) {
         DistArray d = untransposed("reshape", a);
         if (shape.length == 0 || shape[0] != d.layout().rows()) {
             throw new IllegalArgumentException("reshape: a distributed array keeps its rows; shape " + Shape.str(d.shape())
@@ -396,8 +416,7 @@ final class DistBackend implements Backend {
         return blockwise(new Operands("reshape", d), shape, Kernels.reshapeRows(Arrays.copyOfRange(shape, 1, shape.length)));
     }
 
-    @Override
-    public NDArray transpose(NDArray a, int[] perm) {
+    private NDArray transpose(NDArray a, int[] perm, int[] out) {
         DistArray d = (DistArray) a;
         boolean swap = perm.length == 2 && perm[0] == 1;
         if (swap) {
@@ -409,15 +428,10 @@ final class DistBackend implements Backend {
                 + "distributed array of shape " + Shape.str(d.shape()) + "; only 2-D X.T() (for X.T().matmul(G)) and "
                 + "permutations that keep axis 0 first are supported");
         }
-        int[] out = new int[perm.length];
-        for (int i = 0; i < perm.length; i++) {
-            out[i] = d.shape()[perm[i]];
-        }
         return blockwise(new Operands("transpose", d), out, Kernels.transpose(perm));
     }
 
-    @Override
-    public NDArray matmul(NDArray a, NDArray b) {
+    private NDArray matmul(NDArray a, NDArray b, int[] shape) {
         int[] sa = a.shape();
         int[] sb = b.shape();
         if (a instanceof DistArray && ((DistArray) a).isTransposedView()) {
@@ -432,12 +446,12 @@ final class DistBackend implements Backend {
             }
             DistArray x = ((DistArray) a).transposedView();
             Operands ops = new Operands("matmul", x, b);
-            return aggregate("matmul", ops, Kernels.transposeMatmul(), ReduceFn.SUM, new int[] {sa[0], sb[1]},
+            return aggregate("matmul", ops, Kernels.transposeMatmul(), ReduceFn.SUM, shape,
                 BlockProgram.Kind.TRANSPOSE_MATMUL);
         }
         if (a instanceof DistArray && !(b instanceof DistArray)) {
             Operands ops = new Operands("matmul", a, b);
-            return blockwise(ops, new int[] {sa[0], sb[1]}, Kernels.matmulLocal(), BlockProgram.Kind.MATMUL_LOCAL);
+            return blockwise(ops, shape, Kernels.matmulLocal(), BlockProgram.Kind.MATMUL_LOCAL);
         }
         if (!(a instanceof DistArray) && isTransposedView(b)) {
             // L G^T = (G L^T)^T: each block of G times the local L^T, seen through the transposed
@@ -454,11 +468,8 @@ final class DistBackend implements Backend {
             + "another distributed array (X.T().matmul(G)); make the other operand local with toLocal()");
     }
 
-    @Override
-    public NDArray slice(NDArray a, int axis, int start, int stop) {
+    private NDArray slice(NDArray a, int axis, int start, int stop, int[] out) {
         DistArray d = untransposed("slice", a);
-        int[] out = d.shape();
-        out[axis] = stop - start;
         if (axis > 0) {
             return blockwise(new Operands("slice", d), out, Kernels.slice(axis, start, stop));
         }
@@ -466,11 +477,8 @@ final class DistBackend implements Backend {
         return new DistArray(d.layout().sliceRows(start, stop), rdd);
     }
 
-    @Override
-    public NDArray pad(NDArray a, int axis, int before, int after) {
+    private NDArray pad(NDArray a, int axis, int before, int after, int[] out) {
         DistArray d = untransposed("pad", a);
-        int[] out = d.shape();
-        out[axis] += before + after;
         if (axis > 0) {
             return blockwise(new Operands("pad", d), out, Kernels.pad(axis, before, after));
         }
@@ -483,8 +491,7 @@ final class DistBackend implements Backend {
         return new DistArray(parent, rdd);
     }
 
-    @Override
-    public NDArray concat(NDArray[] parts, int axis) {
+    private NDArray concat(NDArray[] parts, int axis, int[] out) {
         if (axis == 0) {
             throw new IllegalArgumentException("concat: joining distributed arrays along their rows (axis 0) is not "
                 + "supported; concatenate along another axis, or build one array with Dist.fromDataFrame");
@@ -496,11 +503,6 @@ final class DistBackend implements Backend {
             }
         }
         Operands ops = new Operands("concat", parts);
-        int[] out = parts[0].shape();
-        out[axis] = 0;
-        for (NDArray p : parts) {
-            out[axis] += p.shape()[axis];
-        }
         return blockwise(ops, out, Kernels.concat(axis));
     }
 }

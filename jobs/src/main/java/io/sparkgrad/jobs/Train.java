@@ -119,7 +119,7 @@ final class Train {
                 NDArray rows = model.rowLoss(data.x, data.y, std == null ? params : std.original(params));
                 if (fraction < 1) {
                     // Bernoulli row sampling on the executors, a fresh sample per evaluation
-                    NDArray keep = rows.backend().randomUniformLike(rows, seed * 1_000_003 + evaluation[0]++).lt(fraction);
+                    NDArray keep = Np.randomUniformLike(rows, seed * 1_000_003 + evaluation[0]++).lt(fraction);
                     loss = rows.mul(keep).sum().div(fraction * data.rows());
                 } else {
                     loss = rows.mean();
