@@ -120,11 +120,11 @@ public final class Autograd {
     }
 
     /**
-     * Describes what this thread is computing — {@code "forward: matmul#7"} or
-     * {@code "backward: matmul#7 -> grad of input 1"} — or returns null outside any op. Backends
+     * Returns what this thread's tape is doing — applying {@code matmul#7} (forward), computing
+     * the gradient of its input 1 (backward), storing gradients — or null outside any op. Backends
      * that run remote work use it to name that work after the tape.
      */
-    public static String activity() {
+    public static Activity activity() {
         return Engine.activity();
     }
 
@@ -247,8 +247,8 @@ public final class Autograd {
         List<NDArray> leaves = new ArrayList<>();
         Engine.run(heads, headGrads, null, retainGraph, false, false, leaves);
         Engine.State state = Engine.STATE.get();
-        String prevLabel = state.label;
-        state.label = "backward: store gradients";
+        Activity prevLabel = state.label;
+        state.label = Activity.STORE_GRADIENTS;
         try (Scope s = pause()) {
             for (NDArray leaf : leaves) {
                 AutogradMeta m = leaf.autogradMeta();

@@ -29,7 +29,7 @@ final class Engine {
         Op<?> activeOp;
         long activeId;
         int activeInput;
-        String label; // describes work done outside any op, such as storing gradients
+        Activity label; // work done outside any op, such as storing gradients
         String walk = "backward"; // the public call whose walk is running: backward or grad
     }
 
@@ -38,14 +38,15 @@ final class Engine {
         return STATE.get().walk;
     }
 
-    /** Describes the op being applied or differentiated on this thread, or returns null. */
-    static String activity() {
+    /** Returns the op being applied or differentiated on this thread, or null. */
+    static Activity activity() {
         State s = STATE.get();
         if (s.activeOp == null) {
             return s.label;
         }
-        String op = s.activeOp.name() + (s.activeId != 0 ? "#" + s.activeId : "");
-        return s.activeInput < 0 ? "forward: " + op : "backward: " + op + " -> grad of input " + s.activeInput;
+        return s.activeInput < 0
+            ? new Activity(Activity.Phase.FORWARD, s.activeOp.name(), s.activeId, -1)
+            : new Activity(Activity.Phase.BACKWARD, s.activeOp.name(), s.activeId, s.activeInput);
     }
 
     static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);

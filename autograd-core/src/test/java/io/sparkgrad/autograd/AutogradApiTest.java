@@ -385,7 +385,7 @@ class AutogradApiTest {
     }
 
     static final class RecordsActivity extends Function {
-        String seen;
+        Activity seen;
 
         @Override
         protected NDArray forward(NDArray... x) {
@@ -409,8 +409,10 @@ class AutogradApiTest {
         }
         assertEquals(null, Autograd.activity());
         y.backward();
-        long id = Long.parseLong(f.seen.replaceAll(".*#(\\d+).*", "$1"));
-        assertEquals("backward: RecordsActivity#" + id + " -> grad of input 0", f.seen);
+        assertEquals(Activity.Phase.BACKWARD, f.seen.phase());
+        assertEquals("RecordsActivity", f.seen.op());
+        assertEquals(0, f.seen.input());
+        assertEquals("backward: RecordsActivity#" + f.seen.nodeId() + " -> grad of input 0", f.seen.toString());
         assertValues(x.grad(), 2);
     }
 

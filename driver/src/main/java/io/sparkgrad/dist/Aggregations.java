@@ -1,5 +1,6 @@
 package io.sparkgrad.dist;
 
+import io.sparkgrad.autograd.Activity;
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.NDArray;
@@ -9,7 +10,6 @@ import io.sparkgrad.worker.Block;
 import io.sparkgrad.worker.Partials;
 import io.sparkgrad.worker.Zips;
 import org.apache.spark.Dependency;
-import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
@@ -52,22 +52,23 @@ final class Aggregations {
 
     /** One planned aggregation: the partial of every block, and how partials combine. */
     private static final class Member {
-        final String activity;
-        final Layout layout;
-        final DistArray.Blocks partials;
-        final ReduceFn combine;
+        final Activity activity;
+        final DistNode partials;
         final int[] shape;
-        final List<Broadcast<Block>> shipped;
         double[] value;
 
-        Member(String activity, Layout layout, DistArray.Blocks partials, ReduceFn combine, int[] shape,
-               List<Broadcast<Block>> shipped) {
+        Member(Activity activity, DistNode partials, int[] shape) {
             this.activity = activity;
-            this.layout = layout;
             this.partials = partials;
-            this.combine = combine;
             this.shape = shape;
-            this.shipped = shipped;
+        }
+
+        Layout layout() {
+            return partials.layout;
+        }
+
+        ReduceFn combine() {
+            return partials.kernel.combine();
         }
     }
 
@@ -125,8 +126,6 @@ final class Aggregations {
             } catch (RuntimeException e) {
                 failure = e;
                 throw e;
-            } finally {
-                live.forEach(m -> m.shipped.forEach(Broadcasts::release)); // read by this job only
             }
         }
     }
@@ -134,13 +133,14 @@ final class Aggregations {
     private static final ThreadLocal<Batch> OPEN = new ThreadLocal<>();
 
     /**
-     * Plans an aggregation of {@code partials} (one per block of {@code layout}) combined with
-     * {@code combine} into an array of {@code shape}; returns its value, pending when fusion is on.
+     * Plans an aggregation of {@code partials} (one per block, combined as their kernel says) into
+     * an array of {@code shape}; returns its value, pending when fusion is on. {@code op} names it
+     * when it runs outside any op of the tape.
      */
-    static NDArray plan(String op, Layout layout, DistArray.Blocks partials, ReduceFn combine, int[] shape,
-                        List<Broadcast<Block>> shipped) {
-        String activity = Autograd.activity();
-        Member m = new Member(activity != null ? activity : op, layout, partials, combine, shape, shipped);
+    static NDArray plan(String op, DistNode partials, int[] shape) {
+        Activity activity = Autograd.activity();
+        Member m = new Member(activity != null ? activity : new Activity(Activity.Phase.FORWARD, op, 0, -1), partials,
+            shape);
         if (!Dist.fusion()) {
             Batch alone = new Batch();
             alone.add(m);
@@ -172,17 +172,26 @@ final class Aggregations {
         // different rows (rare) are unioned, so the job is one however many there are.
         List<List<Member>> groups = new ArrayList<>();
         for (Member m : members) {
-            List<Member> g = groups.stream().filter(x -> x.get(0).layout.sameRows(m.layout)).findFirst().orElse(null);
+            List<Member> g = groups.stream().filter(x -> x.get(0).layout().sameRows(m.layout())).findFirst().orElse(null);
             if (g == null) {
                 g = new ArrayList<>();
                 groups.add(g);
             }
             g.add(m);
         }
+        String moves = movements(members);
+        // the block programs' broadcasts serve this job only: destroyed when it ends
+        try (Broadcasts.Scope broadcasts = new Broadcasts.Scope(members.get(0).partials.sc)) {
+            runJob(members, groups, moves, broadcasts);
+        }
+    }
+
+    private static void runJob(List<Member> members, List<List<Member>> groups, String moves,
+                               Broadcasts.Scope broadcasts) {
         JavaRDD<Block[]> all = null;
         List<Integer> tuplesPerGroup = new ArrayList<>();
         for (List<Member> g : groups) {
-            JavaRDD<Block[]> z = Dist.blockPrograms() ? Programs.compile(partialsOf(g)) : null;
+            JavaRDD<Block[]> z = Dist.blockPrograms() ? Programs.compile(partialsOf(g), broadcasts) : null;
             if (z == null) {
                 z = g.get(0).partials.rdd().mapPartitions(Zips.single(), true);
                 for (int k = 1; k < g.size(); k++) {
@@ -196,7 +205,7 @@ final class Aggregations {
         JavaRDD<Block[]> job = all;
         List<RDD<?>> shared = persistShared(job.rdd());
         try {
-            List<Block[]> tuples = Jobs.runAs(describe(members), job::collect);
+            List<Block[]> tuples = Jobs.runAs(activities(members), moves, job::collect);
             int pos = 0;
             for (int gi = 0; gi < groups.size(); gi++) {
                 List<Member> g = groups.get(gi);
@@ -224,14 +233,14 @@ final class Aggregations {
         }
     }
 
-    private static List<DistArray.Blocks> partialsOf(List<Member> g) {
-        List<DistArray.Blocks> out = new ArrayList<>(g.size());
+    private static List<DistNode> partialsOf(List<Member> g) {
+        List<DistNode> out = new ArrayList<>(g.size());
         g.forEach(m -> out.add(m.partials));
         return out;
     }
 
     private static ReduceFn[] fns(List<Member> g) {
-        return g.stream().map(m -> m.combine).toArray(ReduceFn[]::new);
+        return g.stream().map(Member::combine).toArray(ReduceFn[]::new);
     }
 
     /**
@@ -254,41 +263,11 @@ final class Aggregations {
             int group = Math.max(2, (int) Math.ceil(Math.pow(p, 1.0 / level) - 1e-9));
             int groups = (p + group - 1) / group;
             tuples = tuples.mapPartitionsToPair(Partials.keyByGroup(group), false)
-                .partitionBy(new GroupPartitioner(groups))
+                .partitionBy(new IndexPartitioner(groups))
                 .mapPartitions(Partials.combineGroup(fns), true);
             p = groups;
         }
         return tuples;
-    }
-
-    /** Sends group {@code k} to partition {@code k}. */
-    private static final class GroupPartitioner extends Partitioner {
-        private static final long serialVersionUID = 1L;
-        private final int groups;
-
-        GroupPartitioner(int groups) {
-            this.groups = groups;
-        }
-
-        @Override
-        public int numPartitions() {
-            return groups;
-        }
-
-        @Override
-        public int getPartition(Object key) {
-            return (Integer) key;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof GroupPartitioner && ((GroupPartitioner) o).groups == groups;
-        }
-
-        @Override
-        public int hashCode() {
-            return groups;
-        }
     }
 
     /**
@@ -325,28 +304,26 @@ final class Aggregations {
         return persisted;
     }
 
-    /**
-     * Names the job after the tape: one aggregation keeps its op's description
-     * ({@code sparkgrad forward: sum#3}); a fused job lists the backward rules it serves and the
-     * forward ops it computed with them.
-     */
-    private static String describe(List<Member> members) {
-        if (members.size() == 1) {
-            return "sparkgrad " + members.get(0).activity;
-        }
-        List<String> backward = new ArrayList<>();
-        List<String> other = new ArrayList<>();
+    /** What the members' blocks move between executors before they are reduced, or null. */
+    private static String movements(List<Member> members) {
+        java.util.Set<String> all = new java.util.LinkedHashSet<>();
         for (Member m : members) {
-            if (m.activity.startsWith("backward: ")) {
-                backward.add(m.activity.substring("backward: ".length()));
-            } else {
-                other.add(m.activity.startsWith("forward: ") ? m.activity.substring("forward: ".length()) : m.activity);
+            String s = m.partials.movements();
+            if (s != null) {
+                all.add(s);
             }
         }
-        if (backward.isEmpty()) {
-            return "sparkgrad forward: " + String.join(", ", other);
-        }
-        return "sparkgrad backward: " + String.join(", ", backward)
-            + (other.isEmpty() ? "" : " (in one pass with forward: " + String.join(", ", other) + ")");
+        return all.isEmpty() ? null : String.join(", ", all);
+    }
+
+    private static List<Activity> activities(List<Member> members) {
+        List<Activity> out = new ArrayList<>(members.size());
+        members.forEach(m -> out.add(m.activity));
+        return out;
+    }
+
+    /** Names the pending results of {@code members} for an error message. */
+    private static String describe(List<Member> members) {
+        return Jobs.describe(activities(members));
     }
 }

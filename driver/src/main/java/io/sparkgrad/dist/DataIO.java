@@ -50,12 +50,14 @@ import java.util.Set;
  * Data IO of distributed tensors: Spark DataFrames, Parquet and CSV in; DataFrames and Parquet out.
  *
  * <p><b>In.</b> The selected columns are projected by Spark SQL (numeric columns cast to double)
- * and each partition of the query's output becomes one {@link Block} on the executors, so the
- * DataFrame's partitioning is the array's block layout (an empty partition is an empty block).
- * One Spark job builds and persists the blocks (MEMORY_AND_DISK) and returns each block's row
- * count and width; the driver builds the {@link Layout} from the counts and re-keys each block's
- * first row to its global offset with a narrow map over the persisted blocks. The returned array
- * therefore never reads the source again. A bad value (a null, text that is not a number, a
+ * and each partition of the query's output becomes one {@link Block} on the executors (an empty
+ * partition is an empty block). One Spark job builds and persists the blocks (MEMORY_AND_DISK)
+ * and returns each block's row count and width; the driver builds the {@link Layout} from the
+ * counts and re-keys each block's first row to its global offset with a narrow map over the
+ * persisted blocks. Unless the caller keeps the source's partitions
+ * ({@link Dist.Blocking#SOURCE_PARTITIONS}), a second job then moves the rows into blocks of
+ * about {@link Dist#blockBytes()} each (a shuffle by row range) when the source has another
+ * number of partitions, and keeps those. The returned array never reads the source again. A bad value (a null, text that is not a number, a
  * vector of another size) fails the job with a {@link BadValue} naming the partition and the row
  * within it; only then a second job counts the rows of the partitions before that one, so that
  * the {@link IllegalArgumentException} the user gets names the global row.
@@ -96,7 +98,7 @@ final class DataIO {
 
     // ------------------------------------------------------------------ DataFrames in
 
-    static DistArray fromDataFrame(Dataset<Row> df, String[] columns) {
+    static DistArray fromDataFrame(Dataset<Row> df, Dist.Blocking blocking, String[] columns) {
         String op = "fromDataFrame";
         if (df == null) {
             throw new IllegalArgumentException(op + ": the DataFrame is null");
@@ -105,7 +107,7 @@ final class DataIO {
             throw new IllegalArgumentException(op + ": a streaming DataFrame cannot become a distributed array");
         }
         Selection sel = select(op, "the DataFrame", df.schema(), columns, false, caseSensitive(df.sparkSession()));
-        return load(op, "the data set", df.select(sel.projection()), sel.names, sel.kinds, false);
+        return load(op, "the data set", df.select(sel.projection()), sel.names, sel.kinds, false, blocking);
     }
 
     /** The columns chosen from a schema and how each becomes doubles. */
@@ -249,7 +251,7 @@ final class DataIO {
      * into a distributed array: one job that builds and persists the blocks, see the class comment.
      */
     private static DistArray load(String op, String what, Dataset<Row> projected, String[] names, int[] kinds,
-                                  boolean withFile) {
+                                  boolean withFile, Dist.Blocking blocking) {
         boolean vector = kinds.length == 1 && kinds[0] == VECTOR;
         RDD<InternalRow> rows = Jobs.run(op, () -> projected.queryExecution().toRdd());
         ToBlock toBlock = new ToBlock(names, kinds, withFile ? names.length : -1, Dist.dropInvalidRows());
@@ -307,7 +309,21 @@ final class DataIO {
         }
         int w = width;
         JavaRDD<Block> blocks = raw.map(b -> new Block(b.index(), starts[b.index()], new int[] {b.rows(), w}, b.dataRef()));
-        return new DistArray(layout, blocks);
+        DistArray source = new DistArray(layout, blocks);
+        Layout target = Layout.ofBlockRows(layout.rows(), Dist.defaultBlockRows(w), new int[] {w});
+        if (blocking == Dist.Blocking.SOURCE_PARTITIONS || target.numBlocks() == layout.numBlocks()) {
+            return source;
+        }
+        // One more job moves the rows into blocks of the target size and keeps those instead.
+        DistArray moved = DistBackend.reblock(source, target);
+        String moves = moved.node().movements();
+        JavaRDD<Block> rdd = moved.rdd().persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            Jobs.run(op, moves, rdd::count);
+        } finally {
+            raw.unpersist(false);
+        }
+        return new DistArray(target, rdd);
     }
 
     /** The executor-side failure {@code e} carries, if a bad value caused it. */
@@ -596,15 +612,15 @@ final class DataIO {
 
     // ------------------------------------------------------------------ files in
 
-    static DistArray readParquet(String path, String[] columns) {
-        return readFile("readParquet", "parquet", path, columns);
+    static DistArray readParquet(String path, Dist.Blocking blocking, String[] columns) {
+        return readFile("readParquet", "parquet", path, blocking, columns);
     }
 
-    static DistArray readCsv(String path, String[] columns) {
-        return readFile("readCsv", "csv", path, columns);
+    static DistArray readCsv(String path, Dist.Blocking blocking, String[] columns) {
+        return readFile("readCsv", "csv", path, blocking, columns);
     }
 
-    private static DistArray readFile(String op, String format, String path, String[] columns) {
+    private static DistArray readFile(String op, String format, String path, Dist.Blocking blocking, String[] columns) {
         if (path == null) {
             throw new IllegalArgumentException(op + ": the path is null");
         }
@@ -624,7 +640,7 @@ final class DataIO {
                 parts.add(project(reader(spark, csv).schema(schema).load(f, op, path), sel, withFile));
             }
         }
-        return load(op, where, union(parts, 0, parts.size()), sel.names, sel.kinds, withFile);
+        return load(op, where, union(parts, 0, parts.size()), sel.names, sel.kinds, withFile, blocking);
     }
 
     private static Dataset<Row> project(Dataset<Row> df, Selection sel, boolean withFile) {

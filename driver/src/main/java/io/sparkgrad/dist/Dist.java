@@ -39,19 +39,12 @@ import java.util.WeakHashMap;
 public final class Dist {
     private Dist() {}
 
-    private static SparkSession session;
+    private static volatile SparkSession session;
     private static final Metrics METRICS = new Metrics();
     private static final Map<SparkContext, Boolean> LISTENING = Collections.synchronizedMap(new WeakHashMap<>());
-
-    private static volatile long maxLocalBytes = 1L << 30;
-    private static volatile long broadcastThreshold = 256L << 10;
-    private static volatile long blockBytes = 64L << 20;
-    private static volatile boolean dropInvalidRows;
-    private static volatile boolean fusion = true;
-    private static volatile boolean blockPrograms = true;
-    private static volatile long programChunkBytes = 256L << 10;
-    private static volatile int aggregationFanIn = 64;
-    private static volatile long treeAggregationBytes = 32L << 20;
+    // the settings of each session, and those a new session starts from
+    private static final Map<SparkSession, Settings> SETTINGS = Collections.synchronizedMap(new WeakHashMap<>());
+    private static final Settings DEFAULTS = new Settings();
 
     // ------------------------------------------------------------------ session
 
@@ -138,140 +131,118 @@ public final class Dist {
     // ------------------------------------------------------------------ settings
 
     /**
-     * True (the default) when reductions over distributed rows whose results are local are deferred
-     * until a value is needed and then run together in one Spark job: a loss read after its
-     * {@code backward()} and the gradients of its local parameters cost one pass over the data.
+     * Returns the settings of the session sparkgrad runs on ({@link #use}, {@link #session()}), or,
+     * before there is one, the defaults that each new session starts from. The static setters below
+     * change the same object.
      */
+    public static Settings settings() {
+        SparkSession s = session;
+        if (s == null || s.sparkContext().isStopped()) {
+            return DEFAULTS;
+        }
+        return settings(s);
+    }
+
+    /** Returns the settings of {@code s}: a copy of the defaults when sparkgrad first sees it. */
+    public static Settings settings(SparkSession s) {
+        synchronized (SETTINGS) {
+            return SETTINGS.computeIfAbsent(s, k -> DEFAULTS.copy());
+        }
+    }
+
+    /** {@link Settings#fusion()} of the current session. */
     public static boolean fusion() {
-        return fusion;
+        return settings().fusion();
     }
 
-    /**
-     * Turns fusion on or off; off runs every reduction over distributed rows in its own job, at
-     * once. The values are the same either way, bit for bit.
-     */
+    /** {@link Settings#setFusion} of the current session. */
     public static void setFusion(boolean on) {
-        fusion = on;
+        settings().setFusion(on);
     }
 
-    /**
-     * True (the default) when an aggregation job runs as one block program per task: the row-local
-     * ops between the job's reductions and the cached blocks run a chunk of rows at a time
-     * ({@link #programChunkBytes()}), so each block is read once and no intermediate the size of a
-     * block is made. Off, every op runs over whole blocks as its own RDD. The values agree within
-     * rounding (partials are summed chunk by chunk).
-     */
+    /** {@link Settings#blockPrograms()} of the current session. */
     public static boolean blockPrograms() {
-        return blockPrograms;
+        return settings().blockPrograms();
     }
 
+    /** {@link Settings#setBlockPrograms} of the current session. */
     public static void setBlockPrograms(boolean on) {
-        blockPrograms = on;
+        settings().setBlockPrograms(on);
     }
 
-    /**
-     * The bytes of the widest array of one chunk of a block program (default 256 KiB), which sets
-     * the rows per chunk: small enough that a chunk's intermediates stay in a core's cache.
-     */
+    /** {@link Settings#programChunkBytes()} of the current session. */
     public static long programChunkBytes() {
-        return programChunkBytes;
+        return settings().programChunkBytes();
     }
 
+    /** {@link Settings#setProgramChunkBytes} of the current session. */
     public static void setProgramChunkBytes(long bytes) {
-        programChunkBytes = positive("setProgramChunkBytes", bytes);
+        settings().setProgramChunkBytes(bytes);
     }
 
-    /**
-     * The most per-block partials combined in one place when they are large (default 64): above
-     * {@link #treeAggregationBytes()} in all, more partials than this go through a tree of combining
-     * tasks as deep as needed, so that the driver never receives more than this many at once.
-     */
+    /** {@link Settings#aggregationFanIn()} of the current session. */
     public static int aggregationFanIn() {
-        return aggregationFanIn;
+        return settings().aggregationFanIn();
     }
 
-    /**
-     * The size of all the partials of one job (default 32 MiB) up to which the driver combines them
-     * directly however many blocks there are: a tree's extra stage costs more than it saves for
-     * small partials such as the gradient of a few hundred weights.
-     */
-    public static long treeAggregationBytes() {
-        return treeAggregationBytes;
-    }
-
-    public static void setTreeAggregationBytes(long bytes) {
-        if (bytes < 0) {
-            throw new IllegalArgumentException("setTreeAggregationBytes: bytes must be 0 or more, got " + bytes);
-        }
-        treeAggregationBytes = bytes;
-    }
-
+    /** {@link Settings#setAggregationFanIn} of the current session. */
     public static void setAggregationFanIn(int fanIn) {
-        if (fanIn < 2) {
-            throw new IllegalArgumentException("setAggregationFanIn: the fan-in must be at least 2, got " + fanIn);
-        }
-        aggregationFanIn = fanIn;
+        settings().setAggregationFanIn(fanIn);
     }
 
-    /** The largest distributed array, in bytes, that {@code toLocal()} collects (default 1 GiB). */
+    /** {@link Settings#treeAggregationBytes()} of the current session. */
+    public static long treeAggregationBytes() {
+        return settings().treeAggregationBytes();
+    }
+
+    /** {@link Settings#setTreeAggregationBytes} of the current session. */
+    public static void setTreeAggregationBytes(long bytes) {
+        settings().setTreeAggregationBytes(bytes);
+    }
+
+    /** {@link Settings#maxLocalBytes()} of the current session. */
     public static long maxLocalBytes() {
-        return maxLocalBytes;
+        return settings().maxLocalBytes();
     }
 
+    /** {@link Settings#setMaxLocalBytes} of the current session. */
     public static void setMaxLocalBytes(long bytes) {
-        maxLocalBytes = positive("setMaxLocalBytes", bytes);
+        settings().setMaxLocalBytes(bytes);
     }
 
-    /** Local operands above this size (default 256 KiB) travel as Spark broadcasts, smaller ones inside tasks. */
+    /** {@link Settings#broadcastThreshold()} of the current session. */
     public static long broadcastThreshold() {
-        return broadcastThreshold;
+        return settings().broadcastThreshold();
     }
 
+    /** {@link Settings#setBroadcastThreshold} of the current session. */
     public static void setBroadcastThreshold(long bytes) {
-        if (bytes < 0) {
-            throw new IllegalArgumentException("setBroadcastThreshold: bytes must be >= 0 but got " + bytes);
-        }
-        broadcastThreshold = bytes;
+        settings().setBroadcastThreshold(bytes);
     }
 
-    /**
-     * The target size of one block (default 64 MiB, half of Spark's default file split), from which
-     * the default rows per block follow: large enough that Spark's per-task cost (a few ms) stays
-     * small against the block's work. On 2 cores, before block programs, a logistic-regression
-     * gradient over 1M x 50 rows took about 300 ms with 8 MiB blocks, 250 with 16, 175 with 32 and
-     * 135 with 64.
-     */
+    /** {@link Settings#blockBytes()} of the current session. */
     public static long blockBytes() {
-        return blockBytes;
+        return settings().blockBytes();
     }
 
+    /** {@link Settings#setBlockBytes} of the current session. */
     public static void setBlockBytes(long bytes) {
-        blockBytes = positive("setBlockBytes", bytes);
+        settings().setBlockBytes(bytes);
     }
 
-    /** Returns the default rows per block for rows of {@code rowShape}: about {@link #blockBytes()} per block. */
+    /** {@link Settings#defaultBlockRows} of the current session. */
     public static int defaultBlockRows(int... rowShape) {
-        long rowBytes = 8L * Math.max(1, Shape.size(rowShape));
-        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, blockBytes / rowBytes));
+        return settings().defaultBlockRows(rowShape);
     }
 
-    /**
-     * Whether reading data skips rows holding NaN or an infinity (default false: such a value is an
-     * error naming its column and row).
-     */
+    /** {@link Settings#dropInvalidRows()} of the current session. */
     public static boolean dropInvalidRows() {
-        return dropInvalidRows;
+        return settings().dropInvalidRows();
     }
 
+    /** {@link Settings#setDropInvalidRows} of the current session. */
     public static void setDropInvalidRows(boolean drop) {
-        dropInvalidRows = drop;
-    }
-
-    private static long positive(String what, long v) {
-        if (v <= 0) {
-            throw new IllegalArgumentException(what + ": value must be > 0 but got " + v);
-        }
-        return v;
+        settings().setDropInvalidRows(drop);
     }
 
     // ------------------------------------------------------------------ creation
@@ -283,6 +254,24 @@ public final class Dist {
             throw new IllegalArgumentException("fromLocal: a 0-d array has no rows to distribute");
         }
         return fromLocal(local, Layout.even(s[0], numBlocks, java.util.Arrays.copyOfRange(s, 1, s.length)));
+    }
+
+    /**
+     * Splits a local array's rows into the blocks of the distributed array {@code like}, which has
+     * as many rows: the two can then be combined block by block, with no data moved.
+     */
+    public static DistArray fromLocal(NDArray local, NDArray like) {
+        if (!(like instanceof DistArray) || ((DistArray) like).isTransposedView()) {
+            throw new IllegalArgumentException("fromLocal: the template must be a distributed array (not a transposed view), "
+                + "got " + (like.isDistributed() ? "a transposed view" : "a local array") + " of shape " + Shape.str(like.shape()));
+        }
+        Layout layout = ((DistArray) like).layout();
+        int[] s = local.shape();
+        if (s.length == 0 || s[0] != layout.rows()) {
+            throw new IllegalArgumentException("fromLocal: an array of shape " + Shape.str(s) + " cannot be split into the "
+                + layout.rows() + " rows of a distributed array of shape " + Shape.str(like.shape()));
+        }
+        return fromLocal(local, layout.withRowShape(java.util.Arrays.copyOfRange(s, 1, s.length)));
     }
 
     /** Splits a local array's rows as {@code layout} says. */
@@ -332,10 +321,11 @@ public final class Dist {
             return x;
         }
         DistArray d = (DistArray) x;
+        String moves = d.node().movements();
         if (d.rdd().getStorageLevel().equals(StorageLevel.NONE())) {
             d.rdd().persist(StorageLevel.MEMORY_AND_DISK());
         }
-        Jobs.run("cache " + Shape.str(d.shape()), d.rdd()::count);
+        Jobs.run("cache " + Shape.str(d.shape()), moves, d.rdd()::count);
         return x;
     }
 
@@ -356,17 +346,35 @@ public final class Dist {
 
     // ------------------------------------------------------------------ data IO
 
+    /** How data read into a distributed array is split into blocks. */
+    public enum Blocking {
+        /**
+         * Blocks of about {@link #blockBytes()} each, in row order (the default): the source's
+         * rows are moved into them, by one more job at read time, when its number of partitions
+         * differs. A DataFrame of 200 small partitions then costs a few tasks per job, not 200.
+         */
+        TARGET_SIZE,
+        /** One block per partition of the source, as it comes (no data moved). */
+        SOURCE_PARTITIONS
+    }
+
     /**
      * Makes a 2-D float64 array (rows x columns) of the given columns of {@code df} (none given:
-     * all of its columns), one block per partition of {@code df}. The columns may have any numeric
-     * type (cast to double), or be one Spark ML vector column (dense or sparse, all of one size).
-     * A missing or non-numeric column fails before any Spark job; a null value fails naming its
-     * column and row. One Spark job reads {@code df} and caches the blocks; the array does not read
-     * {@code df} again.
+     * all of its columns), in blocks of about {@link #blockBytes()} ({@link Blocking#TARGET_SIZE}).
+     * The columns may have any numeric type (cast to double), or be one Spark ML vector column
+     * (dense or sparse, all of one size). A missing or non-numeric column fails before any Spark
+     * job; a null value fails naming its column and row. One Spark job reads {@code df} and caches
+     * its partitions' rows, and one more moves them into blocks of the target size when the number
+     * of partitions is not already right; the array does not read {@code df} again.
      */
     public static DistArray fromDataFrame(Dataset<Row> df,
                                           String... numericColumns) {
-        return DataIO.fromDataFrame(df, numericColumns);
+        return DataIO.fromDataFrame(df, Blocking.TARGET_SIZE, numericColumns);
+    }
+
+    /** As {@link #fromDataFrame(Dataset, String...)}, split into blocks as {@code blocking} says. */
+    public static DistArray fromDataFrame(Dataset<Row> df, Blocking blocking, String... numericColumns) {
+        return DataIO.fromDataFrame(df, blocking, numericColumns);
     }
 
     /**
@@ -375,7 +383,12 @@ public final class Dist {
      * them, so that what {@link DistArray#writeParquet} wrote comes back in row order.
      */
     public static DistArray readParquet(String path, String... columns) {
-        return DataIO.readParquet(path, columns);
+        return DataIO.readParquet(path, Blocking.TARGET_SIZE, columns);
+    }
+
+    /** As {@link #readParquet(String, String...)}, split into blocks as {@code blocking} says. */
+    public static DistArray readParquet(String path, Blocking blocking, String... columns) {
+        return DataIO.readParquet(path, blocking, columns);
     }
 
     /**
@@ -383,6 +396,11 @@ public final class Dist {
      * {@link #fromDataFrame}; a value that is not a number fails naming the file, column and row.
      */
     public static DistArray readCsv(String path, String... columns) {
-        return DataIO.readCsv(path, columns);
+        return DataIO.readCsv(path, Blocking.TARGET_SIZE, columns);
+    }
+
+    /** As {@link #readCsv(String, String...)}, split into blocks as {@code blocking} says. */
+    public static DistArray readCsv(String path, Blocking blocking, String... columns) {
+        return DataIO.readCsv(path, blocking, columns);
     }
 }

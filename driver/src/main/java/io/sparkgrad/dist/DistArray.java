@@ -18,10 +18,10 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * An {@link NDArray} whose rows live on Spark executors: a {@link Layout} plus an RDD with one
- * {@link Block} per partition. Operations on it are lazy: a row-local op records itself and its
- * operands ({@link Blocks}), and becomes an RDD transformation only when Spark is asked for its
- * blocks; an aggregation job runs such ops inside a block program instead. Those whose result
+ * An {@link NDArray} whose rows live on Spark executors: a {@link Layout} plus a node of the
+ * deferred graph ({@link DistNode}) whose blocks, one per partition, hold the rows. Operations on
+ * it are lazy: an op makes a node of its operands' nodes, which becomes an RDD only when Spark is
+ * asked for its blocks; an aggregation job runs such nodes inside a block program instead. Those whose result
  * is local (a reduction or a contraction over the rows) return pending local arrays, computed
  * together in one Spark job when a value is needed (see {@code Aggregations}); {@link #toLocal()}
  * runs a job of its own.
@@ -34,118 +34,30 @@ import java.util.List;
 public final class DistArray extends NDArray {
     private final Layout layout;
     private final boolean transposed;
-    private Blocks blocks;
+    private DistNode node;
     // true when this array persisted its RDD for a backward pass, or as a materialised gradient
     private boolean cachedBySparkgrad;
-    // the broadcasts shipped by the op that made this array (its closures hold them too)
-    private final List<Broadcast<Block>> ownBroadcasts;
     // the number of times assign replaced the blocks
     private volatile int version;
-
-    /**
-     * The blocks of an array and of its transposed views: an RDD, or the row-local op that makes
-     * it from its operands' blocks, turned into an RDD only when Spark is asked for the blocks
-     * themselves. An aggregation job compiles ops into a block program instead
-     * ({@link Programs}), so the ops of a training step usually never become RDDs, and the driver
-     * spends no time building and checking their closures.
-     */
-    static final class Blocks {
-        final org.apache.spark.SparkContext sc;
-        final Layout layout;
-        final Programs.Op op; // null: the RDD was given
-        private java.util.function.Supplier<JavaRDD<Block>> plan;
-        private JavaRDD<Block> rdd;
-        private boolean persistWhenBuilt;
-
-        private Blocks(org.apache.spark.SparkContext sc, Layout layout, Programs.Op op,
-                       java.util.function.Supplier<JavaRDD<Block>> plan, JavaRDD<Block> rdd) {
-            this.sc = sc;
-            this.layout = layout;
-            this.op = op;
-            this.plan = plan;
-            this.rdd = rdd;
-        }
-
-        static Blocks of(Layout layout, JavaRDD<Block> rdd) {
-            return new Blocks(rdd.context(), layout, null, null, checked(layout, rdd));
-        }
-
-        private static JavaRDD<Block> checked(Layout layout, JavaRDD<Block> rdd) {
-            if (rdd.getNumPartitions() != layout.numBlocks()) {
-                throw new IllegalStateException("internal: RDD has " + rdd.getNumPartitions() + " partitions for " + layout);
-            }
-            return rdd;
-        }
-
-        /** Blocks that {@code op} computes; {@code plan} builds their RDD when first needed. */
-        static Blocks planned(org.apache.spark.SparkContext sc, Layout layout, Programs.Op op,
-                              java.util.function.Supplier<JavaRDD<Block>> plan) {
-            return new Blocks(sc, layout, op, plan, null);
-        }
-
-        synchronized JavaRDD<Block> rdd() {
-            if (rdd == null) {
-                JavaRDD<Block> r = checked(layout, plan.get());
-                if (persistWhenBuilt) {
-                    r.persist(StorageLevel.MEMORY_AND_DISK());
-                }
-                rdd = r;
-                plan = null;
-            }
-            return rdd;
-        }
-
-        /** The RDD if it has been built, else null. */
-        synchronized JavaRDD<Block> builtRdd() {
-            return rdd;
-        }
-
-        /** Persists the RDD now if it exists, else when it is built; false if it was persisted already. */
-        synchronized boolean persist() {
-            if (rdd == null) {
-                boolean fresh = !persistWhenBuilt;
-                persistWhenBuilt = true;
-                return fresh;
-            }
-            if (rdd.getStorageLevel().equals(StorageLevel.NONE())) {
-                rdd.persist(StorageLevel.MEMORY_AND_DISK());
-                return true;
-            }
-            return false;
-        }
-
-        synchronized void unpersist() {
-            persistWhenBuilt = false;
-            if (rdd != null) {
-                rdd.unpersist(false);
-            }
-        }
-    }
 
     /**
      * Wraps blocks laid out as {@code layout}. The broadcasts that the RDD's lineage reads are held
      * by its closures, so Spark's ContextCleaner keeps them exactly as long as the RDD is reachable.
      */
     DistArray(Layout layout, JavaRDD<Block> rdd) {
-        this(layout, Blocks.of(layout, rdd), false, List.of());
+        this(DistNode.leaf(layout, rdd));
     }
 
-    /** Also records the broadcasts the op that made this array shipped, released with its graph. */
-    DistArray(Layout layout, JavaRDD<Block> rdd, List<Broadcast<Block>> ownBroadcasts) {
-        this(layout, Blocks.of(layout, rdd), false, ownBroadcasts);
+    /** An array whose blocks {@code node} describes. */
+    DistArray(DistNode node) {
+        this(node.layout, node, false);
     }
 
-    /** An array whose blocks an op makes when they are needed. */
-    DistArray(Blocks blocks, List<Broadcast<Block>> ownBroadcasts) {
-        this(blocks.layout, blocks, false, ownBroadcasts);
-    }
-
-    private DistArray(Layout layout, Blocks blocks, boolean transposed, List<Broadcast<Block>> ownBroadcasts) {
+    private DistArray(Layout layout, DistNode node, boolean transposed) {
         super(transposed ? reversed(layout.shape()) : layout.shape());
         this.layout = layout;
-        this.blocks = blocks;
+        this.node = node;
         this.transposed = transposed;
-        this.ownBroadcasts = ownBroadcasts;
     }
 
     private static int[] reversed(int[] s) {
@@ -158,7 +70,7 @@ public final class DistArray extends NDArray {
 
     /** Returns the transposed view of this (2-D, untransposed) array, or the base of a view. */
     DistArray transposedView() {
-        return new DistArray(layout, blocks, !transposed, List.of());
+        return new DistArray(layout, node, !transposed);
     }
 
     /**
@@ -166,7 +78,7 @@ public final class DistArray extends NDArray {
      * view: the view takes over the broadcasts that op shipped, and releases them with its graph.
      */
     DistArray toTransposedView() {
-        return new DistArray(layout, blocks, !transposed, ownBroadcasts);
+        return new DistArray(layout, node, !transposed);
     }
 
     /** Returns the row layout (of the base array, for a transposed view). */
@@ -176,12 +88,12 @@ public final class DistArray extends NDArray {
 
     /** Returns the blocks, one per partition, in row order (building their RDD if an op has not yet). */
     public JavaRDD<Block> rdd() {
-        return blocks.rdd();
+        return node.rdd();
     }
 
-    /** Returns the blocks as they are: an RDD, or the op that makes them. */
-    Blocks blocks() {
-        return blocks;
+    /** Returns the node of the deferred graph that makes the blocks. */
+    DistNode node() {
+        return node;
     }
 
     /** Returns true for the view made by {@code T()}. */
@@ -216,7 +128,7 @@ public final class DistArray extends NDArray {
                 + "the limit with Dist.setMaxLocalBytes");
         }
         DistBackend.checkContext("toLocal", this);
-        List<Block> parts = Jobs.run("collect " + Shape.str(shape), () -> rdd().collect());
+        List<Block> parts = Jobs.run("collect " + Shape.str(shape), node.movements(), () -> rdd().collect());
         double[] data = new double[Shape.size(layout.shape())];
         int pos = 0;
         for (Block b : parts) {
@@ -243,17 +155,21 @@ public final class DistArray extends NDArray {
             throw new IllegalStateException("assign: cannot assign into a transposed view of a distributed array");
         }
         DistArray v = value instanceof DistArray ? (DistArray) value : (DistArray) value.broadcastLike(this);
+        if (!v.transposed && v.layout.rows() == layout.rows()) {
+            v = DistBackend.reblock(v, layout); // the same rows in other blocks: moved into these
+        }
         if (v.transposed || !v.layout.sameRows(layout) || !Arrays.equals(v.shape, shape)) {
             throw new IllegalArgumentException("assign: value of shape " + Shape.str(value.shape()) + " (" + v.layout
                 + ") does not match the distributed array of shape " + Shape.str(shape) + " (" + layout + ")");
         }
         // Compute and cache the new blocks before the old ones are dropped: the new lineage may
         // read them (a gradient accumulated with GradReq.ADD).
+        String moves = v.node().movements();
         JavaRDD<Block> fresh = v.rdd().persist(StorageLevel.MEMORY_AND_DISK());
-        Jobs.run("materialise " + Shape.str(shape), fresh::count);
-        Blocks old = blocks;
+        Jobs.run("materialise " + Shape.str(shape), moves, fresh::count);
+        DistNode old = node;
         boolean oldOurs = cachedBySparkgrad;
-        blocks = Blocks.of(layout, fresh);
+        node = DistNode.leaf(layout, fresh);
         cachedBySparkgrad = true;
         version++;
         if (oldOurs && old.builtRdd() != fresh) {
@@ -268,7 +184,7 @@ public final class DistArray extends NDArray {
 
     /** Caches the blocks because a backward pass will read them again (idempotent). */
     void persistForBackward() {
-        if (blocks.persist()) {
+        if (node.persist()) {
             cachedBySparkgrad = true;
         }
     }
@@ -281,15 +197,15 @@ public final class DistArray extends NDArray {
     @Override
     public void onGraphFreed() {
         if (cachedBySparkgrad) {
-            blocks.unpersist();
+            node.unpersist();
             cachedBySparkgrad = false;
         }
-        ownBroadcasts.forEach(Broadcasts::release);
+        node.releaseBroadcasts();
     }
 
     @Override
     public NDArray detach() {
-        return new DistArray(layout, blocks, transposed, List.of());
+        return new DistArray(layout, node, transposed);
     }
 
     /** Prints the values like a local array when they are small enough to collect. */

@@ -16,6 +16,7 @@ import io.sparkgrad.worker.BlockProgram;
 import io.sparkgrad.worker.Generators;
 import io.sparkgrad.worker.Kernels;
 import io.sparkgrad.worker.PartitionFn;
+import io.sparkgrad.worker.Reblock;
 import io.sparkgrad.worker.Zips;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -95,26 +96,43 @@ final class DistBackend implements Backend {
 
     // ------------------------------------------------------------------ planning helpers
 
-    /** The distributed and local operands of one op, checked to share rows. */
+    /**
+     * The distributed and local operands of one op. Distributed operands split into other row
+     * blocks than the widest one's are moved into its blocks (a shuffle by row range, which the
+     * job that runs it names), so that the kernel sees the same rows of every operand.
+     */
     private static final class Operands {
         final List<DistArray> dist = new ArrayList<>();
+        // the distributed operands as the op received them (before any re-blocking): the recorded inputs
+        final List<DistArray> given = new ArrayList<>();
         final List<NDArray> local = new ArrayList<>();
         final int[] position; // argument position of each operand in the kernel's argument list
         Layout layout;
 
         Operands(String op, NDArray... operands) {
             position = new int[operands.length];
+            DistArray widest = null;
             for (NDArray a : operands) {
                 if (a instanceof DistArray) {
                     DistArray d = untransposed(op, a);
                     checkContext(op, d);
-                    if (layout == null) {
-                        layout = d.layout();
-                    } else if (!layout.sameRows(d.layout())) {
-                        throw new IllegalArgumentException(op + ": distributed operands are split into different row "
-                            + "blocks (" + layout + " and " + d.layout() + "); build them with the same layout");
+                    if (widest != null && d.layout().rows() != widest.layout().rows()) {
+                        throw new IllegalArgumentException(op + ": the distributed operands have " + widest.layout().rows()
+                            + " and " + d.layout().rows() + " rows (shapes " + Shape.str(widest.shape()) + " and "
+                            + Shape.str(d.shape()) + "); a distributed array broadcasts along its rows only against "
+                            + "local operands");
+                    }
+                    if (widest == null || Shape.size(d.layout().rowShape()) > Shape.size(widest.layout().rowShape())) {
+                        widest = d;
                     }
                     dist.add(d);
+                    given.add(d);
+                }
+            }
+            if (widest != null) {
+                layout = widest.layout();
+                for (int k = 0; k < dist.size(); k++) {
+                    dist.set(k, reblock(dist.get(k), layout));
                 }
             }
             int nd = 0;
@@ -141,7 +159,7 @@ final class DistBackend implements Backend {
 
     /** Refuses an array whose blocks belong to a SparkContext that is stopped or no longer sparkgrad's. */
     static void checkContext(String op, DistArray d) {
-        org.apache.spark.SparkContext sc = d.blocks().sc;
+        org.apache.spark.SparkContext sc = d.node().sc;
         if (sc.isStopped() || sc != Dist.session().sparkContext()) {
             throw new IllegalStateException(op + ": this distributed array (shape " + Shape.str(d.shape()) + ") belongs to "
                 + (sc.isStopped() ? "a SparkContext that was stopped" : "another SparkContext than sparkgrad's session")
@@ -185,51 +203,13 @@ final class DistBackend implements Backend {
     }
 
     /**
-     * Ships a local array to the executors: inside each task when small, as a broadcast otherwise.
-     * What is shipped is a snapshot ({@link LocalArray#snapshot}): the tasks, and the lineage Spark
-     * recomputes lost blocks from, see the values of this moment whatever is assigned later.
+     * The value of a local operand that the op's kernel will ship to the executors: a snapshot
+     * ({@link LocalArray#snapshot}), so that the tasks, and the lineage Spark recomputes lost
+     * blocks from, see the values of this moment whatever is assigned later. Whether it travels
+     * inside the tasks or as a broadcast is decided when Spark work is made ({@link Broadcasts}).
      */
-    private static Object ship(NDArray local) {
-        Block b = Block.of(-1, 0, ((LocalArray) local.toLocal()).snapshot());
-        if (8L * b.dataRef().length <= Dist.broadcastThreshold()) {
-            return b;
-        }
-        return Broadcasts.create(b);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<Broadcast<Block>> broadcastsIn(Object[] shipped) {
-        List<Broadcast<Block>> out = new ArrayList<>();
-        for (Object o : shipped) {
-            if (o instanceof Broadcast) {
-                out.add((Broadcast<Block>) o);
-            }
-        }
-        return out;
-    }
-
-    private static JavaRDD<Block[]> zip(List<DistArray> dist) {
-        JavaRDD<Block[]> z = dist.get(0).rdd().mapPartitions(Zips.single(), true);
-        for (int k = 1; k < dist.size(); k++) {
-            z = z.zipPartitions(dist.get(k).rdd(), Zips.append());
-        }
-        return z;
-    }
-
-    /**
-     * Applies {@code fn} to each partition's blocks of the distributed operands (with the local
-     * operands after them): one RDD over the operands' own RDDs for one or two of them, zipped
-     * tuples for more.
-     */
-    private static JavaRDD<Block> perBlock(List<DistArray> dist, BlockFn fn, Object[] shipped) {
-        switch (dist.size()) {
-            case 1:
-                return dist.get(0).rdd().mapPartitions(PartitionFn.ofOne(fn, shipped), true);
-            case 2:
-                return dist.get(0).rdd().zipPartitions(dist.get(1).rdd(), PartitionFn.ofTwo(fn, shipped));
-            default:
-                return zip(dist).mapPartitions(new PartitionFn(fn, shipped), true);
-        }
+    private static Block ship(NDArray local) {
+        return Block.of(-1, 0, ((LocalArray) local.toLocal()).snapshot());
     }
 
     /** Runs {@code fn} block by block; the result has {@code layout}'s rows and {@code rowShape}. */
@@ -238,25 +218,22 @@ final class DistBackend implements Backend {
     }
 
     /**
-     * Runs the row-local {@code fn} block by block, recorded for block programs as a step of
-     * {@code kind} ({@link Programs}).
+     * Runs the row-local {@code fn} block by block, as a step of {@code kind} when a block
+     * program computes it ({@link Programs}).
      */
     private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn, BlockProgram.Kind kind) {
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
         int[] rowShape = Arrays.copyOfRange(outShape, 1, outShape.length);
-        DistArray.Blocks blocks = planned(ops, ops.layout.withRowShape(rowShape), kind, fn, shipped, rowShape, null);
-        return new DistArray(blocks, broadcastsIn(shipped));
+        DistNode node = node(ops, ops.layout.withRowShape(rowShape), new BlockProgram.Kernel(kind, fn, null, shipped,
+            rowShape, null), true);
+        return new DistArray(node);
     }
 
-    /**
-     * The blocks {@code fn} makes from the operands' blocks: an op a block program can run, turned
-     * into an RDD ({@link #perBlock}) only if Spark is asked for them.
-     */
-    private static DistArray.Blocks planned(Operands ops, Layout layout, BlockProgram.Kind kind, BlockFn fn,
-                                            Object[] shipped, int[] shape, ReduceFn combine) {
-        List<DistArray> dist = List.copyOf(ops.dist);
-        return DistArray.Blocks.planned(dist.get(0).blocks().sc, layout,
-            Programs.Op.rowwise(kind, fn, dist, shipped, shape, combine), () -> perBlock(dist, fn, shipped));
+    /** The node that {@code kernel} makes from the blocks of the distributed operands. */
+    private static DistNode node(Operands ops, Layout layout, BlockProgram.Kernel kernel, boolean chunkable) {
+        List<DistNode> inputs = new ArrayList<>(ops.dist.size());
+        ops.dist.forEach(d -> inputs.add(d.node()));
+        return DistNode.of(layout, kernel, inputs, chunkable);
     }
 
     /**
@@ -272,16 +249,17 @@ final class DistBackend implements Backend {
                                      BlockProgram.Kind kind) {
         if (Autograd.isRecording()) {
             // whenever the job runs, it computes these blocks: keep them for a backward pass after it
-            ops.dist.forEach(DistArray::persistForBackward);
+            ops.given.forEach(DistArray::persistForBackward);
         }
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
-        DistArray.Blocks partials = planned(ops, ops.layout, kind, partial, shipped, shape, combine);
-        return Aggregations.plan(op, ops.layout, partials, combine, shape, broadcastsIn(shipped));
+        DistNode partials = node(ops, ops.layout, new BlockProgram.Kernel(kind, partial, null, shipped, shape, combine),
+            true);
+        return Aggregations.plan(op, partials, shape);
     }
 
     /** Makes blocks from a layout alone, on the executors. */
     static DistArray generate(Layout layout, Generators.BlockGen gen) {
-        return generate(layout, gen, List.of(), false);
+        return generate(layout, gen, new Object[0], false);
     }
 
     /**
@@ -289,33 +267,49 @@ final class DistBackend implements Backend {
      * the number of rows only (not on the block or its position), so a block program can make them
      * chunk by chunk.
      */
-    private static DistArray generate(Layout layout, Generators.BlockGen gen, List<Broadcast<Block>> broadcasts,
-                                      boolean rowsOnly) {
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(Dist.session().sparkContext());
-        int n = layout.numBlocks();
-        int[] starts = new int[n + 1];
-        for (int i = 0; i <= n; i++) {
-            starts[i] = i < n ? layout.rowStart(i) : layout.rows();
-        }
-        java.util.function.Supplier<JavaRDD<Block>> plan = () -> {
-            List<Integer> indices = IntStream.range(0, n).boxed().collect(Collectors.toList());
-            return jsc.parallelize(indices, n).map(Generators.generate(starts, layout.rowShape(), gen));
-        };
-        if (rowsOnly) {
-            return new DistArray(DistArray.Blocks.planned(jsc.sc(), layout, Programs.Op.source(gen, layout.rowShape()), plan),
-                broadcasts);
-        }
-        return new DistArray(layout, plan.get(), broadcasts);
+    private static DistArray generate(Layout layout, Generators.BlockGen gen, Object[] shipped, boolean rowsOnly) {
+        BlockProgram.Kernel k = new BlockProgram.Kernel(BlockProgram.Kind.SOURCE, null, gen, shipped,
+            layout.rowShape(), null);
+        return new DistArray(DistNode.source(Dist.session().sparkContext(), layout, k, rowsOnly));
     }
 
-    private static int[] rowStarts(Layout layout) {
-        int n = layout.numBlocks();
-        int[] starts = new int[n + 1];
-        for (int i = 0; i < n; i++) {
-            starts[i] = layout.rowStart(i);
+    /**
+     * Returns {@code d} with its rows moved into the blocks of {@code target} (the same number of
+     * rows): {@code d} itself when they are split the same way, otherwise a shuffle by row range
+     * that keeps every row's values and order.
+     */
+    static DistArray reblock(DistArray d, Layout target) {
+        if (d.layout().sameRows(target)) {
+            return d;
         }
-        starts[n] = layout.rows();
-        return starts;
+        int[] rowShape = d.layout().rowShape();
+        int n = target.numBlocks();
+        long[] starts = new long[n + 1];
+        int[] ints = target.rowStarts();
+        for (int i = 0; i <= n; i++) {
+            starts[i] = ints[i];
+        }
+        String what = "re-block (" + d.numBlocks() + " -> " + n + " blocks)";
+        DistNode.Movement m = new DistNode.Movement() {
+            @Override
+            public JavaRDD<Block> apply(JavaRDD<Block> in) {
+                return in.mapPartitionsToPair(Reblock.split(starts), false).partitionBy(new IndexPartitioner(n))
+                    .mapPartitionsWithIndex(Reblock.join(starts, rowShape), true);
+            }
+
+            @Override
+            public String describe() {
+                return what;
+            }
+        };
+        return new DistArray(DistNode.moved(target.withRowShape(rowShape), m, d.node()));
+    }
+
+    /** {@code fn} over each block of {@code d}, making blocks of {@code layout}: rows move, so never inside a program. */
+    private static DistArray reblocked(DistArray d, Layout layout, BlockFn fn) {
+        BlockProgram.Kernel k = new BlockProgram.Kernel(BlockProgram.Kind.ROWWISE, fn, null, new Object[0],
+            layout.rowShape(), null);
+        return new DistArray(DistNode.of(layout, k, List.of(d.node()), false));
     }
 
     // ------------------------------------------------------------------ elementwise
@@ -347,7 +341,7 @@ final class DistBackend implements Backend {
 
     private NDArray fullLike(NDArray like, double value) {
         DistArray d = (DistArray) like;
-        DistArray base = generate(d.layout(), Generators.fill(value), List.of(), true);
+        DistArray base = generate(d.layout(), Generators.fill(value), new Object[0], true);
         return d.isTransposedView() ? base.transposedView() : base;
     }
 
@@ -402,9 +396,8 @@ final class DistBackend implements Backend {
             // a local array holding every row: split it into the target's blocks
             return Dist.fromLocal(a.broadcastTo(shape), target.layout());
         }
-        Object shipped = ship(a);
         return generate(target.layout().withRowShape(Arrays.copyOfRange(shape, 1, shape.length)),
-            Generators.broadcast(shipped), broadcastsIn(new Object[] {shipped}), true);
+            Generators.broadcast(), new Object[] {ship(a)}, true);
     }
 
     private NDArray reshape(NDArray a, int[] shape) {
@@ -473,8 +466,7 @@ final class DistBackend implements Backend {
         if (axis > 0) {
             return blockwise(new Operands("slice", d), out, Kernels.slice(axis, start, stop));
         }
-        JavaRDD<Block> rdd = perBlock(List.of(d), Kernels.sliceRows(rowStarts(d.layout()), start, stop), new Object[0]);
-        return new DistArray(d.layout().sliceRows(start, stop), rdd);
+        return reblocked(d, d.layout().sliceRows(start, stop), Kernels.sliceRows(d.layout().rowStarts(), start, stop));
     }
 
     private NDArray pad(NDArray a, int axis, int before, int after, int[] out) {
@@ -487,8 +479,7 @@ final class DistBackend implements Backend {
             throw new IllegalArgumentException("pad: padding the rows of a distributed array is only supported to "
                 + "undo a row slice (its gradient); shape " + Shape.str(d.shape()) + ", padding " + before + ", " + after);
         }
-        JavaRDD<Block> rdd = perBlock(List.of(d), Kernels.unsliceRows(rowStarts(parent), before), new Object[0]);
-        return new DistArray(parent, rdd);
+        return reblocked(d, parent, Kernels.unsliceRows(parent.rowStarts(), before));
     }
 
     private NDArray concat(NDArray[] parts, int axis, int[] out) {

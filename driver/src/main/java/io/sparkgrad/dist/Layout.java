@@ -81,6 +81,11 @@ public final class Layout implements Serializable {
         return rowStarts[rowStarts.length - 1];
     }
 
+    /** Returns where each block starts, and then the number of rows: {@code numBlocks() + 1} values. */
+    public int[] rowStarts() {
+        return rowStarts.clone();
+    }
+
     public int rowStart(int block) {
         return rowStarts[block];
     }

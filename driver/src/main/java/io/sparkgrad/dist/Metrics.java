@@ -1,5 +1,6 @@
 package io.sparkgrad.dist;
 
+import io.sparkgrad.autograd.Activity;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.SparkListenerStageCompleted;
@@ -63,11 +64,11 @@ public final class Metrics extends SparkListener {
     }
 
     private static int phase(Properties props) {
-        String d = props == null ? null : props.getProperty(Jobs.DESCRIPTION);
-        if (d == null || !d.startsWith("sparkgrad ")) {
-            return OTHER;
+        String p = props == null ? null : props.getProperty(Jobs.PHASE);
+        if (Activity.Phase.FORWARD.label().equals(p)) {
+            return FORWARD;
         }
-        return d.startsWith("sparkgrad forward") ? FORWARD : d.startsWith("sparkgrad backward") ? BACKWARD : OTHER;
+        return Activity.Phase.BACKWARD.label().equals(p) ? BACKWARD : OTHER;
     }
 
     @Override

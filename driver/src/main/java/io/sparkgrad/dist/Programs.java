@@ -1,11 +1,7 @@
 package io.sparkgrad.dist;
 
-import io.sparkgrad.np.ReduceFn;
 import io.sparkgrad.worker.Block;
-import io.sparkgrad.worker.BlockFn;
 import io.sparkgrad.worker.BlockProgram;
-import io.sparkgrad.worker.Generators;
-import io.sparkgrad.worker.Zips;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.storage.RDDBlockId;
@@ -18,10 +14,10 @@ import java.util.Map;
 
 /**
  * Compiles the reductions of an aggregation job into one {@link BlockProgram} per block. Every
- * row-local op on distributed arrays is an {@link Op} on its operands' blocks
- * ({@link DistArray.Blocks}), which becomes an RDD only if Spark is asked for those blocks; when an
- * aggregation job runs, the ops between the job's reductions and its <em>leaves</em> (blocks that are
- * cached, or that an op which is not row-local makes) become the steps of a program that each task
+ * row-local op on distributed arrays is a node of the deferred graph ({@link DistNode}), which
+ * becomes an RDD only if Spark is asked for its blocks; when an aggregation job runs, the nodes
+ * between the job's reductions and its <em>leaves</em> (blocks that are cached, or that a node no
+ * program can compute chunk by chunk makes) become the steps of a program that each task
  * runs over its block a chunk of rows at a time. The forward and backward ops of a loss then read
  * each cached block once, in one task, with no intermediate array the size of a block.
  *
@@ -33,40 +29,17 @@ final class Programs {
     private Programs() {}
 
     /**
-     * What a row-local op computes from its operands' blocks, chunk by chunk: its kernel, and the
-     * blocks of its distributed operands.
-     */
-    record Op(BlockProgram.Kernel kernel, List<DistArray.Blocks> inputs) {
-        /**
-         * {@code fn} applied to the same rows of {@code inputs} (with the local operands
-         * {@code shipped}); its rows have shape {@code rowShape}, or, for the partial of a
-         * reduction over rows ({@code combine} not null), the partial has shape {@code rowShape}.
-         */
-        static Op rowwise(BlockProgram.Kind kind, BlockFn fn, List<DistArray> inputs, Object[] shipped, int[] rowShape,
-                          ReduceFn combine) {
-            List<DistArray.Blocks> in = new ArrayList<>(inputs.size());
-            inputs.forEach(d -> in.add(d.blocks()));
-            return new Op(new BlockProgram.Kernel(kind, fn, null, shipped, rowShape, combine), in);
-        }
-
-        /** {@code gen}'s values, which depend on the number of rows only. */
-        static Op source(Generators.BlockGen gen, int[] rowShape) {
-            return new Op(new BlockProgram.Kernel(BlockProgram.Kind.SOURCE, null, gen, new Object[0], rowShape, null),
-                List.of());
-        }
-    }
-
-    /**
      * Returns one RDD of per-block partial tuples (the partial of each of {@code partials}, in
      * order) computed by a block program over their common leaves, or null when there is no leaf
-     * to run over (the caller then zips the partials' own RDDs).
+     * to run over (the caller then zips the partials' own RDDs). The program's large local
+     * operands become broadcasts of {@code broadcasts}, the job's scope.
      */
-    static JavaRDD<Block[]> compile(List<DistArray.Blocks> partials) {
-        Compiler c = new Compiler();
+    static JavaRDD<Block[]> compile(List<DistNode> partials, Broadcasts.Scope broadcasts) {
+        Compiler c = new Compiler(broadcasts);
         int[] outputs = new int[partials.size()];
         for (int k = 0; k < partials.size(); k++) {
-            DistArray.Blocks p = partials.get(k);
-            if (p.op == null || p.op.kernel().combine() == null) {
+            DistNode p = partials.get(k);
+            if (!p.isPartial()) {
                 return null;
             }
             outputs[k] = c.visit(p);
@@ -74,39 +47,40 @@ final class Programs {
         if (c.leaves.isEmpty()) {
             return null; // nothing to run over: the partials come from sources alone
         }
-        JavaRDD<Block[]> zipped = c.leaves.get(0).rdd().mapPartitions(Zips.single(), true);
-        for (int k = 1; k < c.leaves.size(); k++) {
-            zipped = zipped.zipPartitions(c.leaves.get(k).rdd(), Zips.append());
-        }
+        JavaRDD<Block[]> zipped = DistNode.zip(c.leaves);
         BlockProgram program = new BlockProgram(c.steps.toArray(new BlockProgram.Step[0]), outputs, Dist.programChunkBytes());
         return zipped.mapPartitions(program, true);
     }
 
     /** Walks from the partials to the leaves, numbering steps after the steps they read. */
     private static final class Compiler {
-        final List<DistArray.Blocks> leaves = new ArrayList<>();
+        final List<DistNode> leaves = new ArrayList<>();
         final List<BlockProgram.Step> steps = new ArrayList<>();
-        final Map<DistArray.Blocks, Integer> refs = new IdentityHashMap<>();
+        final Map<DistNode, Integer> refs = new IdentityHashMap<>();
+        final Broadcasts.Scope broadcasts;
 
-        int visit(DistArray.Blocks b) {
-            Integer known = refs.get(b);
+        Compiler(Broadcasts.Scope broadcasts) {
+            this.broadcasts = broadcasts;
+        }
+
+        int visit(DistNode n) {
+            Integer known = refs.get(n);
             if (known != null) {
                 return known;
             }
-            Op op = b.op;
             int ref;
-            if (op == null || isInMemory(b.builtRdd())) {
-                leaves.add(b);
+            if (n.kernel == null || !n.chunkable || isInMemory(n.builtRdd())) {
+                leaves.add(n);
                 ref = -leaves.size(); // leaf k is -1 - k
             } else {
-                int[] args = new int[op.inputs().size()];
+                int[] args = new int[n.inputs.size()];
                 for (int i = 0; i < args.length; i++) {
-                    args[i] = visit(op.inputs().get(i));
+                    args[i] = visit(n.inputs.get(i));
                 }
-                steps.add(new BlockProgram.Step(op.kernel(), args));
+                steps.add(new BlockProgram.Step(broadcasts.ship(n.kernel), args));
                 ref = steps.size() - 1;
             }
-            refs.put(b, ref);
+            refs.put(n, ref);
             return ref;
         }
     }

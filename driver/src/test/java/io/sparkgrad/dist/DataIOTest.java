@@ -101,9 +101,9 @@ class DataIOTest {
     }
 
     @Test
-    void theDataFramesPartitionsAreTheBlocks() {
+    void keepingTheSourcePartitionsMakesEachPartitionABlock() {
         Dataset<Row> df = mixed(20).repartition(3);
-        DistArray x = Dist.fromDataFrame(df, "id", "x");
+        DistArray x = Dist.fromDataFrame(df, Dist.Blocking.SOURCE_PARTITIONS, "id", "x");
         assertEquals(3, x.numBlocks());
         assertEquals(20, x.layout().rows());
         List<Long> counts = df.javaRDD().mapPartitions(it -> {
@@ -126,7 +126,7 @@ class DataIOTest {
         assertArrayEquals(Np.arange(20.0).toArray(), ids);
 
         // empty partitions become empty blocks, and the array still computes
-        DistArray sparse = Dist.fromDataFrame(mixed(2).repartition(5), "id");
+        DistArray sparse = Dist.fromDataFrame(mixed(2).repartition(5), Dist.Blocking.SOURCE_PARTITIONS, "id");
         assertEquals(5, sparse.numBlocks());
         int empty = 0;
         for (int i = 0; i < 5; i++) {
@@ -148,17 +148,50 @@ class DataIOTest {
             SOURCE_READS.incrementAndGet();
             return RowFactory.create(r.getLong(0) * 3);
         }, Encoders.row(schema));
-        SOURCE_READS.set(0);
-        Dist.waitForListeners();
-        long jobs = Dist.metrics().snapshot().jobs();
-        DistArray x = Dist.fromDataFrame(df);
-        Dist.waitForListeners();
-        assertEquals(1, Dist.metrics().snapshot().jobs() - jobs);
-        assertEquals(10, SOURCE_READS.get());
-        assertEquals(3, x.numBlocks());
-        assertArrayEquals(Np.arange(0, 30, 3).toArray(), x.toArray());
-        assertEquals(135.0, x.sum().item());
-        assertEquals(10, SOURCE_READS.get());
+        for (Dist.Blocking blocking : Dist.Blocking.values()) {
+            SOURCE_READS.set(0);
+            long jobs = Dist.metrics().snapshot().jobs();
+            DistArray x = Dist.fromDataFrame(df, blocking);
+            // the source's 3 partitions hold 240 bytes: the target size makes them one block, by one more job
+            boolean kept = blocking == Dist.Blocking.SOURCE_PARTITIONS;
+            assertEquals(kept ? 1 : 2, Dist.metrics().snapshot().jobs() - jobs, blocking.name());
+            assertEquals(10, SOURCE_READS.get());
+            assertEquals(kept ? 3 : 1, x.numBlocks());
+            assertArrayEquals(Np.arange(0, 30, 3).toArray(), x.toArray());
+            assertEquals(135.0, x.sum().item());
+            assertEquals(10, SOURCE_READS.get(), blocking.name());
+        }
+    }
+
+    @Test
+    void aDataFrameOf200PartitionsIsMovedIntoBlocksOfTheTargetSizeInRowOrder() {
+        long saved = Dist.blockBytes();
+        DistAutogradTest.Descriptions jobs = new DistAutogradTest.Descriptions();
+        spark.sparkContext().addSparkListener(jobs);
+        try {
+            Dist.setBlockBytes(120_000); // 7,500 rows of two doubles per block: 20,000 rows make 3
+            Dataset<Row> df = spark.range(0, 20_000, 1, 200).toDF("v")
+                .selectExpr("v", "v * 0.5 AS half");
+            assertEquals(200, df.rdd().getNumPartitions());
+            DistArray x = Dist.fromDataFrame(df);
+            assertEquals(3, x.numBlocks());
+            assertEquals(7_500, x.layout().blockRows(0));
+            assertEquals(5_000, x.layout().blockRows(2));
+            double[] values = x.toArray();
+            for (int i = 0; i < 20_000; i++) {
+                assertEquals(i, values[2 * i], "row " + i);
+                assertEquals(i * 0.5, values[2 * i + 1], "row " + i);
+            }
+            Dist.metrics().snapshot();
+            assertTrue(jobs.seen.stream().anyMatch(d -> d != null && d.endsWith("moves rows: re-block (200 -> 3 blocks)")),
+                jobs.seen.toString());
+            long before = Dist.metrics().snapshot().tasks();
+            assertEquals(20_000 * 19_999 / 2.0 * 1.5, x.sum().item());
+            assertEquals(3, Dist.metrics().snapshot().tasks() - before, "one task per block");
+        } finally {
+            Dist.setBlockBytes(saved);
+            spark.sparkContext().removeSparkListener(jobs);
+        }
     }
 
     // ------------------------------------------------------------------ vectors
@@ -258,10 +291,13 @@ class DataIOTest {
         DistArray x = (DistArray) Dist.fromLocal(local, 4);
         String path = dir.resolve("x.parquet").toString();
         x.writeParquet(path);
-        DistArray back = Dist.readParquet(path);
+        DistArray back = Dist.readParquet(path, Dist.Blocking.SOURCE_PARTITIONS);
         assertArrayEquals(local.toArray(), back.toArray());
         assertEquals(4, back.numBlocks()); // one file per block, read in the writer's order
         assertEquals(x.layout(), back.layout());
+        DistArray oneBlock = Dist.readParquet(path); // 552 bytes: one block of the target size
+        assertEquals(1, oneBlock.numBlocks());
+        assertArrayEquals(local.toArray(), oneBlock.toArray());
 
         // toDataFrame: names, 1-D arrays, order
         Dataset<Row> df = x.toDataFrame("a", "b", "c");

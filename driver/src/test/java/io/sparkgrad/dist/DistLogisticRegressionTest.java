@@ -62,7 +62,7 @@ class DistLogisticRegressionTest {
             fields.add(DataTypes.createStructField(columns[j], DataTypes.DoubleType, false));
         }
         Dataset<Row> df = spark.createDataFrame(rows, DataTypes.createStructType(fields)).repartition(8);
-        NDArray data = Dist.fromDataFrame(df, columns);
+        NDArray data = Dist.fromDataFrame(df, Dist.Blocking.SOURCE_PARTITIONS, columns);
         x = data.slice(1, 0, D);
         t = data.slice(1, D, D + 1).reshape(-1);
         assertEquals(8, ((DistArray) x).numBlocks());
@@ -162,6 +162,20 @@ class DistLogisticRegressionTest {
         return rt.totalMemory() - rt.freeMemory();
     }
 
+    /**
+     * How many of the broadcasts sparkgrad made from the id {@code since} on still have pieces in
+     * Spark's block managers (as the driver's block manager master knows them).
+     */
+    private static long broadcastsHeld(long since) {
+        java.util.Set<Long> ours = new java.util.HashSet<>(Broadcasts.recentIds());
+        scala.Function1<org.apache.spark.storage.BlockId, Object> isOurs = id -> id instanceof org.apache.spark.storage.BroadcastBlockId
+            && ((org.apache.spark.storage.BroadcastBlockId) id).broadcastId() >= since
+            && ours.contains(((org.apache.spark.storage.BroadcastBlockId) id).broadcastId());
+        return scala.jdk.javaapi.CollectionConverters.asJava(
+            org.apache.spark.SparkEnv.get().blockManager().master().getMatchingBlockIds(isOurs, true)).stream()
+            .map(id -> ((org.apache.spark.storage.BroadcastBlockId) id).broadcastId()).distinct().count();
+    }
+
     @Test
     void aThousandTrainingIterationsLeaveNothingCachedOrBroadcastAndKeepTheHeapFlat() {
         long threshold = Dist.broadcastThreshold();
@@ -172,6 +186,9 @@ class DistLogisticRegressionTest {
             NDArray w = Np.zeros(D);
             w.attachGrad();
             Set<Integer> before = persistedRdds();
+            List<Long> made = Broadcasts.recentIds();
+            long since = made.isEmpty() ? 0 : made.get(made.size() - 1) + 1;
+            long broadcastsMadeBefore = Dist.metrics().snapshot().broadcasts();
             double first = 0;
             double last = 0;
             long heapAt100 = 0;
@@ -190,6 +207,11 @@ class DistLogisticRegressionTest {
                 // arrays of earlier tests may be cleaned meanwhile; nothing may be added
                 assertTrue(before.containsAll(now), "iteration " + it + " left cached blocks: " + now + " vs " + before);
                 assertEquals(0, Dist.liveBroadcasts(), "iteration " + it + " left broadcasts");
+                if (it % 100 == 99) {
+                    // each job destroyed its broadcasts (asynchronously: the last few may still be going)
+                    long held = broadcastsHeld(since);
+                    assertTrue(held <= 5, "iteration " + it + ": Spark still holds " + held + " of sparkgrad's broadcasts");
+                }
                 if (it == 99) {
                     heapAt100 = usedHeapAfterGc();
                 }
@@ -201,6 +223,8 @@ class DistLogisticRegressionTest {
             assertTrue(heapAt1000 - heapAt100 < 48L << 20, "driver heap grew by "
                 + (heapAt1000 - heapAt100) / 1048576 + " MiB over 900 iterations");
             assertTrue(last < first * 0.9, "gradient descent lowers the loss: " + first + " -> " + last);
+            assertTrue(Dist.metrics().snapshot().broadcasts() - broadcastsMadeBefore >= 1000,
+                "every iteration shipped w as a broadcast");
         } finally {
             Dist.setBroadcastThreshold(threshold);
         }

@@ -1,5 +1,6 @@
 package io.sparkgrad.dist;
 
+import io.sparkgrad.autograd.Activity;
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
@@ -66,9 +67,9 @@ class FaultToleranceTest {
     @Test
     void failedAttemptsInForwardBackwardAndMaterialisationChangeNothing() {
         double[][] clean = run(true);
-        FaultInjector.failAttempts("sparkgrad forward: sum", 1, 1);
-        FaultInjector.failAttempts("sparkgrad backward: matmul", 2, 2);
-        FaultInjector.failAttempts("sparkgrad backward: store gradients", 3, 1);
+        FaultInjector.failAttempts(Activity.Phase.FORWARD, "sum", 1, 1);
+        FaultInjector.failAttempts(Activity.Phase.BACKWARD, "matmul", 2, 2);
+        FaultInjector.failAttempts(Activity.Phase.BACKWARD, "store gradients", 3, 1);
         Metrics.Snapshot before = Dist.metrics().snapshot();
         double[][] faulty = run(true);
         Metrics.Snapshot d = Dist.metrics().snapshot().minus(before);
@@ -80,8 +81,8 @@ class FaultToleranceTest {
     void failedAttemptsInAFusedJobChangeNothing() {
         double[][] clean = run(false);
         assertSameBits(clean, run(true));
-        FaultInjector.failAttempts("sparkgrad backward: matmul", 1, 2); // the loss and w's gradient
-        FaultInjector.failAttempts("sparkgrad backward: store gradients", 3, 1);
+        FaultInjector.failAttempts(Activity.Phase.BACKWARD, "matmul", 1, 2); // the loss and w's gradient
+        FaultInjector.failAttempts(Activity.Phase.BACKWARD, "store gradients", 3, 1);
         Metrics.Snapshot before = Dist.metrics().snapshot();
         double[][] faulty = run(false);
         Metrics.Snapshot d = Dist.metrics().snapshot().minus(before);
@@ -98,7 +99,7 @@ class FaultToleranceTest {
         try (var r = Autograd.record()) {
             loss = x.matmul(w).square().sum();
         }
-        FaultInjector.failAttempts("sparkgrad backward: matmul", 0, 100);
+        FaultInjector.failAttempts(Activity.Phase.BACKWARD, "matmul", 0, 100);
         var e = assertThrows(SparkJobException.class, loss::backward);
         assertTrue(e.getMessage().matches("(?s)sparkgrad backward: matmul#\\d+ -> grad of input 1 \\(in one pass with "
             + "forward: sum#\\d+\\): the Spark job failed: InjectedFault: injected fault.*"), e.getMessage());

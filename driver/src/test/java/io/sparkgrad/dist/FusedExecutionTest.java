@@ -1,5 +1,6 @@
 package io.sparkgrad.dist;
 
+import io.sparkgrad.autograd.Activity;
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.NDArray;
@@ -252,7 +253,7 @@ class FusedExecutionTest {
         try (var r = Autograd.record()) {
             loss = x.matmul(w).square().mean();
         }
-        io.sparkgrad.worker.FaultInjector.failAttempts("sparkgrad backward: matmul", 0, 100);
+        io.sparkgrad.worker.FaultInjector.failAttempts(Activity.Phase.BACKWARD, "matmul", 0, 100);
         try {
             var e = assertThrows(SparkJobException.class, loss::backward);
             assertTrue(e.getMessage().matches("(?s)sparkgrad backward: matmul#\\d+ -> grad of input 1 \\(in one pass with "

@@ -1,5 +1,6 @@
 package io.sparkgrad.jobs;
 
+import io.sparkgrad.autograd.Activity;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkgrad.dist.Dist;
@@ -191,7 +192,7 @@ class TrainCommandTest {
     @Test
     void aFailedRunLeavesNoModelBehind(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("model");
-        io.sparkgrad.worker.FaultInjector.failAttempts("sparkgrad backward", 0, 100);
+        io.sparkgrad.worker.FaultInjector.failAttempts(Activity.Phase.BACKWARD, null, 0, 100);
         try {
             Run r = run("train", "--rows", "500", "--cols", "3", "--iterations", "3", "--out", out.toString());
             assertEquals(1, r.code(), r.out() + r.err());

@@ -151,7 +151,7 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
         int[] refs = step.args();
         switch (k.kind()) {
             case SOURCE:
-                return k.gen().make(block, Kernels.withRows(chunks.rows(), k.rowShape()));
+                return k.gen().make(block, Kernels.withRows(chunks.rows(), k.rowShape()), k.shipped());
             case MATMUL_LOCAL:
                 if (refs[0] < 0) {
                     return L.matmulRows(chunks.leaf(-1 - refs[0]), chunks.r0, chunks.r1, local(k, 0));

@@ -1,5 +1,6 @@
 package io.sparkgrad.worker;
 
+import io.sparkgrad.autograd.Activity;
 import org.apache.spark.TaskContext;
 
 import java.util.List;
@@ -7,15 +8,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Makes chosen tasks fail, for tests of fault tolerance; off (and free) unless a test adds a rule.
- * A rule names the jobs it applies to by the start of their description (sparkgrad names jobs
- * after the tape: {@code "sparkgrad forward: sum"}, {@code "sparkgrad backward: matmul"},
- * {@code "sparkgrad backward: store gradients"}), the partition, and how many attempts of that
- * task fail. Rules live in this JVM, so they reach the executors of a local-mode session only.
+ * A rule names the jobs it applies to by the pass they serve and an op among those they serve
+ * (the job properties {@code sparkgrad.phase} and {@code sparkgrad.ops}: backward and
+ * {@code matmul}, or backward and {@code store gradients}), the partition, and how many attempts
+ * of that task fail. Rules live in this JVM, so they reach the executors of a local-mode session
+ * only.
  */
 public final class FaultInjector {
     private FaultInjector() {}
 
-    private record Rule(String jobPrefix, int partition, int failingAttempts) {}
+    private record Rule(Activity.Phase phase, String op, int partition, int failingAttempts) {}
 
     private static final List<Rule> RULES = new CopyOnWriteArrayList<>();
 
@@ -28,9 +30,12 @@ public final class FaultInjector {
         }
     }
 
-    /** Fails the first {@code attempts} attempts of the task for {@code partition} in matching jobs. */
-    public static void failAttempts(String jobPrefix, int partition, int attempts) {
-        RULES.add(new Rule(jobPrefix, partition, attempts));
+    /**
+     * Fails the first {@code attempts} attempts of the task for {@code partition} in the jobs of
+     * {@code phase} that serve {@code op} (null: any op).
+     */
+    public static void failAttempts(Activity.Phase phase, String op, int partition, int attempts) {
+        RULES.add(new Rule(phase, op, partition, attempts));
     }
 
     /** Removes every rule. */
@@ -47,12 +52,13 @@ public final class FaultInjector {
         if (task == null) {
             return;
         }
-        String job = task.getLocalProperty("spark.job.description");
+        String phase = task.getLocalProperty("sparkgrad.phase");
+        String ops = task.getLocalProperty("sparkgrad.ops");
         for (Rule r : RULES) {
-            if (job != null && job.startsWith(r.jobPrefix()) && task.partitionId() == r.partition()
-                && task.attemptNumber() < r.failingAttempts()) {
-                throw new InjectedFault("injected fault in '" + job + "', partition " + r.partition() + ", attempt "
-                    + task.attemptNumber());
+            if (r.phase().label().equals(phase) && (r.op() == null || ops != null && List.of(ops.split(",")).contains(r.op()))
+                && task.partitionId() == r.partition() && task.attemptNumber() < r.failingAttempts()) {
+                throw new InjectedFault("injected fault in '" + task.getLocalProperty("spark.job.description")
+                    + "', partition " + r.partition() + ", attempt " + task.attemptNumber());
             }
         }
     }

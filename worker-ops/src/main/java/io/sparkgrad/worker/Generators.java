@@ -17,18 +17,24 @@ import java.util.SplittableRandom;
 public final class Generators {
     private Generators() {}
 
-    /** Makes the values of block {@code index}, of shape {@code shape}. */
+    /**
+     * Makes the values of block {@code index}, of shape {@code shape}, from the local operands
+     * shipped with it (each a {@link Block} or a {@code Broadcast<Block>}; most generators have none).
+     */
     @FunctionalInterface
     public interface BlockGen extends Serializable {
-        NDArray make(int index, int[] shape);
+        NDArray make(int index, int[] shape, Object[] shipped);
     }
 
-    /** Turns a block index into its block: {@code rowStarts} and {@code rowShape} describe the layout. */
-    public static Function<Integer, Block> generate(int[] rowStarts, int[] rowShape, BlockGen gen) {
+    /**
+     * Turns a block index into its block: {@code rowStarts} and {@code rowShape} describe the
+     * layout, {@code shipped} are the generator's local operands.
+     */
+    public static Function<Integer, Block> generate(int[] rowStarts, int[] rowShape, BlockGen gen, Object[] shipped) {
         return index -> {
             FaultInjector.check();
             int[] shape = Kernels.withRows(rowStarts[index + 1] - rowStarts[index], rowShape);
-            NDArray values = gen.make(index, shape);
+            NDArray values = gen.make(index, shape, shipped);
             if (!Arrays.equals(values.shape(), shape)) {
                 throw new IllegalStateException("generator made shape " + Shape.str(values.shape()) + " for block "
                     + index + " of shape " + Shape.str(shape));
@@ -38,7 +44,7 @@ public final class Generators {
     }
 
     public static BlockGen fill(double value) {
-        return (index, shape) -> {
+        return (index, shape, shipped) -> {
             double[] d = new double[Shape.size(shape)];
             if (value != 0) {
                 Arrays.fill(d, value);
@@ -53,7 +59,7 @@ public final class Generators {
     }
 
     public static BlockGen uniform(double low, double high, long seed) {
-        return (index, shape) -> {
+        return (index, shape, shipped) -> {
             SplittableRandom r = random(seed, index);
             double[] d = new double[Shape.size(shape)];
             for (int i = 0; i < d.length; i++) {
@@ -64,7 +70,7 @@ public final class Generators {
     }
 
     public static BlockGen normal(double mean, double std, long seed) {
-        return (index, shape) -> {
+        return (index, shape, shipped) -> {
             SplittableRandom r = random(seed, index);
             double[] d = new double[Shape.size(shape)];
             for (int i = 0; i < d.length; i += 2) {
@@ -87,11 +93,8 @@ public final class Generators {
         };
     }
 
-    /**
-     * Repeats a local array (which broadcasts along the rows) over each block; {@code shipped} is
-     * a {@link Block} or a {@code Broadcast<Block>}.
-     */
-    public static BlockGen broadcast(Object shipped) {
-        return (index, shape) -> LocalBackend.INSTANCE.broadcastTo(PartitionFn.unship(shipped).array(), shape);
+    /** Repeats the one shipped local array (which broadcasts along the rows) over each block. */
+    public static BlockGen broadcast() {
+        return (index, shape, shipped) -> LocalBackend.INSTANCE.broadcastTo(PartitionFn.unship(shipped[0]).array(), shape);
     }
 }

@@ -109,10 +109,6 @@ public final class Kernels {
         return (i, a) -> L.concat(a, axis);
     }
 
-    public static BlockFn uniformLike(long seed) {
-        return (i, a) -> Generators.uniform(0, 1, seed).make(i, a[0].shape());
-    }
-
     /** The shape of {@code rows} rows of shape {@code rowShape}. */
     static int[] withRows(int rows, int[] rowShape) {
         int[] s = new int[rowShape.length + 1];

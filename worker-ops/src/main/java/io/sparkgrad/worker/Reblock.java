@@ -1,0 +1,105 @@
+package io.sparkgrad.worker;
+
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.api.java.function.PairFlatMapFunction;
+import scala.Tuple2;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * Moving rows into other blocks: the two sides of a shuffle by row range. {@link #split} cuts each
+ * block at the boundaries of the target blocks and keys every piece by the target block it
+ * belongs to; {@link #join} puts the pieces of one target block back together in row order. The
+ * rows keep their global order and their values bit for bit.
+ */
+public final class Reblock {
+    private Reblock() {}
+
+    /**
+     * Cuts each block into the pieces that fall into the target blocks starting at
+     * {@code targetStarts} (one more entry than blocks: the last is the number of rows).
+     */
+    public static PairFlatMapFunction<Iterator<Block>, Integer, Block> split(long[] targetStarts) {
+        return blocks -> {
+            FaultInjector.check();
+            List<Tuple2<Integer, Block>> out = new ArrayList<>();
+            while (blocks.hasNext()) {
+                Block b = blocks.next();
+                int rows = b.rows();
+                if (rows == 0) {
+                    continue;
+                }
+                int width = b.dataRef().length / rows;
+                long lo = b.rowStart();
+                long hi = lo + rows;
+                int t = targetOf(targetStarts, lo);
+                while (lo < hi) {
+                    long end = Math.min(hi, targetStarts[t + 1]);
+                    int n = (int) (end - lo);
+                    if (n > 0) {
+                        double[] d = new double[n * width];
+                        System.arraycopy(b.dataRef(), (int) (lo - b.rowStart()) * width, d, 0, d.length);
+                        int[] shape = b.shapeRef().clone();
+                        shape[0] = n;
+                        out.add(new Tuple2<>(t, new Block(t, lo, shape, d)));
+                    }
+                    lo = end;
+                    t++;
+                }
+            }
+            return out.iterator();
+        };
+    }
+
+    /** The target block holding global row {@code row}: the last start at or before it. */
+    static int targetOf(long[] starts, long row) {
+        int lo = 0;
+        int hi = starts.length - 2;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (starts[mid] <= row) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo; // the last of the blocks starting at or before the row: empty ones before it are skipped
+    }
+
+    /**
+     * Joins the pieces that partition {@code index} received into target block {@code index}, in
+     * row order; a block that received none (it has no rows) is an empty block of {@code rowShape}.
+     */
+    public static Function2<Integer, Iterator<Tuple2<Integer, Block>>, Iterator<Block>> join(long[] targetStarts,
+                                                                                         int[] rowShape) {
+        return (index, pieces) -> {
+            FaultInjector.check();
+            List<Block> got = new ArrayList<>();
+            while (pieces.hasNext()) {
+                got.add(pieces.next()._2());
+            }
+            got.sort(Comparator.comparingLong(Block::rowStart));
+            int rows = (int) (targetStarts[index + 1] - targetStarts[index]);
+            int width = 1;
+            for (int d : rowShape) {
+                width *= d;
+            }
+            double[] data = new double[rows * width];
+            int pos = 0;
+            for (Block b : got) {
+                System.arraycopy(b.dataRef(), 0, data, pos, b.dataRef().length);
+                pos += b.dataRef().length;
+            }
+            if (pos != data.length) {
+                throw new IllegalStateException("re-block: block " + index + " received " + pos / Math.max(1, width)
+                    + " rows of " + rows);
+            }
+            return Collections.singletonList(new Block(index, targetStarts[index], Kernels.withRows(rows, rowShape), data))
+                .iterator();
+        };
+    }
+}
