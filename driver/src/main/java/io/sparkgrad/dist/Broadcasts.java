@@ -81,7 +81,8 @@ final class Broadcasts {
                     out[i] = s;
                 }
             }
-            return out == null ? k : new BlockProgram.Kernel(k.kind(), k.fn(), k.gen(), out, k.rowShape(), k.combine());
+            return out == null ? k
+                : new BlockProgram.Kernel(k.kind(), k.fn(), k.gen(), out, k.rowShape(), k.axis(), k.combine());
         }
 
         /** Drops the executors' copies; a task that still needs a value fetches it again from the driver. */

@@ -763,8 +763,10 @@ final class DataIO {
 
     static Dataset<Row> toDataFrame(DistArray a, String[] names) {
         String op = "toDataFrame";
-        if (a.isTransposedView()) {
-            throw new IllegalArgumentException(op + ": not available on the transposed view of a distributed array");
+        if (a.layout().axis() != 0) {
+            throw new IllegalArgumentException(op + ": the distributed array of shape " + Shape.str(a.shape())
+                + " is split along axis " + a.layout().axis() + " (a transpose of row blocks); a DataFrame holds rows: "
+                + "transpose it back first");
         }
         int[] s = a.shape();
         if (s.length > 2) {

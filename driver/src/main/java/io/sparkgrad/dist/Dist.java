@@ -261,20 +261,27 @@ public final class Dist {
      * as many rows: the two can then be combined block by block, with no data moved.
      */
     public static DistArray fromLocal(NDArray local, NDArray like) {
-        if (!(like instanceof DistArray) || ((DistArray) like).isTransposedView()) {
-            throw new IllegalArgumentException("fromLocal: the template must be a distributed array (not a transposed view), "
-                + "got " + (like.isDistributed() ? "a transposed view" : "a local array") + " of shape " + Shape.str(like.shape()));
+        if (!(like instanceof DistArray)) {
+            throw new IllegalArgumentException("fromLocal: the template must be a distributed array, got a local array of "
+                + "shape " + Shape.str(like.shape()));
         }
         Layout layout = ((DistArray) like).layout();
         int[] s = local.shape();
-        if (s.length == 0 || s[0] != layout.rows()) {
+        if (s.length != like.ndim() || s[layout.axis()] != layout.rows()) {
             throw new IllegalArgumentException("fromLocal: an array of shape " + Shape.str(s) + " cannot be split into the "
-                + layout.rows() + " rows of a distributed array of shape " + Shape.str(like.shape()));
+                + layout.rows() + (layout.axis() == 0 ? " rows" : " positions along axis " + layout.axis())
+                + " of a distributed array of shape " + Shape.str(like.shape()));
         }
-        return fromLocal(local, layout.withRowShape(java.util.Arrays.copyOfRange(s, 1, s.length)));
+        int[] rowShape = new int[s.length - 1];
+        for (int i = 0, j = 0; i < s.length; i++) {
+            if (i != layout.axis()) {
+                rowShape[j++] = s[i];
+            }
+        }
+        return fromLocal(local, layout.along(layout.axis(), rowShape));
     }
 
-    /** Splits a local array's rows as {@code layout} says. */
+    /** Splits a local array along the blocked axis as {@code layout} says. */
     static DistArray fromLocal(NDArray local, Layout layout) {
         if (!java.util.Arrays.equals(local.shape(), layout.shape())) {
             throw new IllegalArgumentException("fromLocal: array of shape " + Shape.str(local.shape())
@@ -282,10 +289,11 @@ public final class Dist {
         }
         // the values of this moment: the blocks are made when a job first needs them
         NDArray values = ((LocalArray) local.toLocal()).snapshot();
+        int axis = layout.axis();
         List<Block> blocks = new ArrayList<>(layout.numBlocks());
         for (int i = 0; i < layout.numBlocks(); i++) {
             int start = layout.rowStart(i);
-            blocks.add(Block.of(i, start, values.slice(0, start, start + layout.blockRows(i)).detach()));
+            blocks.add(Block.of(i, start, axis, values.slice(axis, start, start + layout.blockRows(i)).detach()));
         }
         // cached: the blocks are data that every later job reads; Spark's ContextCleaner drops
         // them once the array is unreachable

@@ -4,6 +4,7 @@ import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.np.Backend;
 import io.sparkgrad.np.Format;
 import io.sparkgrad.np.LocalArray;
+import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
 import io.sparkgrad.np.Shape;
@@ -26,14 +27,13 @@ import java.util.List;
  * together in one Spark job when a value is needed (see {@code Aggregations}); {@link #toLocal()}
  * runs a job of its own.
  *
- * <p>A 2-D distributed array's {@link #T()} is a view whose only consumers are a contraction over
- * the rows, {@code X.T().matmul(G)}, and what the backward pass of that contraction needs: a local
- * matrix times a view, {@code L.matmul(G.T())}, and the sum of two views of the same shape.
- * Everything else refuses it with a message.
+ * <p>Arrays read or made from data are split into blocks of rows. A transpose that moves axis 0
+ * gives an array split along another axis ({@link Layout#axis()}): {@code X.T()} of a matrix is
+ * split into blocks of columns, each the transpose of a row block of {@code X}, and
+ * {@code X.T().matmul(G)} contracts over them.
  */
 public final class DistArray extends NDArray {
     private final Layout layout;
-    private final boolean transposed;
     private DistNode node;
     // true when this array persisted its RDD for a backward pass, or as a materialised gradient
     private boolean cachedBySparkgrad;
@@ -50,38 +50,12 @@ public final class DistArray extends NDArray {
 
     /** An array whose blocks {@code node} describes. */
     DistArray(DistNode node) {
-        this(node.layout, node, false);
-    }
-
-    private DistArray(Layout layout, DistNode node, boolean transposed) {
-        super(transposed ? reversed(layout.shape()) : layout.shape());
-        this.layout = layout;
+        super(node.layout.shape());
+        this.layout = node.layout;
         this.node = node;
-        this.transposed = transposed;
     }
 
-    private static int[] reversed(int[] s) {
-        int[] r = new int[s.length];
-        for (int i = 0; i < s.length; i++) {
-            r[i] = s[s.length - 1 - i];
-        }
-        return r;
-    }
-
-    /** Returns the transposed view of this (2-D, untransposed) array, or the base of a view. */
-    DistArray transposedView() {
-        return new DistArray(layout, node, !transposed);
-    }
-
-    /**
-     * As {@link #transposedView()}, for an array just made by an op and seen only through the
-     * view: the view takes over the broadcasts that op shipped, and releases them with its graph.
-     */
-    DistArray toTransposedView() {
-        return new DistArray(layout, node, !transposed);
-    }
-
-    /** Returns the row layout (of the base array, for a transposed view). */
+    /** Returns how the array is split into blocks. */
     public Layout layout() {
         return layout;
     }
@@ -94,11 +68,6 @@ public final class DistArray extends NDArray {
     /** Returns the node of the deferred graph that makes the blocks. */
     DistNode node() {
         return node;
-    }
-
-    /** Returns true for the view made by {@code T()}. */
-    public boolean isTransposedView() {
-        return transposed;
     }
 
     public int numBlocks() {
@@ -129,6 +98,10 @@ public final class DistArray extends NDArray {
         }
         DistBackend.checkContext("toLocal", this);
         List<Block> parts = Jobs.run("collect " + Shape.str(shape), node.movements(), () -> rdd().collect());
+        if (layout.axis() != 0) {
+            NDArray[] blocks = parts.stream().map(Block::array).toArray(NDArray[]::new);
+            return blocks.length == 1 ? blocks[0] : LocalBackend.INSTANCE.concat(blocks, layout.axis());
+        }
         double[] data = new double[Shape.size(layout.shape())];
         int pos = 0;
         for (Block b : parts) {
@@ -136,8 +109,7 @@ public final class DistArray extends NDArray {
             System.arraycopy(d, 0, data, pos, d.length);
             pos += d.length;
         }
-        NDArray local = Np.array(layout.shape(), data);
-        return transposed ? local.transpose() : local;
+        return Np.array(layout.shape(), data);
     }
 
     @Override
@@ -151,14 +123,11 @@ public final class DistArray extends NDArray {
             throw new IllegalStateException("assign: cannot overwrite an array that requires a gradient while recording; "
                 + "update variables outside Autograd.record()");
         }
-        if (transposed) {
-            throw new IllegalStateException("assign: cannot assign into a transposed view of a distributed array");
-        }
         DistArray v = value instanceof DistArray ? (DistArray) value : (DistArray) value.broadcastLike(this);
-        if (!v.transposed && v.layout.rows() == layout.rows()) {
+        if (v.layout.axis() == layout.axis() && v.layout.rows() == layout.rows()) {
             v = DistBackend.reblock(v, layout); // the same rows in other blocks: moved into these
         }
-        if (v.transposed || !v.layout.sameRows(layout) || !Arrays.equals(v.shape, shape)) {
+        if (v.layout.axis() != layout.axis() || !v.layout.sameRows(layout) || !Arrays.equals(v.shape, shape)) {
             throw new IllegalArgumentException("assign: value of shape " + Shape.str(value.shape()) + " (" + v.layout
                 + ") does not match the distributed array of shape " + Shape.str(shape) + " (" + layout + ")");
         }
@@ -205,7 +174,7 @@ public final class DistArray extends NDArray {
 
     @Override
     public NDArray detach() {
-        return new DistArray(layout, node, transposed);
+        return new DistArray(node);
     }
 
     /** Prints the values like a local array when they are small enough to collect. */
@@ -214,7 +183,7 @@ public final class DistArray extends NDArray {
         if (Shape.size(shape) <= 1_000_000) {
             return Format.array(shape, toArray());
         }
-        return "DistArray(shape=" + Shape.str(shape) + ", " + layout + (transposed ? ", transposed view" : "") + ")";
+        return "DistArray(shape=" + Shape.str(shape) + ", " + layout + ")";
     }
 
     /**

@@ -2,9 +2,7 @@ package io.sparkgrad.dist;
 
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.np.Backend;
-import io.sparkgrad.np.BinaryFn;
 import io.sparkgrad.np.LocalArray;
-import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Prim;
 import io.sparkgrad.np.ReduceFn;
@@ -15,38 +13,35 @@ import io.sparkgrad.worker.BlockFn;
 import io.sparkgrad.worker.BlockProgram;
 import io.sparkgrad.worker.Generators;
 import io.sparkgrad.worker.Kernels;
-import io.sparkgrad.worker.PartitionFn;
 import io.sparkgrad.worker.Reblock;
-import io.sparkgrad.worker.Zips;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 
 /**
- * The kernels of distributed arrays, as Spark work. Every op is planned on the driver from the
- * operands' layouts and shapes and runs on the executors as the local kernel applied block by
- * block ({@link Kernels}):
+ * How primitives over distributed arrays become nodes of the deferred graph ({@link DistNode}):
+ * where each result lives and which block kernel makes it. A distributed array is split into
+ * blocks along one axis (rows, unless a transpose moved them, {@link Layout#axis()}); every
+ * primitive runs on the executors as the local kernel applied to the blocks ({@link Kernels}):
  * <ul>
- *   <li>distributed operands with the same rows are zipped partition by partition (no shuffle);</li>
- *   <li>local operands broadcast along the rows travel with the task when small and as a Spark
- *       broadcast otherwise ({@link Dist#broadcastThreshold()});</li>
- *   <li>results that keep the rows stay distributed and lazy; results over the rows (a reduction
- *       over all elements or axis 0, a contraction {@code X.T().matmul(G)}) are pending local
- *       arrays, computed with the thread's other such results in one job ({@link Aggregations})
- *       whose per-block partials are combined in block order, so the result does not depend on
- *       the order in which tasks finish.</li>
+ *   <li>distributed operands split the same way are zipped partition by partition; one split
+ *       otherwise is first moved into the other's blocks ({@link #reblock}, a shuffle the job
+ *       names);</li>
+ *   <li>local operands that broadcast along the blocked axis travel with the tasks
+ *       ({@link Broadcasts} decides how);</li>
+ *   <li>results that keep the blocked axis stay distributed and lazy; results over it (a
+ *       reduction over all elements or along the blocked axis, a contraction
+ *       {@code X.T().matmul(G)}) are pending local arrays, computed with the thread's other such
+ *       results in one job ({@link Aggregations}) whose per-block partials are combined in block
+ *       order, so the result does not depend on the order in which tasks finish.</li>
  * </ul>
+ * No rule of the op table is anticipated here: each primitive is planned from its operands'
+ * shapes and layouts alone.
  */
 final class DistBackend implements Backend {
     static final DistBackend INSTANCE = new DistBackend();
-
-    private static final LocalBackend LOCAL = LocalBackend.INSTANCE;
 
     private DistBackend() {}
 
@@ -59,37 +54,40 @@ final class DistBackend implements Backend {
     @Override
     public NDArray apply(Prim p, NDArray[] in, int[] shape) {
         if (p instanceof Prim.Unary u) {
-            return unary(u.f(), in[0], shape);
+            return elementwise(p.name(), shape, Kernels.unary(u.f()), in[0]);
         } else if (p instanceof Prim.Binary b) {
-            return binary(b.f(), in[0], in[1], shape);
+            Operands ops = new Operands(p.name(), in);
+            return elementwise(ops, p.name(), shape, Kernels.binary(b.f(), ops.position[0], ops.position[1]), in);
         } else if (p instanceof Prim.Clip c) {
-            return blockwise(new Operands("clip", in[0]), shape, Kernels.clip(c.lo(), c.hi()));
+            return elementwise("clip", shape, Kernels.clip(c.lo(), c.hi()), in[0]);
         } else if (p instanceof Prim.Where) {
-            return where(in[0], in[1], in[2], shape);
+            Operands ops = new Operands("where", in);
+            return elementwise(ops, "where", shape, Kernels.where(ops.position[0], ops.position[1], ops.position[2]), in);
         } else if (p instanceof Prim.Reduce r) {
             return reduce(r.f(), in[0], r.axis(), r.keepdims(), shape);
         } else if (p instanceof Prim.Norm n) {
             return norm(in[0], n.axis(), n.keepdims(), shape);
         } else if (p instanceof Prim.BroadcastTo) {
-            return broadcastTo(in[0], shape);
+            return broadcastTo(dist("broadcastTo", in[0]), shape);
         } else if (p instanceof Prim.BroadcastLike) {
             return broadcastLike(in[0], in[1]);
         } else if (p instanceof Prim.Reshape) {
-            return reshape(in[0], shape);
+            return reshape(dist("reshape", in[0]), shape);
         } else if (p instanceof Prim.Transpose t) {
-            return transpose(in[0], t.perm(), shape);
+            return transpose(dist("transpose", in[0]), t.perm(), shape);
         } else if (p instanceof Prim.Matmul) {
             return matmul(in[0], in[1], shape);
         } else if (p instanceof Prim.Slice sl) {
-            return slice(in[0], sl.axis(), sl.start(), sl.stop(), shape);
+            return slice(dist("slice", in[0]), sl.axis(), sl.start(), sl.stop(), shape);
         } else if (p instanceof Prim.Pad pd) {
-            return pad(in[0], pd.axis(), pd.before(), pd.after(), shape);
+            return pad(dist("pad", in[0]), pd.axis(), pd.before(), pd.after(), shape);
         } else if (p instanceof Prim.Concat c) {
             return concat(in, c.axis(), shape);
         } else if (p instanceof Prim.Fill f) {
-            return fullLike(in[0], f.value());
+            DistArray d = dist("fill", in[0]);
+            return generate(d.layout(), Generators.fill(f.value()), new Object[0], true);
         } else if (p instanceof Prim.RandomUniform r) {
-            return randomUniformLike(in[0], r.seed());
+            return generate(dist("randomUniformLike", in[0]).layout(), Generators.uniform(0, 1, r.seed()));
         }
         throw new IllegalStateException("internal: no distributed plan for " + p);
     }
@@ -97,9 +95,9 @@ final class DistBackend implements Backend {
     // ------------------------------------------------------------------ planning helpers
 
     /**
-     * The distributed and local operands of one op. Distributed operands split into other row
-     * blocks than the widest one's are moved into its blocks (a shuffle by row range, which the
-     * job that runs it names), so that the kernel sees the same rows of every operand.
+     * The distributed and local operands of one primitive. Distributed operands split at other
+     * places than the widest one's are moved into its blocks (a shuffle by row range, which the
+     * job that runs it names), so that the kernel sees the same positions of every operand.
      */
     private static final class Operands {
         final List<DistArray> dist = new ArrayList<>();
@@ -114,7 +112,7 @@ final class DistBackend implements Backend {
             DistArray widest = null;
             for (NDArray a : operands) {
                 if (a instanceof DistArray) {
-                    DistArray d = untransposed(op, a);
+                    DistArray d = (DistArray) a;
                     checkContext(op, d);
                     if (widest != null && d.layout().rows() != widest.layout().rows()) {
                         throw new IllegalArgumentException(op + ": the distributed operands have " + widest.layout().rows()
@@ -153,10 +151,6 @@ final class DistBackend implements Backend {
         }
     }
 
-    private static boolean isTransposedView(NDArray a) {
-        return a instanceof DistArray && ((DistArray) a).isTransposedView();
-    }
-
     /** Refuses an array whose blocks belong to a SparkContext that is stopped or no longer sparkgrad's. */
     static void checkContext(String op, DistArray d) {
         org.apache.spark.SparkContext sc = d.node().sc;
@@ -167,39 +161,30 @@ final class DistBackend implements Backend {
         }
     }
 
-    static DistArray untransposed(String op, NDArray a) {
+    private static DistArray dist(String op, NDArray a) {
         DistArray d = (DistArray) a;
-        if (d.isTransposedView()) {
-            throw new IllegalArgumentException(op + ": the transposed view of a distributed array (shape "
-                + Shape.str(d.shape()) + ") can only be contracted over its rows, as in X.T().matmul(G); "
-                + "transpose it back or call toLocal() first");
-        }
+        checkContext(op, d);
         return d;
-    }
-
-    /**
-     * Checks that an elementwise result of shape {@code out} keeps the rows of the distributed
-     * operands: each one has the result's rank, and a local operand of that rank has one row (it
-     * broadcasts along rows).
-     */
-    private static void checkRows(String op, Operands ops, int[] out, NDArray... operands) {
-        for (NDArray a : operands) {
-            int[] s = a.shape();
-            boolean ok = a instanceof DistArray ? s.length == out.length : s.length < out.length || s[0] == 1;
-            if (!ok) {
-                throw new IllegalArgumentException(op + ": " + describe(a) + " of shape " + Shape.str(s)
-                    + " does not line up with the rows of the distributed result of shape " + Shape.str(out)
-                    + (a instanceof DistArray ? "" : "; a local operand must broadcast along the rows "
-                    + "(leading dimension 1 or fewer dimensions), or be distributed with Dist.fromLocal"));
-            }
-        }
-        if (out[0] != ops.layout.rows()) {
-            throw new IllegalStateException("internal: " + op + " result rows " + out[0] + " vs " + ops.layout);
-        }
     }
 
     private static String describe(NDArray a) {
         return a instanceof DistArray ? "the distributed operand" : "the local operand";
+    }
+
+    /** What {@code layout}'s blocked axis is called in messages. */
+    private static String blockedAxis(Layout layout) {
+        return layout.axis() == 0 ? "its rows" : "axis " + layout.axis();
+    }
+
+    /** {@code shape} without axis {@code axis}. */
+    private static int[] without(int[] shape, int axis) {
+        int[] out = new int[shape.length - 1];
+        for (int i = 0, j = 0; i < shape.length; i++) {
+            if (i != axis) {
+                out[j++] = shape[i];
+            }
+        }
+        return out;
     }
 
     /**
@@ -212,21 +197,18 @@ final class DistBackend implements Backend {
         return Block.of(-1, 0, ((LocalArray) local.toLocal()).snapshot());
     }
 
-    /** Runs {@code fn} block by block; the result has {@code layout}'s rows and {@code rowShape}. */
-    private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn) {
-        return blockwise(ops, outShape, fn, BlockProgram.Kind.ROWWISE);
+    /** Runs {@code fn} block by block; the result of {@code outShape} is blocked along {@code outAxis}. */
+    private static DistArray blockwise(Operands ops, int[] outShape, int outAxis, BlockFn fn, BlockProgram.Kind kind) {
+        Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
+        int[] rowShape = without(outShape, outAxis);
+        DistNode node = node(ops, ops.layout.along(outAxis, rowShape),
+            new BlockProgram.Kernel(kind, fn, null, shipped, rowShape, outAxis, null), true);
+        return new DistArray(node);
     }
 
-    /**
-     * Runs the row-local {@code fn} block by block, as a step of {@code kind} when a block
-     * program computes it ({@link Programs}).
-     */
-    private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn, BlockProgram.Kind kind) {
-        Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
-        int[] rowShape = Arrays.copyOfRange(outShape, 1, outShape.length);
-        DistNode node = node(ops, ops.layout.withRowShape(rowShape), new BlockProgram.Kernel(kind, fn, null, shipped,
-            rowShape, null), true);
-        return new DistArray(node);
+    /** {@link #blockwise(Operands, int[], int, BlockFn, BlockProgram.Kind)} keeping the operands' blocked axis. */
+    private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn) {
+        return blockwise(ops, outShape, ops.layout.axis(), fn, BlockProgram.Kind.ROWWISE);
     }
 
     /** The node that {@code kernel} makes from the blocks of the distributed operands. */
@@ -241,10 +223,6 @@ final class DistBackend implements Backend {
      * array of {@code shape}: pending until a value is needed, then run with the thread's other
      * planned aggregations in one job ({@link Aggregations}).
      */
-    private static NDArray aggregate(String op, Operands ops, BlockFn partial, ReduceFn combine, int[] shape) {
-        return aggregate(op, ops, partial, combine, shape, BlockProgram.Kind.ROWWISE);
-    }
-
     private static NDArray aggregate(String op, Operands ops, BlockFn partial, ReduceFn combine, int[] shape,
                                      BlockProgram.Kind kind) {
         if (Autograd.isRecording()) {
@@ -252,8 +230,8 @@ final class DistBackend implements Backend {
             ops.given.forEach(DistArray::persistForBackward);
         }
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
-        DistNode partials = node(ops, ops.layout, new BlockProgram.Kernel(kind, partial, null, shipped, shape, combine),
-            true);
+        DistNode partials = node(ops, ops.layout,
+            new BlockProgram.Kernel(kind, partial, null, shipped, shape, 0, combine), true);
         return Aggregations.plan(op, partials, shape);
     }
 
@@ -269,23 +247,25 @@ final class DistBackend implements Backend {
      */
     private static DistArray generate(Layout layout, Generators.BlockGen gen, Object[] shipped, boolean rowsOnly) {
         BlockProgram.Kernel k = new BlockProgram.Kernel(BlockProgram.Kind.SOURCE, null, gen, shipped,
-            layout.rowShape(), null);
+            layout.rowShape(), layout.axis(), null);
         return new DistArray(DistNode.source(Dist.session().sparkContext(), layout, k, rowsOnly));
     }
 
     /**
-     * Returns {@code d} with its rows moved into the blocks of {@code target} (the same number of
-     * rows): {@code d} itself when they are split the same way, otherwise a shuffle by row range
-     * that keeps every row's values and order.
+     * Returns {@code d} with its blocked axis split at the places {@code target}'s is: {@code d}
+     * itself when it already is, otherwise a shuffle by position that keeps every value and its
+     * order.
      */
     static DistArray reblock(DistArray d, Layout target) {
         if (d.layout().sameRows(target)) {
             return d;
         }
-        int[] rowShape = d.layout().rowShape();
-        int n = target.numBlocks();
+        Layout to = target.along(d.layout().axis(), d.layout().rowShape());
+        int[] rowShape = to.rowShape();
+        int axis = to.axis();
+        int n = to.numBlocks();
         long[] starts = new long[n + 1];
-        int[] ints = target.rowStarts();
+        int[] ints = to.rowStarts();
         for (int i = 0; i <= n; i++) {
             starts[i] = ints[i];
         }
@@ -294,7 +274,7 @@ final class DistBackend implements Backend {
             @Override
             public JavaRDD<Block> apply(JavaRDD<Block> in) {
                 return in.mapPartitionsToPair(Reblock.split(starts), false).partitionBy(new IndexPartitioner(n))
-                    .mapPartitionsWithIndex(Reblock.join(starts, rowShape), true);
+                    .mapPartitionsWithIndex(Reblock.join(starts, rowShape, axis), true);
             }
 
             @Override
@@ -302,52 +282,51 @@ final class DistBackend implements Backend {
                 return what;
             }
         };
-        return new DistArray(DistNode.moved(target.withRowShape(rowShape), m, d.node()));
+        return new DistArray(DistNode.moved(to, m, d.node()));
     }
 
-    /** {@code fn} over each block of {@code d}, making blocks of {@code layout}: rows move, so never inside a program. */
+    /** {@code fn} over each block of {@code d}, making blocks of {@code layout}: positions move, so never inside a program. */
     private static DistArray reblocked(DistArray d, Layout layout, BlockFn fn) {
         BlockProgram.Kernel k = new BlockProgram.Kernel(BlockProgram.Kind.ROWWISE, fn, null, new Object[0],
-            layout.rowShape(), null);
+            layout.rowShape(), layout.axis(), null);
         return new DistArray(DistNode.of(layout, k, List.of(d.node()), false));
     }
 
     // ------------------------------------------------------------------ elementwise
 
-    private NDArray unary(UnaryFn f, NDArray a, int[] shape) {
-        Operands ops = new Operands(f.name().toLowerCase(), a);
-        return blockwise(ops, shape, Kernels.unary(f));
+    private static NDArray elementwise(String op, int[] shape, BlockFn fn, NDArray a) {
+        Operands ops = new Operands(op, a);
+        return elementwise(ops, op, shape, fn, a);
     }
 
-    private NDArray binary(BinaryFn f, NDArray a, NDArray b, int[] shape) {
-        if (f == BinaryFn.ADD && isTransposedView(a) && isTransposedView(b) && Arrays.equals(a.shape(), b.shape())) {
-            // The gradients of one X.T() used in two contractions meet here (backward sums them):
-            // the sum of two views is the view of the sum of their bases.
-            DistArray x = ((DistArray) a).transposedView();
-            DistArray sum = (DistArray) binary(f, x, ((DistArray) b).transposedView(), x.shape());
-            return sum.toTransposedView();
+    /**
+     * An elementwise result of shape {@code out}, blocked like the distributed operands: each has
+     * the result's rank and blocked axis, and a local operand broadcasts along that axis (it has
+     * length 1 there, or fewer dimensions).
+     */
+    private static NDArray elementwise(Operands ops, String op, int[] out, BlockFn fn, NDArray... operands) {
+        int axis = ops.layout.axis();
+        for (NDArray a : operands) {
+            int[] s = a.shape();
+            int k = axis - (out.length - s.length); // the operand's dimension that lines up with the blocked axis
+            boolean ok = a instanceof DistArray
+                ? s.length == out.length && ((DistArray) a).layout().axis() == axis
+                : k < 0 || s[k] == 1;
+            if (!ok) {
+                String hint = a instanceof DistArray
+                    ? "; both must be split along the same axis (transpose one of them)"
+                    : axis == 0 ? "; a local operand must broadcast along the rows (leading dimension 1 or fewer "
+                        + "dimensions), or be split like the other with Dist.fromLocal(local, like)"
+                    : "; a local operand must broadcast along axis " + axis + " (length 1 there)";
+                throw new IllegalArgumentException(op + ": " + describe(a) + " of shape " + Shape.str(s)
+                    + " does not line up with the blocks of the distributed result of shape " + Shape.str(out)
+                    + " (split along " + blockedAxis(ops.layout) + ")" + hint);
+            }
         }
-        String op = f.name().toLowerCase();
-        Operands ops = new Operands(op, a, b);
-        checkRows(op, ops, shape, a, b);
-        return blockwise(ops, shape, Kernels.binary(f, ops.position[0], ops.position[1]));
-    }
-
-    private NDArray where(NDArray cond, NDArray a, NDArray b, int[] shape) {
-        Operands ops = new Operands("where", cond, a, b);
-        checkRows("where", ops, shape, cond, a, b);
-        return blockwise(ops, shape, Kernels.where(ops.position[0], ops.position[1], ops.position[2]));
-    }
-
-    private NDArray fullLike(NDArray like, double value) {
-        DistArray d = (DistArray) like;
-        DistArray base = generate(d.layout(), Generators.fill(value), new Object[0], true);
-        return d.isTransposedView() ? base.transposedView() : base;
-    }
-
-    private NDArray randomUniformLike(NDArray like, long seed) {
-        DistArray d = untransposed("randomUniformLike", like);
-        return generate(d.layout(), Generators.uniform(0, 1, seed));
+        if (out[axis] != ops.layout.rows()) {
+            throw new IllegalStateException("internal: " + op + " result " + Shape.str(out) + " vs " + ops.layout);
+        }
+        return blockwise(ops, out, fn);
     }
 
     // ------------------------------------------------------------------ reductions
@@ -355,30 +334,42 @@ final class DistBackend implements Backend {
     private NDArray reduce(ReduceFn f, NDArray a, int axis, boolean keepdims, int[] shape) {
         String op = f.name().toLowerCase();
         Operands ops = new Operands(op, a);
-        if (axis == Backend.ALL || axis == 0) {
-            return aggregate(op, ops, Kernels.reduce(f, axis, keepdims), f, shape);
+        int blocked = ops.layout.axis();
+        if (axis == Backend.ALL || axis == blocked) {
+            return aggregate(op, ops, Kernels.reduce(f, axis, keepdims), f, shape, BlockProgram.Kind.ROWWISE);
         }
-        return blockwise(ops, shape, Kernels.reduce(f, axis, keepdims));
+        return blockwise(ops, shape, reducedAxis(blocked, axis, keepdims), Kernels.reduce(f, axis, keepdims),
+            BlockProgram.Kind.ROWWISE);
     }
 
     private NDArray norm(NDArray a, int axis, boolean keepdims, int[] shape) {
         Operands ops = new Operands("norm", a);
-        if (axis == Backend.ALL || axis == 0) {
-            NDArray ss = aggregate("norm", ops, Kernels.sumOfSquares(axis, keepdims), ReduceFn.SUM, shape);
+        int blocked = ops.layout.axis();
+        if (axis == Backend.ALL || axis == blocked) {
+            NDArray ss = aggregate("norm", ops, Kernels.sumOfSquares(axis, keepdims), ReduceFn.SUM, shape,
+                BlockProgram.Kind.ROWWISE);
             return Prim.apply(new Prim.Unary(UnaryFn.SQRT), ss);
         }
-        return blockwise(ops, shape, Kernels.norm(axis, keepdims));
+        return blockwise(ops, shape, reducedAxis(blocked, axis, keepdims), Kernels.norm(axis, keepdims),
+            BlockProgram.Kind.ROWWISE);
+    }
+
+    /** Where the blocked axis lands once {@code axis} (another one) is reduced. */
+    private static int reducedAxis(int blocked, int axis, boolean keepdims) {
+        return axis < blocked && !keepdims ? blocked - 1 : blocked;
     }
 
     // ------------------------------------------------------------------ shape
 
-    private NDArray broadcastTo(NDArray a, int[] shape) {
-        DistArray d = untransposed("broadcastTo", a);
-        if (shape.length != d.ndim() || shape[0] != d.layout().rows()) {
+    private NDArray broadcastTo(DistArray d, int[] shape) {
+        int from = d.layout().axis();
+        int to = from + shape.length - d.ndim();
+        if (shape[to] != d.shape()[from]) {
             throw new IllegalArgumentException("broadcastTo: a distributed array of shape " + Shape.str(d.shape())
-                + " keeps its rows; it cannot become " + Shape.str(shape));
+                + " keeps " + blockedAxis(d.layout()) + "; it cannot become " + Shape.str(shape));
         }
-        return blockwise(new Operands("broadcastTo", d), shape, Kernels.broadcastRows(Arrays.copyOfRange(shape, 1, shape.length)));
+        return blockwise(new Operands("broadcastTo", d), shape, to, Kernels.broadcast(from, to, without(shape, to)),
+            BlockProgram.Kind.ROWWISE);
     }
 
     private NDArray broadcastLike(NDArray a, NDArray like) {
@@ -386,114 +377,183 @@ final class DistBackend implements Backend {
             throw new IllegalArgumentException("broadcastLike: a distributed array of shape " + Shape.str(a.shape())
                 + " cannot be broadcast into a local one of shape " + Shape.str(like.shape()) + "; call toLocal() first");
         }
-        DistArray target = untransposed("broadcastLike", like);
+        DistArray target = dist("broadcastLike", like);
         int[] shape = target.shape();
+        Layout layout = target.layout();
         if (a instanceof DistArray) {
-            return broadcastTo(a, shape);
+            return broadcastTo((DistArray) a, shape);
         }
         int[] s = a.shape();
-        if (s.length == shape.length && s[0] != 1) {
-            // a local array holding every row: split it into the target's blocks
-            return Dist.fromLocal(a.broadcastTo(shape), target.layout());
+        int k = layout.axis() - (shape.length - s.length);
+        if (k >= 0 && s[k] != 1) {
+            // a local array holding every position of the blocked axis: split it into the target's blocks
+            return Dist.fromLocal(a.broadcastTo(shape), layout);
         }
-        return generate(target.layout().withRowShape(Arrays.copyOfRange(shape, 1, shape.length)),
-            Generators.broadcast(), new Object[] {ship(a)}, true);
+        return generate(layout, Generators.broadcast(), new Object[] {ship(a)}, true);
     }
 
-    private NDArray reshape(NDArray a, int[] shape) {
-        DistArray d = untransposed("reshape", a);
-        if (shape.length == 0 || shape[0] != d.layout().rows()) {
-            throw new IllegalArgumentException("reshape: a distributed array keeps its rows; shape " + Shape.str(d.shape())
-                + " cannot become " + Shape.str(shape) + " (reshape within rows only: (" + d.layout().rows() + ", ...))");
+    private NDArray reshape(DistArray d, int[] shape) {
+        int from = d.layout().axis();
+        int to = keptAxis(d.shape(), from, shape);
+        if (to < 0) {
+            throw new IllegalArgumentException("reshape: a distributed array keeps " + blockedAxis(d.layout()) + "; shape "
+                + Shape.str(d.shape()) + " cannot become " + Shape.str(shape) + (from == 0
+                ? " (reshape within rows only: (" + d.layout().rows() + ", ...))"
+                : " (the axes before and after axis " + from + " may be reshaped, not across it)"));
         }
-        return blockwise(new Operands("reshape", d), shape, Kernels.reshapeRows(Arrays.copyOfRange(shape, 1, shape.length)));
+        return blockwise(new Operands("reshape", d), shape, to, Kernels.reshape(from, to, without(shape, to)),
+            BlockProgram.Kind.ROWWISE);
     }
 
-    private NDArray transpose(NDArray a, int[] perm, int[] out) {
-        DistArray d = (DistArray) a;
-        boolean swap = perm.length == 2 && perm[0] == 1;
-        if (swap) {
-            return d.transposedView();
+    /**
+     * The axis of {@code to} that keeps blocked axis {@code axis} of {@code from}: the one with
+     * the same length and the same number of elements before it, or -1 when the reshape moves
+     * elements across the blocked axis.
+     */
+    private static int keptAxis(int[] from, int axis, int[] to) {
+        long before = 1;
+        for (int i = 0; i < axis; i++) {
+            before *= from[i];
         }
-        d = untransposed("transpose", a);
-        if (perm[0] != 0) {
-            throw new IllegalArgumentException("transpose: axes " + Arrays.toString(perm) + " would move the rows of a "
-                + "distributed array of shape " + Shape.str(d.shape()) + "; only 2-D X.T() (for X.T().matmul(G)) and "
-                + "permutations that keep axis 0 first are supported");
+        long acc = 1;
+        for (int j = 0; j < to.length; j++) {
+            if (acc == before && to[j] == from[axis]) {
+                return j;
+            }
+            acc *= to[j];
+            if (acc > before && before != 0) {
+                return -1;
+            }
         }
-        return blockwise(new Operands("transpose", d), out, Kernels.transpose(perm));
+        return -1;
     }
 
+    /**
+     * Permutes the axes of each block; the blocked axis goes where the permutation sends it. A
+     * transpose of a transpose is the original array (its node, not a copy).
+     */
+    private NDArray transpose(DistArray d, int[] perm, int[] out) {
+        DistNode n = d.node();
+        if (n.transposed != null && Arrays.equals(compose(n.transposePerm, perm), identity(perm.length))) {
+            return new DistArray(n.transposed);
+        }
+        int from = d.layout().axis();
+        int to = 0;
+        while (perm[to] != from) {
+            to++;
+        }
+        int[] rowShape = without(out, to);
+        BlockProgram.Kernel k = new BlockProgram.Kernel(BlockProgram.Kind.ROWWISE, Kernels.transpose(perm), null,
+            new Object[0], rowShape, to, null);
+        return new DistArray(DistNode.transpose(d.layout().along(to, rowShape), k, n, perm));
+    }
+
+    /** The permutation of applying {@code first}, then {@code second}. */
+    private static int[] compose(int[] first, int[] second) {
+        int[] out = new int[second.length];
+        for (int i = 0; i < second.length; i++) {
+            out[i] = first[second[i]];
+        }
+        return out;
+    }
+
+    private static int[] identity(int n) {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = i;
+        }
+        return out;
+    }
+
+    /**
+     * Matrix products with a distributed operand: a row-blocked {@code X} times a local {@code W}
+     * stays row-blocked; a local {@code L} times a column-blocked {@code Y} stays column-blocked;
+     * a column-blocked {@code A} times a row-blocked {@code B} split at the same places contracts
+     * over the blocks, into a local result (for {@code A = X.T()}, each block's {@code X^T B} is
+     * computed from {@code X}'s block directly).
+     */
     private NDArray matmul(NDArray a, NDArray b, int[] shape) {
-        int[] sa = a.shape();
-        int[] sb = b.shape();
-        if (a instanceof DistArray && ((DistArray) a).isTransposedView()) {
-            if (!(b instanceof DistArray) || ((DistArray) b).isTransposedView()) {
-                throw new IllegalArgumentException("matmul: X.T() of a distributed X (shape " + Shape.str(sa)
-                    + ") contracts over the rows of X, so the right operand must be distributed with the same rows; got "
-                    + describe(b) + " of shape " + Shape.str(sb));
-            }
-            if (Autograd.isRecording()) {
-                // cache through the view itself: it is the recorded input whose graph release uncaches
-                ((DistArray) a).persistForBackward();
-            }
-            DistArray x = ((DistArray) a).transposedView();
-            Operands ops = new Operands("matmul", x, b);
-            return aggregate("matmul", ops, Kernels.transposeMatmul(), ReduceFn.SUM, shape,
-                BlockProgram.Kind.TRANSPOSE_MATMUL);
-        }
-        if (a instanceof DistArray && !(b instanceof DistArray)) {
+        boolean da = a instanceof DistArray;
+        boolean db = b instanceof DistArray;
+        int axisA = da ? ((DistArray) a).layout().axis() : -1;
+        int axisB = db ? ((DistArray) b).layout().axis() : -1;
+        if (da && axisA == 0 && !db) {
             Operands ops = new Operands("matmul", a, b);
-            return blockwise(ops, shape, Kernels.matmulLocal(), BlockProgram.Kind.MATMUL_LOCAL);
+            return blockwise(ops, shape, 0, Kernels.matmulLocal(), BlockProgram.Kind.MATMUL_LOCAL);
         }
-        if (!(a instanceof DistArray) && isTransposedView(b)) {
-            // L G^T = (G L^T)^T: each block of G times the local L^T, seen through the transposed
-            // view. This is the gradient of X in X.T().matmul(G): g.matmul(G.T()).
-            DistArray g = ((DistArray) b).transposedView();
-            NDArray lt = LOCAL.transpose(a.toLocal(), new int[] {1, 0});
-            Operands ops = new Operands("matmul", g, lt);
-            return blockwise(ops, new int[] {sb[1], sa[0]}, Kernels.matmulLocal(), BlockProgram.Kind.MATMUL_LOCAL)
-                .toTransposedView();
+        if (!da && db && axisB == 1) {
+            Operands ops = new Operands("matmul", a, b); // kernel arguments: the block of b, then a
+            return blockwise(ops, shape, 1, Kernels.matmul(1, 0), BlockProgram.Kind.ROWWISE);
         }
-        throw new IllegalArgumentException("matmul: shapes " + Shape.str(sa) + " (" + (a.isDistributed() ? "distributed" : "local")
-            + ") and " + Shape.str(sb) + " (" + (b.isDistributed() ? "distributed" : "local") + ") are not supported: "
-            + "a distributed X can be multiplied by a local matrix (X.matmul(W)), or contracted over its rows with "
-            + "another distributed array (X.T().matmul(G)); make the other operand local with toLocal()");
+        if (da && db && axisA == 1 && axisB == 0) {
+            DistArray x = (DistArray) a;
+            DistNode base = x.node().transposed;
+            if (base != null && base.layout.axis() == 0) {
+                if (Autograd.isRecording()) {
+                    x.persistForBackward(); // the recorded input, whose graph release uncaches
+                }
+                Operands ops = new Operands("matmul", new DistArray(base), b);
+                return aggregate("matmul", ops, Kernels.transposeMatmul(), ReduceFn.SUM, shape,
+                    BlockProgram.Kind.TRANSPOSE_MATMUL);
+            }
+            Operands ops = new Operands("matmul", a, b);
+            return aggregate("matmul", ops, Kernels.matmul(0, 1), ReduceFn.SUM, shape, BlockProgram.Kind.ROWWISE);
+        }
+        throw new IllegalArgumentException("matmul: shapes " + Shape.str(a.shape()) + " (" + placement(a) + ") and "
+            + Shape.str(b.shape()) + " (" + placement(b) + ") are not supported: a row-blocked X times a local matrix "
+            + "(X.matmul(W)), a local matrix times a transpose (L.matmul(X.T())), and a contraction over the rows of "
+            + "two distributed arrays (X.T().matmul(G)) are; make the other operand local with toLocal()");
     }
 
-    private NDArray slice(NDArray a, int axis, int start, int stop, int[] out) {
-        DistArray d = untransposed("slice", a);
-        if (axis > 0) {
+    private static String placement(NDArray a) {
+        if (!(a instanceof DistArray)) {
+            return "local";
+        }
+        int axis = ((DistArray) a).layout().axis();
+        return axis == 0 ? "distributed in row blocks" : "distributed along axis " + axis;
+    }
+
+    private NDArray slice(DistArray d, int axis, int start, int stop, int[] out) {
+        Layout layout = d.layout();
+        if (axis != layout.axis()) {
             return blockwise(new Operands("slice", d), out, Kernels.slice(axis, start, stop));
         }
-        return reblocked(d, d.layout().sliceRows(start, stop), Kernels.sliceRows(d.layout().rowStarts(), start, stop));
+        return reblocked(d, layout.sliceRows(start, stop), Kernels.sliceBlocked(axis, layout.rowStarts(), start, stop));
     }
 
-    private NDArray pad(NDArray a, int axis, int before, int after, int[] out) {
-        DistArray d = untransposed("pad", a);
-        if (axis > 0) {
+    /**
+     * Pads with zeros. Along the blocked axis, padding that undoes a slice restores the layout the
+     * slice was cut from (each block gets back its own zeros); other padding adds the zeros to the
+     * first and the last block.
+     */
+    private NDArray pad(DistArray d, int axis, int before, int after, int[] out) {
+        Layout layout = d.layout();
+        if (axis != layout.axis()) {
             return blockwise(new Operands("pad", d), out, Kernels.pad(axis, before, after));
         }
-        Layout parent = d.layout().unslice(before, after);
-        if (parent == null) {
-            throw new IllegalArgumentException("pad: padding the rows of a distributed array is only supported to "
-                + "undo a row slice (its gradient); shape " + Shape.str(d.shape()) + ", padding " + before + ", " + after);
+        Layout parent = layout.unslice(before, after);
+        if (parent != null) {
+            return reblocked(d, parent, Kernels.unslice(axis, parent.rowStarts(), before));
         }
-        return reblocked(d, parent, Kernels.unsliceRows(parent.rowStarts(), before));
+        return reblocked(d, layout.padEnds(before, after), Kernels.padEnds(axis, before, after, layout.numBlocks() - 1));
     }
 
     private NDArray concat(NDArray[] parts, int axis, int[] out) {
-        if (axis == 0) {
-            throw new IllegalArgumentException("concat: joining distributed arrays along their rows (axis 0) is not "
-                + "supported; concatenate along another axis, or build one array with Dist.fromDataFrame");
+        Operands ops = new Operands("concat", parts);
+        int blocked = ops.layout.axis();
+        if (axis == blocked) {
+            throw new IllegalArgumentException("concat: joining distributed arrays along the axis they are split along "
+                + "(axis " + axis + ") is not supported; concatenate along another axis, or build one array with "
+                + "Dist.fromDataFrame");
         }
         for (NDArray p : parts) {
-            if (!(p instanceof DistArray)) {
-                throw new IllegalArgumentException("concat: along axis " + axis + " every part must be distributed with "
-                    + "the same rows; part of shape " + Shape.str(p.shape()) + " is local (distribute it with Dist.fromLocal)");
+            if (!(p instanceof DistArray) || ((DistArray) p).layout().axis() != blocked) {
+                throw new IllegalArgumentException("concat: along axis " + axis + " every part must be distributed and "
+                    + "split along the same axis; part of shape " + Shape.str(p.shape()) + " is "
+                    + (p instanceof DistArray ? "split along axis " + ((DistArray) p).layout().axis()
+                    : "local (distribute it with Dist.fromLocal(part, like))"));
             }
         }
-        Operands ops = new Operands("concat", parts);
         return blockwise(ops, out, Kernels.concat(axis));
     }
 }

@@ -43,6 +43,13 @@ final class DistNode {
     final boolean chunkable;
     /** For a node that moves rows between blocks (a shuffle), how its RDD is made from its input's; else null. */
     final Movement movement;
+    /**
+     * For a transpose, the node it transposes and the permutation (planning uses them: a transpose
+     * of a transpose is the original, and {@code X.T().matmul(G)} reads the blocks of {@code X});
+     * else null.
+     */
+    final DistNode transposed;
+    final int[] transposePerm;
     private JavaRDD<Block> rdd;
     private boolean persistWhenBuilt;
     // the broadcasts of the RDD's local operands: they live as long as the RDD may be recomputed
@@ -58,6 +65,11 @@ final class DistNode {
 
     private DistNode(SparkContext sc, Layout layout, BlockProgram.Kernel kernel, List<DistNode> inputs,
                      boolean chunkable, Movement movement, JavaRDD<Block> rdd) {
+        this(sc, layout, kernel, inputs, chunkable, movement, rdd, null, null);
+    }
+
+    private DistNode(SparkContext sc, Layout layout, BlockProgram.Kernel kernel, List<DistNode> inputs,
+                     boolean chunkable, Movement movement, JavaRDD<Block> rdd, DistNode transposed, int[] transposePerm) {
         this.sc = sc;
         this.layout = layout;
         this.kernel = kernel;
@@ -65,6 +77,8 @@ final class DistNode {
         this.chunkable = chunkable;
         this.movement = movement;
         this.rdd = rdd;
+        this.transposed = transposed;
+        this.transposePerm = transposePerm;
     }
 
     /** A leaf: blocks Spark already has, one per partition of {@code layout}. */
@@ -75,6 +89,11 @@ final class DistNode {
     /** {@code kernel} applied to the blocks of {@code inputs} (same partitions), block {@code i} to block {@code i}. */
     static DistNode of(Layout layout, BlockProgram.Kernel kernel, List<DistNode> inputs, boolean chunkable) {
         return new DistNode(inputs.get(0).sc, layout, kernel, List.copyOf(inputs), chunkable, null, null);
+    }
+
+    /** {@code kernel}, a transpose by {@code perm}, applied to the blocks of {@code input}. */
+    static DistNode transpose(Layout layout, BlockProgram.Kernel kernel, DistNode input, int[] perm) {
+        return new DistNode(input.sc, layout, kernel, List.of(input), true, null, null, input, perm.clone());
     }
 
     /** Blocks made from the layout alone by {@code kernel}'s generator. */
@@ -158,16 +177,17 @@ final class DistNode {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(sc);
             int n = layout.numBlocks();
             List<Integer> indices = IntStream.range(0, n).boxed().collect(Collectors.toList());
-            return jsc.parallelize(indices, n).map(Generators.generate(layout.rowStarts(), layout.rowShape(), k.gen(),
-                k.shipped()));
+            return jsc.parallelize(indices, n).map(Generators.generate(layout.rowStarts(), layout.rowShape(),
+                layout.axis(), k.gen(), k.shipped()));
         }
+        int axis = layout.axis();
         switch (inputs.size()) {
             case 1:
-                return inputs.get(0).rdd().mapPartitions(PartitionFn.ofOne(k.fn(), k.shipped()), true);
+                return inputs.get(0).rdd().mapPartitions(PartitionFn.ofOne(k.fn(), k.shipped(), axis), true);
             case 2:
-                return inputs.get(0).rdd().zipPartitions(inputs.get(1).rdd(), PartitionFn.ofTwo(k.fn(), k.shipped()));
+                return inputs.get(0).rdd().zipPartitions(inputs.get(1).rdd(), PartitionFn.ofTwo(k.fn(), k.shipped(), axis));
             default:
-                return zip(inputs).mapPartitions(new PartitionFn(k.fn(), k.shipped()), true);
+                return zip(inputs).mapPartitions(new PartitionFn(k.fn(), k.shipped(), axis), true);
         }
     }
 

@@ -6,29 +6,34 @@ import java.io.Serializable;
 import java.util.Arrays;
 
 /**
- * How a distributed tensor's rows are split into blocks: block {@code i} holds rows
- * {@code [rowStart(i), rowStart(i + 1))} and lives in partition {@code i}; every row has the same
- * trailing shape. Two tensors whose layouts have {@link #sameRows the same rows} can be combined
- * block by block without a shuffle.
+ * How a distributed tensor is split into blocks along one of its axes, the <em>blocked axis</em>:
+ * block {@code i} holds positions {@code [rowStart(i), rowStart(i + 1))} of that axis and all of
+ * every other, and lives in partition {@code i}. The blocked axis is 0 (row blocks) for every
+ * array read or made from data; an op that moves axis 0 elsewhere (a transpose) gives an array
+ * blocked along that axis, whose blocks are the transposes of the row blocks it came from. The
+ * {@link #rowShape()} is the tensor's shape without the blocked axis. Two tensors whose layouts
+ * have {@link #sameRows the same splits} can be combined block by block without a shuffle.
  *
- * <p>A layout made by slicing rows remembers the layout it was cut from, so that padding the slice
- * back (the slice's gradient) restores exactly that layout.
+ * <p>A layout made by slicing along the blocked axis remembers the layout it was cut from, so that
+ * padding the slice back (the slice's gradient) restores exactly that layout.
  */
 public final class Layout implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
 
     private final int[] rowStarts;
     private final int[] rowShape;
+    private final int axis;
     private final Layout parent;
     private final int offsetInParent;
 
     Layout(int[] rowStarts, int[] rowShape) {
-        this(rowStarts, rowShape, null, 0);
+        this(rowStarts, rowShape, 0, null, 0);
     }
 
-    private Layout(int[] rowStarts, int[] rowShape, Layout parent, int offsetInParent) {
+    private Layout(int[] rowStarts, int[] rowShape, int axis, Layout parent, int offsetInParent) {
         this.rowStarts = rowStarts;
         this.rowShape = rowShape;
+        this.axis = axis;
         this.parent = parent;
         this.offsetInParent = offsetInParent;
     }
@@ -76,12 +81,17 @@ public final class Layout implements Serializable {
         return rowStarts.length - 1;
     }
 
-    /** Returns the number of rows of the whole tensor. */
+    /** Returns the blocked axis: 0 for row blocks. */
+    public int axis() {
+        return axis;
+    }
+
+    /** Returns the length of the blocked axis: the number of rows, for row blocks. */
     public int rows() {
         return rowStarts[rowStarts.length - 1];
     }
 
-    /** Returns where each block starts, and then the number of rows: {@code numBlocks() + 1} values. */
+    /** Returns where each block starts, and then the length of the blocked axis: {@code numBlocks() + 1} values. */
     public int[] rowStarts() {
         return rowStarts.clone();
     }
@@ -94,66 +104,87 @@ public final class Layout implements Serializable {
         return rowStarts[block + 1] - rowStarts[block];
     }
 
-    /** Returns the shape of one row (a copy). */
+    /** Returns the tensor's shape without the blocked axis (a copy): the shape of one row, for row blocks. */
     public int[] rowShape() {
         return rowShape.clone();
     }
 
-    /** Returns the whole tensor's shape: rows, then the row shape. */
+    /** Returns the whole tensor's shape: the row shape with the blocked axis' length inserted. */
     public int[] shape() {
-        int[] s = new int[rowShape.length + 1];
-        s[0] = rows();
-        System.arraycopy(rowShape, 0, s, 1, rowShape.length);
-        return s;
+        return withLength(rows());
     }
 
     /** Returns the shape of block {@code i}. */
     public int[] blockShape(int i) {
-        int[] s = shape();
-        s[0] = blockRows(i);
+        return withLength(blockRows(i));
+    }
+
+    private int[] withLength(int n) {
+        int[] s = new int[rowShape.length + 1];
+        System.arraycopy(rowShape, 0, s, 0, axis);
+        s[axis] = n;
+        System.arraycopy(rowShape, axis, s, axis + 1, rowShape.length - axis);
         return s;
     }
 
-    /** Returns the same rows with another row shape. */
+    /** Returns the same splits along the same axis with another row shape. */
     public Layout withRowShape(int[] newRowShape) {
-        return new Layout(rowStarts, newRowShape.clone(), parent, offsetInParent);
+        return new Layout(rowStarts, newRowShape.clone(), axis, parent, offsetInParent);
     }
 
-    /** Returns true when both layouts split the same rows at the same places. */
+    /** Returns the same splits along axis {@code newAxis} of a tensor whose shape without it is {@code newRowShape}. */
+    Layout along(int newAxis, int[] newRowShape) {
+        if (newAxis < 0 || newAxis > newRowShape.length) {
+            throw new IllegalArgumentException("internal: axis " + newAxis + " for row shape " + Shape.str(newRowShape));
+        }
+        return new Layout(rowStarts, newRowShape.clone(), newAxis, parent, offsetInParent);
+    }
+
+    /** Returns true when both layouts split their blocked axes at the same places. */
     public boolean sameRows(Layout other) {
         return Arrays.equals(rowStarts, other.rowStarts);
     }
 
-    /** Returns the layout of rows {@code [start, stop)}: the same blocks, cut to that range. */
+    /** Returns the layout of positions {@code [start, stop)} of the blocked axis: the same blocks, cut to that range. */
     Layout sliceRows(int start, int stop) {
         int[] starts = new int[rowStarts.length];
         for (int i = 0; i < starts.length; i++) {
             starts[i] = Math.min(Math.max(rowStarts[i], start), stop) - start;
         }
-        return new Layout(starts, rowShape, this, start);
+        return new Layout(starts, rowShape, axis, this, start);
     }
 
     /** Returns the layout this one was sliced from, when padding by (before, after) restores it. */
     Layout unslice(int before, int after) {
         if (parent != null && offsetInParent == before && parent.rows() == before + rows() + after) {
-            return parent.withRowShape(rowShape);
+            return parent.along(axis, rowShape);
         }
         return null;
     }
 
+    /** Returns the layout padded by {@code before} positions ahead of block 0 and {@code after} behind the last. */
+    Layout padEnds(int before, int after) {
+        int[] starts = new int[rowStarts.length];
+        for (int i = 0; i < starts.length; i++) {
+            starts[i] = rowStarts[i] + (i == 0 ? 0 : before) + (i == starts.length - 1 ? after : 0);
+        }
+        return new Layout(starts, rowShape, axis, null, 0);
+    }
+
     @Override
     public boolean equals(Object o) {
-        return o instanceof Layout && sameRows((Layout) o) && Arrays.equals(rowShape, ((Layout) o).rowShape);
+        return o instanceof Layout && sameRows((Layout) o) && axis == ((Layout) o).axis
+            && Arrays.equals(rowShape, ((Layout) o).rowShape);
     }
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(rowStarts) * 31 + Arrays.hashCode(rowShape);
+        return (Arrays.hashCode(rowStarts) * 31 + Arrays.hashCode(rowShape)) * 31 + axis;
     }
 
     @Override
     public String toString() {
-        StringBuilder b = new StringBuilder(numBlocks() + " blocks of rows ");
+        StringBuilder b = new StringBuilder(numBlocks() + (axis == 0 ? " blocks of rows " : " blocks along axis " + axis + " "));
         int shown = Math.min(numBlocks(), 8);
         for (int i = 0; i < shown; i++) {
             b.append(i == 0 ? "" : ", ").append('[').append(rowStarts[i]).append(", ").append(rowStarts[i + 1]).append(')');
@@ -161,6 +192,7 @@ public final class Layout implements Serializable {
         if (shown < numBlocks()) {
             b.append(", ...");
         }
-        return b.append(" x ").append(Shape.str(rowShape)).toString();
+        return axis == 0 ? b.append(" x ").append(Shape.str(rowShape)).toString()
+            : b.append(" of shape ").append(Shape.str(shape())).toString();
     }
 }

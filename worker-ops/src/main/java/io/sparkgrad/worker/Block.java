@@ -7,38 +7,55 @@ import io.sparkgrad.np.Shape;
 import java.io.Serializable;
 
 /**
- * One row block of a distributed tensor: a dense row-major array whose leading axis holds rows
- * {@code [rowStart, rowStart + rows())} of the whole tensor, and the index of the block (and of
- * the partition that holds it). A block also carries a partition's partial result of a reduction,
- * whose shape may have no row axis. Blocks are values: kernels read them and make new ones.
+ * One block of a distributed tensor: a dense row-major array that holds positions
+ * {@code [rowStart, rowStart + rows())} of the whole tensor along its blocked {@link #axis()}
+ * (axis 0, the rows, unless the tensor was transposed), all of every other axis, and the index
+ * of the block (and of the partition that holds it). A block also carries a partition's partial
+ * result of a reduction, or a local operand shipped to the executors; those have axis 0 and no
+ * meaning in their start. Blocks are values: kernels read them and make new ones.
  */
 public final class Block implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final int index;
     private final long rowStart;
+    private final int axis;
     private final int[] shape;
     private final double[] data;
 
+    /** A block of rows (blocked along axis 0). */
     public Block(int index, long rowStart, int[] shape, double[] data) {
+        this(index, rowStart, 0, shape, data);
+    }
+
+    public Block(int index, long rowStart, int axis, int[] shape, double[] data) {
         if (Shape.size(shape) != data.length) {
             throw new IllegalArgumentException("block " + index + ": " + data.length + " values for shape " + Shape.str(shape));
         }
+        if (axis != 0 && axis >= shape.length) {
+            throw new IllegalArgumentException("block " + index + ": axis " + axis + " for shape " + Shape.str(shape));
+        }
         this.index = index;
         this.rowStart = rowStart;
+        this.axis = axis;
         this.shape = shape;
         this.data = data;
     }
 
-    /** Wraps a local array (not copied) as block {@code index} starting at {@code rowStart}. */
+    /** Wraps a local array (not copied) as block {@code index} of rows starting at {@code rowStart}. */
     public static Block of(int index, long rowStart, NDArray values) {
-        LocalArray local = (LocalArray) values.toLocal();
-        return new Block(index, rowStart, local.shape(), local.data());
+        return of(index, rowStart, 0, values);
     }
 
-    /** Returns a block with the same index and rows holding {@code values}. */
+    /** Wraps a local array (not copied) as block {@code index} along {@code axis}, starting at {@code start}. */
+    public static Block of(int index, long start, int axis, NDArray values) {
+        LocalArray local = (LocalArray) values.toLocal();
+        return new Block(index, start, axis, local.shape(), local.data());
+    }
+
+    /** Returns a block with the same index, position and axis holding {@code values}. */
     public Block with(NDArray values) {
-        return of(index, rowStart, values);
+        return of(index, rowStart, axis, values);
     }
 
     /** Returns the values as a local array sharing this block's storage. */
@@ -54,8 +71,14 @@ public final class Block implements Serializable {
         return rowStart;
     }
 
+    /** Returns the axis along which the tensor is split into blocks (0 for rows). */
+    public int axis() {
+        return axis;
+    }
+
+    /** Returns the block's length along its blocked axis: its rows, for a block of rows. */
     public int rows() {
-        return shape[0];
+        return shape.length == 0 ? 1 : shape[axis];
     }
 
     /** Returns the shape (not a copy; do not modify). */
@@ -70,6 +93,7 @@ public final class Block implements Serializable {
 
     @Override
     public String toString() {
-        return "Block(" + index + ", rows " + rowStart + "+" + rows() + ", shape " + Shape.str(shape) + ")";
+        return "Block(" + index + ", " + (axis == 0 ? "rows " : "axis " + axis + " ") + rowStart + "+" + rows()
+            + ", shape " + Shape.str(shape) + ")";
     }
 }

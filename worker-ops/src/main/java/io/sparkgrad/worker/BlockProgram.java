@@ -48,12 +48,14 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
      * @param fn the kernel (null for a source)
      * @param gen the generator of a source (null otherwise)
      * @param shipped the local operands, each a {@link Block} or a {@code Broadcast<Block>}
-     * @param rowShape the shape of one row of the result (of a source: of its values), or of the
-     *                 partial of a reduction over rows
-     * @param combine how the chunks' results combine, for a partial of a reduction over rows;
-     *                null for an op whose result keeps the rows
+     * @param rowShape the shape of one row of the result, that is its shape without the blocked
+     *                 axis (of a source: of its values), or the shape of the partial of a
+     *                 reduction over the blocks
+     * @param axis the result's blocked axis (0: rows)
+     * @param combine how the chunks' results combine, for a partial of a reduction over the
+     *                blocks; null for an op whose result is blocked like its operands
      */
-    public record Kernel(Kind kind, BlockFn fn, Generators.BlockGen gen, Object[] shipped, int[] rowShape,
+    public record Kernel(Kind kind, BlockFn fn, Generators.BlockGen gen, Object[] shipped, int[] rowShape, int axis,
                          ReduceFn combine) implements Serializable {}
 
     /**
@@ -151,14 +153,14 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
         int[] refs = step.args();
         switch (k.kind()) {
             case SOURCE:
-                return k.gen().make(block, Kernels.withRows(chunks.rows(), k.rowShape()), k.shipped());
+                return k.gen().make(block, Kernels.withExtent(k.axis(), chunks.rows(), k.rowShape()), k.shipped());
             case MATMUL_LOCAL:
-                if (refs[0] < 0) {
+                if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].axis() == 0) {
                     return L.matmulRows(chunks.leaf(-1 - refs[0]), chunks.r0, chunks.r1, local(k, 0));
                 }
                 break;
             case TRANSPOSE_MATMUL:
-                if (refs[0] < 0) {
+                if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].axis() == 0) {
                     return L.matmulTransposedLeftRows(chunks.leaf(-1 - refs[0]), chunks.r0, chunks.r1,
                         arg(refs[1], values, chunks));
                 }
@@ -185,8 +187,9 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
     }
 
     /**
-     * The current chunk of rows {@code [r0, r1)} of each leaf: the leaf itself when the chunk is
-     * the whole block, otherwise a copy into a buffer reused by every full chunk of the task.
+     * The current chunk {@code [r0, r1)} of each leaf along its blocked axis (rows, mostly): the
+     * leaf itself when the chunk is the whole block, otherwise a copy, of rows into a buffer
+     * reused by every full chunk of the task.
      */
     private static final class Chunks {
         final Block[] leaves;
@@ -225,6 +228,8 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
             Block b = leaves[k];
             if (r0 == 0 && r1 == b.rows()) {
                 c = b.array();
+            } else if (b.axis() != 0) {
+                c = L.slice(b.array(), b.axis(), r0, r1); // a strided cut: a copy
             } else {
                 int[] shape = b.shapeRef().clone();
                 int width = b.rows() == 0 ? 0 : b.dataRef().length / b.rows();

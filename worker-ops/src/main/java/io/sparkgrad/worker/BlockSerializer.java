@@ -15,6 +15,7 @@ public final class BlockSerializer extends Serializer<Block> {
     public void write(Kryo kryo, Output out, Block b) {
         out.writeInt(b.index(), true);
         out.writeLong(b.rowStart(), true);
+        out.writeInt(b.axis(), true);
         int[] shape = b.shapeRef();
         out.writeInt(shape.length, true);
         out.writeInts(shape, true);
@@ -27,8 +28,9 @@ public final class BlockSerializer extends Serializer<Block> {
     public Block read(Kryo kryo, Input in, Class<Block> type) {
         int index = in.readInt(true);
         long rowStart = in.readLong(true);
+        int axis = in.readInt(true);
         int[] shape = in.readInts(in.readInt(true), true);
         double[] data = in.readDoubles(in.readInt(true));
-        return new Block(index, rowStart, shape, data);
+        return new Block(index, rowStart, axis, shape, data);
     }
 }

@@ -27,19 +27,21 @@ public final class Generators {
     }
 
     /**
-     * Turns a block index into its block: {@code rowStarts} and {@code rowShape} describe the
-     * layout, {@code shipped} are the generator's local operands.
+     * Turns a block index into its block: {@code starts} (along the blocked {@code axis}) and
+     * {@code rowShape} (the shape without that axis) describe the layout, {@code shipped} are the
+     * generator's local operands.
      */
-    public static Function<Integer, Block> generate(int[] rowStarts, int[] rowShape, BlockGen gen, Object[] shipped) {
+    public static Function<Integer, Block> generate(int[] starts, int[] rowShape, int axis, BlockGen gen,
+                                                    Object[] shipped) {
         return index -> {
             FaultInjector.check();
-            int[] shape = Kernels.withRows(rowStarts[index + 1] - rowStarts[index], rowShape);
+            int[] shape = Kernels.withExtent(axis, starts[index + 1] - starts[index], rowShape);
             NDArray values = gen.make(index, shape, shipped);
             if (!Arrays.equals(values.shape(), shape)) {
                 throw new IllegalStateException("generator made shape " + Shape.str(values.shape()) + " for block "
                     + index + " of shape " + Shape.str(shape));
             }
-            return Block.of(index, rowStarts[index], values);
+            return Block.of(index, starts[index], axis, values);
         };
     }
 

@@ -61,13 +61,22 @@ public final class Kernels {
         return (i, a) -> L.matmulTransposedLeft(a[0], a[1]);
     }
 
-    /** Gives each block the row shape {@code rowShape}. */
-    public static BlockFn reshapeRows(int[] rowShape) {
-        return (i, a) -> L.reshape(a[0], withRows(a[0].shape()[0], rowShape));
+    /**
+     * Gives each block (blocked along {@code inAxis}) the shape {@code rowShape} with its length
+     * along the blocked axis inserted as axis {@code outAxis}.
+     */
+    public static BlockFn reshape(int inAxis, int outAxis, int[] rowShape) {
+        return (i, a) -> L.reshape(a[0], withExtent(outAxis, a[0].shape()[inAxis], rowShape));
     }
 
-    public static BlockFn broadcastRows(int[] rowShape) {
-        return (i, a) -> L.broadcastTo(a[0], withRows(a[0].shape()[0], rowShape));
+    /** Broadcasts each block (blocked along {@code inAxis}) as {@link #reshape} shapes it. */
+    public static BlockFn broadcast(int inAxis, int outAxis, int[] rowShape) {
+        return (i, a) -> L.broadcastTo(a[0], withExtent(outAxis, a[0].shape()[inAxis], rowShape));
+    }
+
+    /** The product of the arguments in positions {@code left} and {@code right}. */
+    public static BlockFn matmul(int left, int right) {
+        return (i, a) -> L.matmul(a[left], a[right]);
     }
 
     /** Permutes the axes of each block; {@code perm[0]} is 0, so rows stay rows. */
@@ -83,26 +92,37 @@ public final class Kernels {
         return (i, a) -> L.pad(a[0], axis, before, after);
     }
 
-    /** Cuts each block to the global rows [start, stop); {@code rowStarts} is the input's layout. */
-    public static BlockFn sliceRows(int[] rowStarts, int start, int stop) {
+    /**
+     * Cuts each block to the global positions [start, stop) along the blocked {@code axis};
+     * {@code starts} is the input's layout.
+     */
+    public static BlockFn sliceBlocked(int axis, int[] starts, int start, int stop) {
         return (i, a) -> {
-            int lo = Math.min(Math.max(start, rowStarts[i]), rowStarts[i + 1]) - rowStarts[i];
-            int hi = Math.min(Math.max(stop, rowStarts[i]), rowStarts[i + 1]) - rowStarts[i];
-            return L.slice(a[0], 0, lo, hi);
+            int lo = Math.min(Math.max(start, starts[i]), starts[i + 1]) - starts[i];
+            int hi = Math.min(Math.max(stop, starts[i]), starts[i + 1]) - starts[i];
+            return L.slice(a[0], axis, lo, hi);
         };
     }
 
     /**
-     * Pads each block of a row slice back to the rows of the layout it was cut from
-     * ({@code parentStarts}), given that the slice began at parent row {@code offset}.
+     * Pads each block of a slice along the blocked {@code axis} back to the layout it was cut
+     * from ({@code parentStarts}), given that the slice began at parent position {@code offset}.
      */
-    public static BlockFn unsliceRows(int[] parentStarts, int offset) {
+    public static BlockFn unslice(int axis, int[] parentStarts, int offset) {
         return (i, a) -> {
             int parentRows = parentStarts[i + 1] - parentStarts[i];
             int before = Math.min(Math.max(offset - parentStarts[i], 0), parentRows);
-            int after = parentRows - before - a[0].shape()[0];
-            return L.pad(a[0], 0, before, after);
+            int after = parentRows - before - a[0].shape()[axis];
+            return L.pad(a[0], axis, before, after);
         };
+    }
+
+    /**
+     * Pads along the blocked {@code axis}: {@code before} zeros ahead of block 0, {@code after}
+     * behind block {@code last}; the blocks between keep their values.
+     */
+    public static BlockFn padEnds(int axis, int before, int after, int last) {
+        return (i, a) -> L.pad(a[0], axis, i == 0 ? before : 0, i == last ? after : 0);
     }
 
     public static BlockFn concat(int axis) {
@@ -111,9 +131,15 @@ public final class Kernels {
 
     /** The shape of {@code rows} rows of shape {@code rowShape}. */
     static int[] withRows(int rows, int[] rowShape) {
+        return withExtent(0, rows, rowShape);
+    }
+
+    /** {@code rowShape} (a shape without its blocked axis) with {@code extent} inserted as axis {@code axis}. */
+    public static int[] withExtent(int axis, int extent, int[] rowShape) {
         int[] s = new int[rowShape.length + 1];
-        s[0] = rows;
-        System.arraycopy(rowShape, 0, s, 1, rowShape.length);
+        System.arraycopy(rowShape, 0, s, 0, axis);
+        s[axis] = extent;
+        System.arraycopy(rowShape, axis, s, axis + 1, rowShape.length - axis);
         return s;
     }
 }

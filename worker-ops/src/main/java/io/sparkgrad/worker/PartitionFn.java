@@ -21,13 +21,16 @@ public final class PartitionFn implements FlatMapFunction<Iterator<Block[]>, Blo
 
     private final BlockFn fn;
     private final Object[] locals;
+    private final int axis;
 
     /**
      * @param locals each a {@link Block} or a {@code Broadcast<Block>}
+     * @param axis the blocked axis of the results
      */
-    public PartitionFn(BlockFn fn, Object[] locals) {
+    public PartitionFn(BlockFn fn, Object[] locals, int axis) {
         this.fn = fn;
         this.locals = locals;
+        this.axis = axis;
     }
 
     /** Returns a local operand shipped inside the task ({@link Block}) or as a {@code Broadcast<Block>}. */
@@ -47,7 +50,7 @@ public final class PartitionFn implements FlatMapFunction<Iterator<Block[]>, Blo
         }
         NDArray out = fn.apply(blocks[0].index(), args);
         Block first = blocks[0];
-        return Collections.singletonList(Block.of(first.index(), first.rowStart(), out)).iterator();
+        return Collections.singletonList(Block.of(first.index(), first.rowStart(), axis, out)).iterator();
     }
 
     @Override
@@ -60,8 +63,8 @@ public final class PartitionFn implements FlatMapFunction<Iterator<Block[]>, Blo
     }
 
     /** The op over a partition of its one distributed operand. */
-    public static FlatMapFunction<Iterator<Block>, Block> ofOne(BlockFn fn, Object[] locals) {
-        PartitionFn p = new PartitionFn(fn, locals);
+    public static FlatMapFunction<Iterator<Block>, Block> ofOne(BlockFn fn, Object[] locals, int axis) {
+        PartitionFn p = new PartitionFn(fn, locals, axis);
         return (FlatMapFunction<Iterator<Block>, Block> & Serializable) blocks -> {
             FaultInjector.check();
             if (!blocks.hasNext()) {
@@ -72,8 +75,9 @@ public final class PartitionFn implements FlatMapFunction<Iterator<Block[]>, Blo
     }
 
     /** The op over a partition of each of its two distributed operands, which must hold the same rows. */
-    public static FlatMapFunction2<Iterator<Block>, Iterator<Block>, Block> ofTwo(BlockFn fn, Object[] locals) {
-        PartitionFn p = new PartitionFn(fn, locals);
+    public static FlatMapFunction2<Iterator<Block>, Iterator<Block>, Block> ofTwo(BlockFn fn, Object[] locals,
+                                                                                  int axis) {
+        PartitionFn p = new PartitionFn(fn, locals, axis);
         return (FlatMapFunction2<Iterator<Block>, Iterator<Block>, Block> & Serializable) (as, bs) -> {
             FaultInjector.check();
             if (!as.hasNext() || !bs.hasNext()) {

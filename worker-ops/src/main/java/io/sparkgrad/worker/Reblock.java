@@ -1,5 +1,7 @@
 package io.sparkgrad.worker;
 
+import io.sparkgrad.np.LocalBackend;
+import io.sparkgrad.np.NDArray;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.api.java.function.PairFlatMapFunction;
 import scala.Tuple2;
@@ -41,11 +43,17 @@ public final class Reblock {
                     long end = Math.min(hi, targetStarts[t + 1]);
                     int n = (int) (end - lo);
                     if (n > 0) {
-                        double[] d = new double[n * width];
-                        System.arraycopy(b.dataRef(), (int) (lo - b.rowStart()) * width, d, 0, d.length);
-                        int[] shape = b.shapeRef().clone();
-                        shape[0] = n;
-                        out.add(new Tuple2<>(t, new Block(t, lo, shape, d)));
+                        int from = (int) (lo - b.rowStart());
+                        if (b.axis() == 0) {
+                            double[] d = new double[n * width];
+                            System.arraycopy(b.dataRef(), from * width, d, 0, d.length);
+                            int[] shape = b.shapeRef().clone();
+                            shape[0] = n;
+                            out.add(new Tuple2<>(t, new Block(t, lo, shape, d)));
+                        } else {
+                            NDArray piece = LocalBackend.INSTANCE.slice(b.array(), b.axis(), from, from + n);
+                            out.add(new Tuple2<>(t, Block.of(t, lo, b.axis(), piece)));
+                        }
                     }
                     lo = end;
                     t++;
@@ -72,10 +80,11 @@ public final class Reblock {
 
     /**
      * Joins the pieces that partition {@code index} received into target block {@code index}, in
-     * row order; a block that received none (it has no rows) is an empty block of {@code rowShape}.
+     * order along the blocked {@code axis}; a block that received none (it has no rows) is an
+     * empty block of {@code rowShape} (the shape without the blocked axis).
      */
     public static Function2<Integer, Iterator<Tuple2<Integer, Block>>, Iterator<Block>> join(long[] targetStarts,
-                                                                                         int[] rowShape) {
+                                                                                         int[] rowShape, int axis) {
         return (index, pieces) -> {
             FaultInjector.check();
             List<Block> got = new ArrayList<>();
@@ -84,6 +93,17 @@ public final class Reblock {
             }
             got.sort(Comparator.comparingLong(Block::rowStart));
             int rows = (int) (targetStarts[index + 1] - targetStarts[index]);
+            if (axis != 0) {
+                NDArray[] parts = got.stream().map(Block::array).toArray(NDArray[]::new);
+                NDArray joined = parts.length == 0
+                    ? io.sparkgrad.np.LocalArray.wrap(Kernels.withExtent(axis, 0, rowShape), new double[0])
+                    : parts.length == 1 ? parts[0] : LocalBackend.INSTANCE.concat(parts, axis);
+                if (joined.shape()[axis] != rows) {
+                    throw new IllegalStateException("re-block: block " + index + " received " + joined.shape()[axis]
+                        + " of " + rows + " positions along axis " + axis);
+                }
+                return Collections.singletonList(Block.of(index, targetStarts[index], axis, joined)).iterator();
+            }
             int width = 1;
             for (int d : rowShape) {
                 width *= d;
