@@ -361,18 +361,19 @@ public final class Autograd {
         try (Scope r = record()) {
             out = fn.apply(v);
         }
-        int outSize = out.size();
-        int[] jShape = new int[out.ndim() + x.ndim()];
+        long[] jShape = new long[out.ndim() + x.ndim()];
         System.arraycopy(out.shape(), 0, jShape, 0, out.ndim());
         System.arraycopy(x.shape(), 0, jShape, out.ndim(), x.ndim());
-        double[] j = new double[outSize * x.size()];
+        int outSize = Shape.size(Shape.toInt("jacobian", out.shape()));
+        int xSize = Shape.size(Shape.toInt("jacobian", x.shape()));
+        double[] j = new double[Shape.size(Shape.toInt("jacobian", jShape))];
         if (out.requiresGrad()) {
             for (int e = 0; e < outSize; e++) {
                 double[] onehot = new double[outSize];
                 onehot[e] = 1;
                 NDArray row = grad(List.of(out), List.of(v), List.of(Np.array(out.shape(), onehot)),
                     true, false, true).get(0);
-                System.arraycopy(row.toArray(), 0, j, e * x.size(), x.size());
+                System.arraycopy(row.toArray(), 0, j, e * xSize, xSize);
             }
         }
         return Np.array(jShape, j);

@@ -131,9 +131,9 @@ public final class GradCheck {
     }
 
     /** Fixed pseudo-random weights in [0.5, 1.5), different per element, same for every run. */
-    private static double[] weights(int[] shape, int stream) {
+    private static double[] weights(long[] shape, int stream) {
         Random r = new Random(0x5eed + stream);
-        double[] w = new double[Shape.size(shape)];
+        double[] w = new double[Shape.size(Shape.toInt("gradcheck", shape))];
         for (int i = 0; i < w.length; i++) {
             w[i] = 0.5 + r.nextDouble();
         }

@@ -89,7 +89,7 @@ public final class Node<P> {
     }
 
     /** Returns the shape of input {@code i}. */
-    public int[] inShape(int i) {
+    public long[] inShape(int i) {
         return inputs()[i].shape();
     }
 
@@ -134,7 +134,7 @@ public final class Node<P> {
 
     NDArray gradient(NDArray outputGrad, int i, boolean anomaly) {
         NDArray g = op.rule().grad(this, outputGrad, i);
-        int[] want = inputs[i].shape();
+        long[] want = inputs[i].shape();
         if (g == null || !java.util.Arrays.equals(g.shape(), want)) {
             throw new IllegalStateException("gradient rule of op '" + op.name() + "' returned "
                 + (g == null ? "null" : "shape " + Shape.str(g.shape())) + " for input " + i

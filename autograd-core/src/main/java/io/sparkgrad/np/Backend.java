@@ -21,7 +21,7 @@ public interface Backend {
      * Computes {@code p} over {@code operands}, or defers it: the result has {@code shape}, which
      * the caller computed with {@link Prim#shape} (backends do not compute it again).
      */
-    NDArray apply(Prim p, NDArray[] operands, int[] shape);
+    NDArray apply(Prim p, NDArray[] operands, long[] shape);
 
     /** Selects the backend that runs a primitive over {@code operands}. */
     static Backend of(NDArray... operands) {

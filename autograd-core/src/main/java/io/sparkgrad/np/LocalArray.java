@@ -23,6 +23,8 @@ import java.util.function.Supplier;
  */
 public final class LocalArray extends NDArray {
     private final Storage storage;
+    // the shape as ints: a local array holds at most 2^31 - 1 elements
+    final int[] ishape;
 
     /**
      * The values behind an array and all its views. Exactly one of three states: a constant (one
@@ -87,8 +89,14 @@ public final class LocalArray extends NDArray {
     }
 
     private LocalArray(int[] shape, Storage storage) {
-        super(shape);
+        super(Shape.of(shape));
+        this.ishape = shape;
         this.storage = storage;
+    }
+
+    /** Returns the shape as ints (a local array's dimensions all fit one). */
+    public int[] intShape() {
+        return ishape.clone();
     }
 
     /**
@@ -107,6 +115,11 @@ public final class LocalArray extends NDArray {
      */
     public static LocalArray pending(int[] shape, Supplier<double[]> source) {
         return new LocalArray(shape, new Storage(new Pending(source, shape)));
+    }
+
+    /** {@link #pending(int[], Supplier)} for a shape of longs (whose dimensions must fit a local array). */
+    public static LocalArray pending(long[] shape, Supplier<double[]> source) {
+        return pending(Shape.toInt("pending", shape), source);
     }
 
     /** Returns true while the values are pending: the work that computes them has not run yet. */
@@ -157,7 +170,7 @@ public final class LocalArray extends NDArray {
             }
             p = s.source;
             if (p == null) {
-                double[] d = new double[Shape.size(shape)];
+                double[] d = new double[Shape.size(ishape)];
                 if (s.constantValue != 0) {
                     Arrays.fill(d, s.constantValue);
                 }
@@ -188,15 +201,15 @@ public final class LocalArray extends NDArray {
         Storage s = storage;
         synchronized (s) {
             if (s.data == null && s.source != null) {
-                return new LocalArray(shape, new Storage(s.source));
+                return new LocalArray(ishape, new Storage(s.source));
             }
             if (s.constant) {
-                return constant(shape, s.constantValue);
+                return constant(ishape, s.constantValue);
             }
             s.shared = true;
             Storage copy = new Storage(s.data);
             copy.shared = true;
-            return new LocalArray(shape, copy);
+            return new LocalArray(ishape, copy);
         }
     }
 
@@ -259,6 +272,6 @@ public final class LocalArray extends NDArray {
 
     @Override
     public NDArray detach() {
-        return new LocalArray(shape, storage); // shares the values, as MXNet's detach does
+        return new LocalArray(ishape, storage); // shares the values, as MXNet's detach does
     }
 }

@@ -51,7 +51,8 @@ public final class LocalBackend implements Backend {
      * A reshape is a view of the operand's values, pending or not.
      */
     @Override
-    public NDArray apply(Prim p, NDArray[] in, int[] shape) {
+    public NDArray apply(Prim p, NDArray[] in, long[] longShape) {
+        int[] shape = Shape.toInt(p.name(), longShape);
         if (p instanceof Prim.Reshape || p instanceof Prim.Fill || p instanceof Prim.RandomUniform) {
             return run(p, in, shape); // a view, or made from the shape alone
         }
@@ -96,9 +97,9 @@ public final class LocalBackend implements Backend {
         } else if (p instanceof Prim.Matmul) {
             return matmul(in[0], in[1]);
         } else if (p instanceof Prim.Slice sl) {
-            return slice(in[0], sl.axis(), sl.start(), sl.stop());
+            return slice(in[0], sl.axis(), (int) sl.start(), (int) sl.stop());
         } else if (p instanceof Prim.Pad pd) {
-            return pad(in[0], pd.axis(), pd.before(), pd.after());
+            return pad(in[0], pd.axis(), (int) pd.before(), (int) pd.after());
         } else if (p instanceof Prim.Concat c) {
             return concat(in, c.axis());
         } else if (p instanceof Prim.Fill f) {
@@ -116,6 +117,11 @@ public final class LocalBackend implements Backend {
         return a.toLocal().toArray();
     }
 
+    /** The shape of an array in this JVM, as ints. */
+    private static int[] dims(NDArray a) {
+        return a instanceof LocalArray ? ((LocalArray) a).ishape : Shape.toInt("local kernel", a.shape());
+    }
+
     private static boolean isConstant(NDArray a) {
         return a instanceof LocalArray && ((LocalArray) a).isConstant();
     }
@@ -130,14 +136,14 @@ public final class LocalBackend implements Backend {
     public NDArray unary(UnaryFn f, NDArray a) {
         if (isConstant(a)) {
             double c = ((LocalArray) a).constantValue();
-            return filled(a.shape.clone(), VECTOR_MATH && VectorMath.covers(f) ? VectorMath.apply(f, c) : f.apply(c));
+            return filled(dims(a).clone(), VECTOR_MATH && VectorMath.covers(f) ? VectorMath.apply(f, c) : f.apply(c));
         }
         double[] x = data(a);
         double[] o = Buffers.output(x.length);
         int n = x.length;
         if (VECTOR_MATH && VectorMath.covers(f)) {
             VectorMath.apply(f, x, o);
-            return new LocalArray(a.shape.clone(), o);
+            return new LocalArray(dims(a).clone(), o);
         }
         switch (f) {
             case NEG: for (int i = 0; i < n; i++) o[i] = -x[i]; break;
@@ -149,7 +155,7 @@ public final class LocalBackend implements Backend {
             case RELU: for (int i = 0; i < n; i++) o[i] = Math.max(x[i], 0.0); break;
             default: for (int i = 0; i < n; i++) o[i] = f.apply(x[i]); break;
         }
-        return new LocalArray(a.shape.clone(), o);
+        return new LocalArray(dims(a).clone(), o);
     }
 
     public NDArray binary(BinaryFn f, NDArray a, NDArray b) {
@@ -158,10 +164,10 @@ public final class LocalBackend implements Backend {
         boolean cb = isConstant(b);
         double[] x = ca ? new double[] {((LocalArray) a).constantValue()} : data(a);
         double[] y = cb ? new double[] {((LocalArray) b).constantValue()} : data(b);
-        int[] xs = ca ? new int[0] : a.shape;
-        int[] ys = cb ? new int[0] : b.shape;
-        int[] shape = Arrays.equals(a.shape, b.shape) ? a.shape.clone()
-            : Shape.broadcast(f.name().toLowerCase(), a.shape, b.shape);
+        int[] xs = ca ? new int[0] : dims(a);
+        int[] ys = cb ? new int[0] : dims(b);
+        int[] shape = Arrays.equals(dims(a), dims(b)) ? dims(a).clone()
+            : Shape.broadcast(f.name().toLowerCase(), dims(a), dims(b));
         if (x.length == 1 && y.length == 1) {
             return filled(shape, f.apply(x[0], y[0]));
         }
@@ -287,7 +293,7 @@ public final class LocalBackend implements Backend {
     public NDArray clip(NDArray a, double lo, double hi) {
         if (isConstant(a)) {
             double v = ((LocalArray) a).constantValue();
-            return filled(a.shape.clone(), v < lo ? lo : v > hi ? hi : v);
+            return filled(dims(a).clone(), v < lo ? lo : v > hi ? hi : v);
         }
         double[] x = data(a);
         double[] o = new double[x.length];
@@ -295,11 +301,11 @@ public final class LocalBackend implements Backend {
             // NaN stays NaN, as in numpy
             o[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
         }
-        return new LocalArray(a.shape.clone(), o);
+        return new LocalArray(dims(a).clone(), o);
     }
 
     public NDArray where(NDArray cond, NDArray a, NDArray b) {
-        int[] shape = Shape.broadcast("where", Shape.broadcast("where", cond.shape, a.shape), b.shape);
+        int[] shape = Shape.broadcast("where", Shape.broadcast("where", dims(cond), dims(a)), dims(b));
         double[] c = data(broadcastTo(cond, shape));
         double[] x = data(broadcastTo(a, shape));
         double[] y = data(broadcastTo(b, shape));
@@ -311,16 +317,16 @@ public final class LocalBackend implements Backend {
     }
 
     public NDArray fullLike(NDArray like, double value) {
-        return filled(like.shape.clone(), value);
+        return filled(dims(like).clone(), value);
     }
 
     public NDArray randomUniformLike(NDArray like, long seed) {
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
-        double[] o = new double[Shape.size(like.shape)];
+        double[] o = new double[Shape.size(dims(like))];
         for (int i = 0; i < o.length; i++) {
             o[i] = r.nextDouble();
         }
-        return new LocalArray(like.shape.clone(), o);
+        return new LocalArray(dims(like).clone(), o);
     }
 
     // ------------------------------------------------------------------ reductions
@@ -329,16 +335,16 @@ public final class LocalBackend implements Backend {
         double[] x = data(a);
         if (axis == Backend.ALL) {
             double r = reduceRange(f, x, 0, x.length);
-            return new LocalArray(Shape.reduced(a.shape, axis, keepdims), new double[] {r});
+            return new LocalArray(Shape.reduced(dims(a), axis, keepdims), new double[] {r});
         }
-        int len = a.shape[axis];
+        int len = dims(a)[axis];
         int inner = 1;
-        for (int d = axis + 1; d < a.shape.length; d++) {
-            inner *= a.shape[d];
+        for (int d = axis + 1; d < dims(a).length; d++) {
+            inner *= dims(a)[d];
         }
         int outer = 1;
         for (int d = 0; d < axis; d++) {
-            outer *= a.shape[d];
+            outer *= dims(a)[d];
         }
         double[] o = new double[outer * inner];
         for (int p = 0; p < outer; p++) {
@@ -359,7 +365,7 @@ public final class LocalBackend implements Backend {
                 }
             }
         }
-        return new LocalArray(Shape.reduced(a.shape, axis, keepdims), o);
+        return new LocalArray(Shape.reduced(dims(a), axis, keepdims), o);
     }
 
     private static double reduceRange(ReduceFn f, double[] x, int from, int to) {
@@ -403,7 +409,7 @@ public final class LocalBackend implements Backend {
     // ------------------------------------------------------------------ shape
 
     public NDArray broadcastTo(NDArray a, int[] shape) {
-        if (Arrays.equals(a.shape, shape)) {
+        if (Arrays.equals(dims(a), shape)) {
             return a;
         }
         if (isConstant(a)) {
@@ -416,7 +422,7 @@ public final class LocalBackend implements Backend {
         double[] o = new double[Shape.size(shape)];
         if (o.length > 0) {
             // x + 0 through the broadcasting loop copies x into every position of o.
-            broadcastLoop(BinaryFn.ADD, x, a.shape, new double[] {0.0}, new int[0], o, shape);
+            broadcastLoop(BinaryFn.ADD, x, dims(a), new double[] {0.0}, new int[0], o, shape);
         }
         return new LocalArray(shape.clone(), o);
     }
@@ -432,15 +438,15 @@ public final class LocalBackend implements Backend {
         double[] x = data(a);
         int nd = perm.length;
         int[] outShape = new int[nd];
-        int[] inStrides = Shape.strides(a.shape);
+        int[] inStrides = Shape.strides(dims(a));
         int[] st = new int[nd]; // stride in x of each output axis
         for (int i = 0; i < nd; i++) {
-            outShape[i] = a.shape[perm[i]];
+            outShape[i] = dims(a)[perm[i]];
             st[i] = inStrides[perm[i]];
         }
         double[] o = new double[x.length];
         if (nd == 2 && perm[0] == 1) { // (0, 1) is the identity and takes the general loop
-            transpose2d(x, a.shape[0], a.shape[1], o);
+            transpose2d(x, dims(a)[0], dims(a)[1], o);
         } else if (o.length > 0) {
             int[] idx = new int[nd];
             int src = 0;
@@ -477,7 +483,7 @@ public final class LocalBackend implements Backend {
     }
 
     public NDArray matmul(NDArray a, NDArray b) {
-        return matmulRows(a, 0, a.shape[0], b);
+        return matmulRows(a, 0, dims(a)[0], b);
     }
 
     /**
@@ -487,8 +493,8 @@ public final class LocalBackend implements Backend {
      */
     public NDArray matmulRows(NDArray a, int r0, int r1, NDArray b) {
         int n = r1 - r0;
-        int k = a.shape[1];
-        int m = b.shape[1];
+        int k = dims(a)[1];
+        int m = dims(b)[1];
         // BLAS with beta 0 writes every element; with no inner dimension the product is zeros
         double[] o = k > 0 ? Buffers.output(n * m) : new double[n * m];
         if (n > 0 && m > 0 && k > 0) {
@@ -508,7 +514,7 @@ public final class LocalBackend implements Backend {
      * without materialising the transpose: the contraction over rows of a distributed product.
      */
     public NDArray matmulTransposedLeft(NDArray a, NDArray b) {
-        return matmulTransposedLeftRows(a, 0, a.shape[0], b);
+        return matmulTransposedLeftRows(a, 0, dims(a)[0], b);
     }
 
     /**
@@ -517,11 +523,11 @@ public final class LocalBackend implements Backend {
      */
     public NDArray matmulTransposedLeftRows(NDArray a, int r0, int r1, NDArray b) {
         int n = r1 - r0;
-        int k = a.shape[1];
-        int m = b.shape[1];
-        if (b.shape[0] != n) {
+        int k = dims(a)[1];
+        int m = dims(b)[1];
+        if (dims(b)[0] != n) {
             throw new IllegalArgumentException("matmul: a^T b needs equal rows, got shapes "
-                + (n == a.shape[0] ? Shape.str(a.shape) : n + " rows of " + Shape.str(a.shape)) + " and " + Shape.str(b.shape));
+                + (n == dims(a)[0] ? Shape.str(dims(a)) : n + " rows of " + Shape.str(dims(a))) + " and " + Shape.str(dims(b)));
         }
         double[] o = new double[k * m];
         if (n > 0 && m > 0 && k > 0) {
@@ -538,13 +544,13 @@ public final class LocalBackend implements Backend {
     }
 
     public NDArray slice(NDArray a, int axis, int start, int stop) {
-        int[] shape = a.shape.clone();
+        int[] shape = dims(a).clone();
         shape[axis] = stop - start;
         return copyBlocks(a, shape, axis, start, 0);
     }
 
     public NDArray pad(NDArray a, int axis, int before, int after) {
-        int[] shape = a.shape.clone();
+        int[] shape = dims(a).clone();
         shape[axis] += before + after;
         return copyBlocks(a, shape, axis, 0, before);
     }
@@ -564,7 +570,7 @@ public final class LocalBackend implements Backend {
         for (int d = 0; d < axis; d++) {
             outer *= outShape[d];
         }
-        int inLen = a.shape[axis];
+        int inLen = dims(a)[axis];
         int outLen = outShape[axis];
         int chunk = Math.min(inLen - from, outLen - to) * inner;
         for (int p = 0; p < outer && chunk > 0; p++) {
@@ -574,10 +580,10 @@ public final class LocalBackend implements Backend {
     }
 
     public NDArray concat(NDArray[] parts, int axis) {
-        int[] shape = parts[0].shape.clone();
+        int[] shape = dims(parts[0]).clone();
         int total = 0;
         for (NDArray p : parts) {
-            total += p.shape[axis];
+            total += dims(p)[axis];
         }
         shape[axis] = total;
         double[] o = new double[Shape.size(shape)];
@@ -592,7 +598,7 @@ public final class LocalBackend implements Backend {
         int offset = 0;
         for (NDArray part : parts) {
             double[] x = data(part);
-            int len = part.shape[axis] * inner;
+            int len = dims(part)[axis] * inner;
             for (int p = 0; p < outer && len > 0; p++) {
                 System.arraycopy(x, p * len, o, p * total * inner + offset, len);
             }

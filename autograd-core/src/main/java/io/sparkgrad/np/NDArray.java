@@ -28,11 +28,14 @@ import java.util.Arrays;
  * }</pre>
  */
 public abstract class NDArray {
-    /** The array's shape; never modified after construction. */
-    protected final int[] shape;
+    /**
+     * The array's shape; never modified after construction. Dimensions are {@code long}: a
+     * distributed array may have more than 2^31 rows or elements (a local one holds at most 2^31 - 1).
+     */
+    protected final long[] shape;
     private AutogradMeta meta;
 
-    protected NDArray(int[] shape) {
+    protected NDArray(long[] shape) {
         this.shape = shape;
     }
 
@@ -79,8 +82,13 @@ public abstract class NDArray {
     }
 
     /** Returns the shape (a copy). */
-    public int[] shape() {
+    public long[] shape() {
         return shape.clone();
+    }
+
+    /** Returns the length of axis {@code axis} (negative counts from the end). */
+    public long dim(int axis) {
+        return shape[Shape.axis("dim", axis, shape.length)];
     }
 
     /** Returns the number of dimensions. */
@@ -89,7 +97,7 @@ public abstract class NDArray {
     }
 
     /** Returns the number of elements. */
-    public int size() {
+    public long size() {
         return Shape.size(shape);
     }
 
@@ -305,13 +313,13 @@ public abstract class NDArray {
     /** Sums along {@code axis}; {@code keepdims} keeps it as a dimension of length 1. */
     public NDArray sum(int axis, boolean keepdims) { return reduce(Ops.SUM, "sum", axis, keepdims); }
 
-    public NDArray mean() { return sum().div(size()); }
+    public NDArray mean() { return sum().div((double) size()); }
 
     public NDArray mean(int axis) { return mean(axis, false); }
 
     public NDArray mean(int axis, boolean keepdims) {
         int a = Shape.axis("mean", axis, shape.length);
-        return sum(a, keepdims).div(shape[a]);
+        return sum(a, keepdims).div((double) shape[a]);
     }
 
     /** Returns the largest element; ties share the gradient equally. */
@@ -378,8 +386,8 @@ public abstract class NDArray {
      * is a row, a 1-D right operand a column, and the added dimension is removed from the result.
      */
     public NDArray matmul(NDArray other) {
-        int[] a = shape;
-        int[] b = other.shape;
+        long[] a = shape;
+        long[] b = other.shape;
         if (a.length == 0 || b.length == 0) {
             throw new IllegalArgumentException("matmul: operands must have at least one dimension, got shapes "
                 + Shape.str(a) + " and " + Shape.str(b) + " (use mul for scalars)");
@@ -388,8 +396,8 @@ public abstract class NDArray {
             throw new IllegalArgumentException("matmul: operands of more than 2 dimensions are not supported yet, got shapes "
                 + Shape.str(a) + " and " + Shape.str(b));
         }
-        int ka = a[a.length - 1];
-        int kb = b.length == 1 ? b[0] : b[0];
+        long ka = a[a.length - 1];
+        long kb = b[0];
         if (ka != kb) {
             throw new IllegalArgumentException("matmul: inner dimensions differ: shapes " + Shape.str(a) + " and "
                 + Shape.str(b) + " (" + ka + " != " + kb + ")");
@@ -471,15 +479,25 @@ public abstract class NDArray {
     // ---------------------------------------------------------------- shape
 
     /** Gives a new shape to the same elements; one dimension may be -1 (inferred). */
-    public NDArray reshape(int... newShape) {
+    public NDArray reshape(long... newShape) {
         return Ops.RESHAPE.apply(Shape.reshape(shape, newShape), this);
     }
 
+    /** {@link #reshape(long...)} with int dimensions. */
+    public NDArray reshape(int... newShape) {
+        return reshape(Shape.of(newShape));
+    }
+
     /** Repeats the array along dimensions of length 1 (and new leading ones) to {@code target}. */
-    public NDArray broadcastTo(int... target) {
-        int[] t = Shape.checkValid("broadcastTo", target);
+    public NDArray broadcastTo(long... target) {
+        long[] t = Shape.checkValid("broadcastTo", target);
         Shape.checkBroadcastTo("broadcastTo", shape, t);
         return Ops.BROADCAST_TO.apply(t, this);
+    }
+
+    /** {@link #broadcastTo(long...)} with int dimensions. */
+    public NDArray broadcastTo(int... target) {
+        return broadcastTo(Shape.of(target));
     }
 
     /**
@@ -496,7 +514,7 @@ public abstract class NDArray {
      * summed away and dimensions where {@code target} has 1 are summed with keepdims. Gradient
      * rules use it to return a broadcast operand's gradient in the operand's own shape.
      */
-    public NDArray sumTo(int... target) {
+    public NDArray sumTo(long... target) {
         if (Arrays.equals(shape, target)) {
             return this;
         }
@@ -514,8 +532,13 @@ public abstract class NDArray {
         return r;
     }
 
+    /** {@link #sumTo(long...)} with int dimensions. */
+    public NDArray sumTo(int... target) {
+        return sumTo(Shape.of(target));
+    }
+
     /** Returns elements {@code start} (inclusive) to {@code stop} (exclusive) along {@code axis}. */
-    public NDArray slice(int axis, int start, int stop) {
+    public NDArray slice(int axis, long start, long stop) {
         int a = Shape.axis("slice", axis, shape.length);
         if (start < 0 || stop < start || stop > shape[a]) {
             throw new IllegalArgumentException("slice: range [" + start + ", " + stop + ") is outside axis " + axis
@@ -525,7 +548,7 @@ public abstract class NDArray {
     }
 
     /** Pads {@code axis} with {@code before} zeros in front and {@code after} zeros behind. */
-    public NDArray pad(int axis, int before, int after) {
+    public NDArray pad(int axis, long before, long after) {
         int a = Shape.axis("pad", axis, shape.length);
         if (before < 0 || after < 0) {
             throw new IllegalArgumentException("pad: negative padding " + before + ", " + after);
@@ -537,14 +560,14 @@ public abstract class NDArray {
      * Indexes the leading axes as numpy's {@code x[i, j]}: each index removes one dimension;
      * negative indices count from the end.
      */
-    public NDArray get(int... index) {
+    public NDArray get(long... index) {
         if (index.length > shape.length) {
             throw new IllegalArgumentException("get: too many indices " + Arrays.toString(index) + " for an array of shape "
                 + Shape.str(shape));
         }
         NDArray r = this;
         for (int k = 0; k < index.length; k++) {
-            int i = index[k] < 0 ? index[k] + shape[k] : index[k];
+            long i = index[k] < 0 ? index[k] + shape[k] : index[k];
             if (i < 0 || i >= shape[k]) {
                 throw new IllegalArgumentException("get: index " + index[k] + " is out of bounds for axis " + k
                     + " with size " + shape[k] + " (shape " + Shape.str(shape) + ")");
@@ -608,6 +631,6 @@ public abstract class NDArray {
     /** Prints as numpy and MXNet do: {@code array([0., 1., 2.])}. */
     @Override
     public String toString() {
-        return Format.array(shape, toArray());
+        return Format.array(Shape.toInt("toString", shape), toArray());
     }
 }

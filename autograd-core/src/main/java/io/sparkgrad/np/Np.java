@@ -45,6 +45,11 @@ public final class Np {
         return LocalArray.wrap(shape, data.clone());
     }
 
+    /** {@link #array(int[], double[])} for a shape of longs (a local array's dimensions must fit ints). */
+    public static NDArray array(long[] shape, double[] data) {
+        return array(Shape.toInt("array", shape), data);
+    }
+
     /** Returns {@code [0, 1, ..., stop)} as float64, as {@code np.arange(stop)}. */
     public static NDArray arange(double stop) {
         return arange(0, stop, 1);
@@ -67,9 +72,19 @@ public final class Np {
         return new LocalArray(new int[] {n}, data);
     }
 
+    /** Returns an array of zeros of a shape of longs (for a shape read from another array). */
+    public static NDArray zeros(long... shape) {
+        return zeros(Shape.toInt("zeros", shape));
+    }
+
     /** Returns an array of zeros. */
     public static NDArray zeros(int... shape) {
         return full("zeros", shape, 0.0);
+    }
+
+    /** Returns an array of ones of a shape of longs (for a shape read from another array). */
+    public static NDArray ones(long... shape) {
+        return ones(Shape.toInt("ones", shape));
     }
 
     /** Returns an array of ones. */
@@ -80,6 +95,11 @@ public final class Np {
     /** Returns an array of {@code shape} filled with {@code value}. */
     public static NDArray full(int[] shape, double value) {
         return full("full", shape, value);
+    }
+
+    /** {@link #full(int[], double)} for a shape of longs (whose dimensions must fit a local array). */
+    public static NDArray full(long[] shape, double value) {
+        return full("full", Shape.toInt("full", Shape.checkValid("full", shape)), value);
     }
 
     private static NDArray full(String op, int[] shape, double value) {
@@ -232,13 +252,13 @@ public final class Np {
         if (arrays.isEmpty()) {
             throw new IllegalArgumentException("concat: need at least one array");
         }
-        int[] first = arrays.get(0).shape;
+        long[] first = arrays.get(0).shape;
         if (first.length == 0) {
             throw new IllegalArgumentException("concat: zero-dimensional arrays cannot be concatenated");
         }
         int a = Shape.axis("concat", axis, first.length);
         for (int k = 1; k < arrays.size(); k++) {
-            int[] s = arrays.get(k).shape;
+            long[] s = arrays.get(k).shape;
             boolean ok = s.length == first.length;
             for (int d = 0; ok && d < s.length; d++) {
                 ok = d == a || s[d] == first[d];

@@ -27,9 +27,9 @@ public final class Ops {
     /** An axis (resolved, or {@link Backend#ALL}) and whether the reduction keeps it. */
     public record Axis(int axis, boolean keepdims) {
         /** The shape of the reduction's result with the reduced axes kept as length 1. */
-        int[] kept(int[] inShape) {
+        long[] kept(long[] inShape) {
             if (axis == Backend.ALL) {
-                int[] ones = new int[inShape.length];
+                long[] ones = new long[inShape.length];
                 java.util.Arrays.fill(ones, 1);
                 return ones;
             }
@@ -38,7 +38,7 @@ public final class Ops {
     }
 
     /** An index range along an axis (for slice), or the padding before and after it (for pad). */
-    public record Range(int axis, int start, int stop) {}
+    public record Range(int axis, long start, long stop) {}
 
     /** Clipping bounds. */
     public record Bounds(double lo, double hi) {}
@@ -56,7 +56,7 @@ public final class Ops {
     }
 
     /** g reshaped so that it broadcasts against the reduction's input (undoes the dropped axis). */
-    private static NDArray keep(NDArray reduced, Axis p, int[] inputShape) {
+    private static NDArray keep(NDArray reduced, Axis p, long[] inputShape) {
         return p.keepdims() ? reduced : reduced.reshape(p.kept(inputShape));
     }
 
@@ -151,14 +151,14 @@ public final class Ops {
 
     // ------------------------------------------------------------------ shape
 
-    static final Op<int[]> BROADCAST_TO = Op.define("broadcastTo",
+    static final Op<long[]> BROADCAST_TO = Op.define("broadcastTo",
         (in, p) -> Prim.apply(new Prim.BroadcastTo(p), in[0]),
         (n, g, i) -> g.sumTo(n.inShape(0)));
     /** Broadcasts to the shape and placement of the template array in the parameters. */
     static final Op<NDArray> BROADCAST_LIKE = Op.define("broadcastLike",
         (in, like) -> Prim.apply(new Prim.BroadcastLike(), in[0], like),
         (n, g, i) -> g.sumTo(n.inShape(0)));
-    static final Op<int[]> RESHAPE = Op.define("reshape",
+    static final Op<long[]> RESHAPE = Op.define("reshape",
         (in, p) -> Prim.apply(new Prim.Reshape(p), in[0]),
         (n, g, i) -> g.reshape(n.inShape(0)));
     static final Op<int[]> TRANSPOSE = Op.define("transpose",
@@ -175,7 +175,7 @@ public final class Ops {
         (in, p) -> Prim.apply(new Prim.Concat(p), in),
         (n, g, i) -> {
             int axis = n.params();
-            int start = 0;
+            long start = 0;
             for (int k = 0; k < i; k++) {
                 start += n.inShape(k)[axis];
             }

@@ -19,7 +19,7 @@ public sealed interface Prim extends Serializable {
      * Returns the shape of the result for operands of shapes {@code in} (already checked by the
      * caller): the one place where each primitive's shape rule is written.
      */
-    int[] shape(int[][] in);
+    long[] shape(long[][] in);
 
     /** Returns a short name for messages and plans ({@code exp}, {@code sum}, {@code matmul}). */
     String name();
@@ -29,7 +29,7 @@ public sealed interface Prim extends Serializable {
      * the highest priority among the operands'.
      */
     static NDArray apply(Prim p, NDArray... operands) {
-        int[][] shapes = new int[operands.length][];
+        long[][] shapes = new long[operands.length][];
         for (int i = 0; i < operands.length; i++) {
             shapes[i] = operands[i].shape;
         }
@@ -38,43 +38,43 @@ public sealed interface Prim extends Serializable {
 
     /** An elementwise function of one operand. */
     record Unary(UnaryFn f) implements Prim {
-        public int[] shape(int[][] in) { return in[0].clone(); }
+        public long[] shape(long[][] in) { return in[0].clone(); }
         public String name() { return f.name().toLowerCase(); }
     }
 
     /** An elementwise function of two operands, with numpy broadcasting. */
     record Binary(BinaryFn f) implements Prim {
-        public int[] shape(int[][] in) { return Shape.broadcast(name(), in[0], in[1]); }
+        public long[] shape(long[][] in) { return Shape.broadcast(name(), in[0], in[1]); }
         public String name() { return f.name().toLowerCase(); }
     }
 
     /** Every element limited to {@code [lo, hi]}. */
     record Clip(double lo, double hi) implements Prim {
-        public int[] shape(int[][] in) { return in[0].clone(); }
+        public long[] shape(long[][] in) { return in[0].clone(); }
         public String name() { return "clip"; }
     }
 
     /** {@code where(cond, a, b)}: the three operands broadcast together. */
     record Where() implements Prim {
-        public int[] shape(int[][] in) { return Shape.broadcast("where", Shape.broadcast("where", in[0], in[1]), in[2]); }
+        public long[] shape(long[][] in) { return Shape.broadcast("where", Shape.broadcast("where", in[0], in[1]), in[2]); }
         public String name() { return "where"; }
     }
 
     /** A reduction along a resolved axis, or over every element ({@link Backend#ALL}). */
     record Reduce(ReduceFn f, int axis, boolean keepdims) implements Prim {
-        public int[] shape(int[][] in) { return Shape.reduced(in[0], axis, keepdims); }
+        public long[] shape(long[][] in) { return Shape.reduced(in[0], axis, keepdims); }
         public String name() { return f.name().toLowerCase(); }
     }
 
     /** The 2-norm along a resolved axis, or over every element ({@link Backend#ALL}). */
     record Norm(int axis, boolean keepdims) implements Prim {
-        public int[] shape(int[][] in) { return Shape.reduced(in[0], axis, keepdims); }
+        public long[] shape(long[][] in) { return Shape.reduced(in[0], axis, keepdims); }
         public String name() { return "norm"; }
     }
 
     /** Repeats the operand along dimensions of length 1 (and new leading ones) to {@code to}. */
-    record BroadcastTo(int[] to) implements Prim {
-        public int[] shape(int[][] in) { return to.clone(); }
+    record BroadcastTo(long[] to) implements Prim {
+        public long[] shape(long[][] in) { return to.clone(); }
         public String name() { return "broadcastTo"; }
         @Override public String toString() { return "BroadcastTo" + Shape.str(to); }
     }
@@ -84,21 +84,21 @@ public sealed interface Prim extends Serializable {
      * gradient rules spread a reduced gradient over a possibly distributed array with it.
      */
     record BroadcastLike() implements Prim {
-        public int[] shape(int[][] in) { return in[1].clone(); }
+        public long[] shape(long[][] in) { return in[1].clone(); }
         public String name() { return "broadcastLike"; }
     }
 
     /** The same elements in a new shape of the same size. */
-    record Reshape(int[] to) implements Prim {
-        public int[] shape(int[][] in) { return to.clone(); }
+    record Reshape(long[] to) implements Prim {
+        public long[] shape(long[][] in) { return to.clone(); }
         public String name() { return "reshape"; }
         @Override public String toString() { return "Reshape" + Shape.str(to); }
     }
 
     /** Permuted axes: output axis {@code i} is input axis {@code perm[i]}. */
     record Transpose(int[] perm) implements Prim {
-        public int[] shape(int[][] in) {
-            int[] out = new int[perm.length];
+        public long[] shape(long[][] in) {
+            long[] out = new long[perm.length];
             for (int i = 0; i < perm.length; i++) {
                 out[i] = in[0][perm[i]];
             }
@@ -110,14 +110,14 @@ public sealed interface Prim extends Serializable {
 
     /** The product of two 2-D operands whose inner dimensions agree. */
     record Matmul() implements Prim {
-        public int[] shape(int[][] in) { return new int[] {in[0][0], in[1][1]}; }
+        public long[] shape(long[][] in) { return new long[] {in[0][0], in[1][1]}; }
         public String name() { return "matmul"; }
     }
 
     /** Elements {@code [start, stop)} along {@code axis}. */
-    record Slice(int axis, int start, int stop) implements Prim {
-        public int[] shape(int[][] in) {
-            int[] out = in[0].clone();
+    record Slice(int axis, long start, long stop) implements Prim {
+        public long[] shape(long[][] in) {
+            long[] out = in[0].clone();
             out[axis] = stop - start;
             return out;
         }
@@ -125,9 +125,9 @@ public sealed interface Prim extends Serializable {
     }
 
     /** {@code before} zeros ahead of and {@code after} zeros behind {@code axis}. */
-    record Pad(int axis, int before, int after) implements Prim {
-        public int[] shape(int[][] in) {
-            int[] out = in[0].clone();
+    record Pad(int axis, long before, long after) implements Prim {
+        public long[] shape(long[][] in) {
+            long[] out = in[0].clone();
             out[axis] += before + after;
             return out;
         }
@@ -136,10 +136,10 @@ public sealed interface Prim extends Serializable {
 
     /** The operands joined along {@code axis}. */
     record Concat(int axis) implements Prim {
-        public int[] shape(int[][] in) {
-            int[] out = in[0].clone();
+        public long[] shape(long[][] in) {
+            long[] out = in[0].clone();
             out[axis] = 0;
-            for (int[] s : in) {
+            for (long[] s : in) {
                 out[axis] += s[axis];
             }
             return out;
@@ -149,7 +149,7 @@ public sealed interface Prim extends Serializable {
 
     /** {@code value} everywhere, with the shape and placement of the operand (whose values are not read). */
     record Fill(double value) implements Prim {
-        public int[] shape(int[][] in) { return in[0].clone(); }
+        public long[] shape(long[][] in) { return in[0].clone(); }
         public String name() { return "fill"; }
     }
 
@@ -158,7 +158,7 @@ public sealed interface Prim extends Serializable {
      * read); the same seed and placement give the same samples.
      */
     record RandomUniform(long seed) implements Prim {
-        public int[] shape(int[][] in) { return in[0].clone(); }
+        public long[] shape(long[][] in) { return in[0].clone(); }
         public String name() { return "randomUniform"; }
     }
 }

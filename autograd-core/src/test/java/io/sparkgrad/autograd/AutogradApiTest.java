@@ -193,7 +193,7 @@ class AutogradApiTest {
     void jacobianOfAMatrixProductIsTheMatrix() {
         NDArray a = Np.array(new double[][] {{1, 2, 3}, {4, 5, 6}});
         NDArray j = Autograd.jacobian(x -> a.matmul(x), Np.array(1, -1, 2));
-        assertArrayEquals(new int[] {2, 3}, j.shape());
+        assertArrayEquals(new long[] {2, 3}, j.shape());
         assertValues(j, 1, 2, 3, 4, 5, 6);
 
         NDArray sq = Autograd.jacobian(NDArray::square, Np.array(1, 2));

@@ -33,7 +33,7 @@ class LocalBackendTest {
             for (int[] r : new int[][] {{0, 9}, {2, 7}, {4, 4}, {8, 9}}) {
                 NDArray rows = a.slice(0, r[0], r[1]);
                 assertArrayEquals(rows.matmul(b).toArray(), L.matmulRows(a, r[0], r[1], b).toArray(), 1e-14);
-                assertArrayEquals(new int[] {r[1] - r[0], m}, L.matmulRows(a, r[0], r[1], b).shape());
+                assertArrayEquals(new long[] {r[1] - r[0], m}, L.matmulRows(a, r[0], r[1], b).shape());
                 NDArray gr = g.slice(0, 0, Math.min(5, r[1] - r[0])).pad(0, 0, Math.max(0, r[1] - r[0] - 5));
                 assertArrayEquals(rows.T().matmul(gr).toArray(), L.matmulTransposedLeftRows(a, r[0], r[1], gr).toArray(), 1e-14);
             }

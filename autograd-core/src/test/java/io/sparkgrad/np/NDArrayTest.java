@@ -35,7 +35,7 @@ class NDArrayTest {
 
     // ================================================================ helpers
 
-    private static int[] shape(int... dims) {
+    private static long[] shape(long... dims) {
         return dims;
     }
 
@@ -49,7 +49,7 @@ class NDArrayTest {
     }
 
     /** Asserts the shape and that every value is exactly the expected one (NaN matches NaN, -0 matches 0). */
-    private static void assertArray(NDArray actual, int[] expectedShape, double... expected) {
+    private static void assertArray(NDArray actual, long[] expectedShape, double... expected) {
         assertClose(actual, expectedShape, 0.0, expected);
     }
 
@@ -57,7 +57,7 @@ class NDArrayTest {
      * Asserts the shape and that every value is within {@code tol * max(1, |expected|)}; NaN must
      * match NaN and infinities must match exactly.
      */
-    private static void assertClose(NDArray actual, int[] expectedShape, double tol, double... expected) {
+    private static void assertClose(NDArray actual, long[] expectedShape, double tol, double... expected) {
         assertArrayEquals(expectedShape, actual.shape(), () -> "shape of " + actual);
         double[] v = actual.toArray();
         assertEquals(expected.length, v.length, "number of values");

@@ -298,12 +298,7 @@ final class DataIO {
             raw.unpersist(false);
             throw new IllegalArgumentException(op + ": " + e.getMessage(), e);
         }
-        if ((long) layout.rows() * width > Integer.MAX_VALUE) {
-            raw.unpersist(false);
-            throw new IllegalArgumentException(op + ": " + layout.rows() + " rows of " + width + " values are more than "
-                + "a distributed array holds (" + Integer.MAX_VALUE + " values)");
-        }
-        int[] starts = new int[n];
+        long[] starts = new long[n];
         for (int i = 0; i < n; i++) {
             starts[i] = layout.rowStart(i);
         }
@@ -768,12 +763,12 @@ final class DataIO {
                 + " is split along axis " + a.layout().axis() + " (a transpose of row blocks); a DataFrame holds rows: "
                 + "transpose it back first");
         }
-        int[] s = a.shape();
+        long[] s = a.shape();
         if (s.length > 2) {
             throw new IllegalArgumentException(op + ": a distributed array of shape " + Shape.str(s) + " has rows of "
                 + "more than one dimension; reshape it to 2-D first");
         }
-        int cols = s.length == 1 ? 1 : s[1];
+        int cols = s.length == 1 ? 1 : (int) s[1];
         if (cols == 0) {
             throw new IllegalArgumentException(op + ": a distributed array of shape " + Shape.str(s) + " has no columns");
         }

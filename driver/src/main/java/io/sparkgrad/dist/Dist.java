@@ -249,7 +249,7 @@ public final class Dist {
 
     /** Splits a local array's rows into {@code numBlocks} blocks of nearly equal size. */
     public static DistArray fromLocal(NDArray local, int numBlocks) {
-        int[] s = local.shape();
+        int[] s = Shape.toInt("fromLocal", local.shape());
         if (s.length == 0) {
             throw new IllegalArgumentException("fromLocal: a 0-d array has no rows to distribute");
         }
@@ -266,7 +266,7 @@ public final class Dist {
                 + "shape " + Shape.str(like.shape()));
         }
         Layout layout = ((DistArray) like).layout();
-        int[] s = local.shape();
+        int[] s = Shape.toInt("fromLocal", local.shape());
         if (s.length != like.ndim() || s[layout.axis()] != layout.rows()) {
             throw new IllegalArgumentException("fromLocal: an array of shape " + Shape.str(s) + " cannot be split into the "
                 + layout.rows() + (layout.axis() == 0 ? " rows" : " positions along axis " + layout.axis())
@@ -292,7 +292,7 @@ public final class Dist {
         int axis = layout.axis();
         List<Block> blocks = new ArrayList<>(layout.numBlocks());
         for (int i = 0; i < layout.numBlocks(); i++) {
-            int start = layout.rowStart(i);
+            long start = layout.rowStart(i);
             blocks.add(Block.of(i, start, axis, values.slice(axis, start, start + layout.blockRows(i)).detach()));
         }
         // cached: the blocks are data that every later job reads; Spark's ContextCleaner drops
@@ -301,22 +301,34 @@ public final class Dist {
         return new DistArray(layout, rdd);
     }
 
-    /** Standard normal samples made on the executors, {@code blockRows} rows per block. */
-    public static DistArray randomNormal(long seed, int blockRows, int... shape) {
+    /**
+     * Standard normal samples made on the executors, {@code blockRows} rows per block; the rows
+     * may number more than 2^31 ({@code Dist.randomNormal(1, 1 << 20, 3_000_000_000L)}).
+     */
+    public static DistArray randomNormal(long seed, int blockRows, long... shape) {
         return DistBackend.generate(layoutFor("randomNormal", blockRows, shape), Generators.normal(0, 1, seed));
     }
 
-    /** Samples uniform in [0, 1) made on the executors, {@code blockRows} rows per block. */
-    public static DistArray randomUniform(long seed, int blockRows, int... shape) {
+    /** Samples uniform in [0, 1) made on the executors, {@code blockRows} rows per block (any number of rows). */
+    public static DistArray randomUniform(long seed, int blockRows, long... shape) {
         return DistBackend.generate(layoutFor("randomUniform", blockRows, shape), Generators.uniform(0, 1, seed));
     }
 
-    private static Layout layoutFor(String op, int blockRows, int[] shape) {
-        int[] s = Shape.checkValid(op, shape);
+    /**
+     * {@code value} everywhere, made on the executors (chunk by chunk where a block program reads
+     * it), {@code blockRows} rows per block (any number of rows).
+     */
+    public static DistArray full(double value, int blockRows, long... shape) {
+        return DistBackend.generate(layoutFor("full", blockRows, shape), Generators.fill(value), new Object[0], true);
+    }
+
+    private static Layout layoutFor(String op, int blockRows, long[] shape) {
+        long[] s = Shape.checkValid(op, shape);
         if (s.length == 0) {
             throw new IllegalArgumentException(op + ": a distributed array needs at least one dimension (its rows)");
         }
-        return Layout.ofBlockRows(s[0], blockRows, java.util.Arrays.copyOfRange(s, 1, s.length));
+        int[] rowShape = Shape.toInt(op + ": the shape of one row", java.util.Arrays.copyOfRange(s, 1, s.length));
+        return Layout.ofBlockRows(s[0], blockRows, rowShape);
     }
 
     /**

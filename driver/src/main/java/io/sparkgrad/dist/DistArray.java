@@ -90,6 +90,7 @@ public final class DistArray extends NDArray {
      */
     @Override
     public NDArray toLocal() {
+        Shape.toInt("toLocal", shape); // before any job: a local array holds at most 2^31 - 1 elements
         long bytes = 8L * Shape.size(shape);
         if (bytes > Dist.maxLocalBytes()) {
             throw new IllegalStateException("toLocal: a distributed array of shape " + Shape.str(shape) + " holds "
@@ -102,7 +103,7 @@ public final class DistArray extends NDArray {
             NDArray[] blocks = parts.stream().map(Block::array).toArray(NDArray[]::new);
             return blocks.length == 1 ? blocks[0] : LocalBackend.INSTANCE.concat(blocks, layout.axis());
         }
-        double[] data = new double[Shape.size(layout.shape())];
+        double[] data = new double[(int) Shape.size(layout.shape())];
         int pos = 0;
         for (Block b : parts) {
             double[] d = b.dataRef();
@@ -181,7 +182,7 @@ public final class DistArray extends NDArray {
     @Override
     public String toString() {
         if (Shape.size(shape) <= 1_000_000) {
-            return Format.array(shape, toArray());
+            return Format.array(Shape.toInt("toString", shape), toArray());
         }
         return "DistArray(shape=" + Shape.str(shape) + ", " + layout + ")";
     }

@@ -52,7 +52,7 @@ final class DistBackend implements Backend {
 
     /** Plans {@code p} over operands of which at least one is distributed; the result has {@code shape}. */
     @Override
-    public NDArray apply(Prim p, NDArray[] in, int[] shape) {
+    public NDArray apply(Prim p, NDArray[] in, long[] shape) {
         if (p instanceof Prim.Unary u) {
             return elementwise(p.name(), shape, Kernels.unary(u.f()), in[0]);
         } else if (p instanceof Prim.Binary b) {
@@ -176,15 +176,15 @@ final class DistBackend implements Backend {
         return layout.axis() == 0 ? "its rows" : "axis " + layout.axis();
     }
 
-    /** {@code shape} without axis {@code axis}. */
-    private static int[] without(int[] shape, int axis) {
-        int[] out = new int[shape.length - 1];
+    /** {@code shape} without axis {@code axis}: the shape of one row of it (which must fit a block). */
+    private static int[] without(long[] shape, int axis) {
+        long[] out = new long[shape.length - 1];
         for (int i = 0, j = 0; i < shape.length; i++) {
             if (i != axis) {
                 out[j++] = shape[i];
             }
         }
-        return out;
+        return Shape.toInt("the rows of a distributed array", out);
     }
 
     /**
@@ -198,7 +198,7 @@ final class DistBackend implements Backend {
     }
 
     /** Runs {@code fn} block by block; the result of {@code outShape} is blocked along {@code outAxis}. */
-    private static DistArray blockwise(Operands ops, int[] outShape, int outAxis, BlockFn fn, BlockProgram.Kind kind) {
+    private static DistArray blockwise(Operands ops, long[] outShape, int outAxis, BlockFn fn, BlockProgram.Kind kind) {
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
         int[] rowShape = without(outShape, outAxis);
         DistNode node = node(ops, ops.layout.along(outAxis, rowShape),
@@ -206,8 +206,8 @@ final class DistBackend implements Backend {
         return new DistArray(node);
     }
 
-    /** {@link #blockwise(Operands, int[], int, BlockFn, BlockProgram.Kind)} keeping the operands' blocked axis. */
-    private static DistArray blockwise(Operands ops, int[] outShape, BlockFn fn) {
+    /** {@link #blockwise(Operands, long[], int, BlockFn, BlockProgram.Kind)} keeping the operands' blocked axis. */
+    private static DistArray blockwise(Operands ops, long[] outShape, BlockFn fn) {
         return blockwise(ops, outShape, ops.layout.axis(), fn, BlockProgram.Kind.ROWWISE);
     }
 
@@ -223,16 +223,17 @@ final class DistBackend implements Backend {
      * array of {@code shape}: pending until a value is needed, then run with the thread's other
      * planned aggregations in one job ({@link Aggregations}).
      */
-    private static NDArray aggregate(String op, Operands ops, BlockFn partial, ReduceFn combine, int[] shape,
+    private static NDArray aggregate(String op, Operands ops, BlockFn partial, ReduceFn combine, long[] shape,
                                      BlockProgram.Kind kind) {
         if (Autograd.isRecording()) {
             // whenever the job runs, it computes these blocks: keep them for a backward pass after it
             ops.given.forEach(DistArray::persistForBackward);
         }
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
+        int[] partialShape = Shape.toInt(op + " (its result is local)", shape);
         DistNode partials = node(ops, ops.layout,
-            new BlockProgram.Kernel(kind, partial, null, shipped, shape, 0, combine), true);
-        return Aggregations.plan(op, partials, shape);
+            new BlockProgram.Kernel(kind, partial, null, shipped, partialShape, 0, combine), true);
+        return Aggregations.plan(op, partials, partialShape);
     }
 
     /** Makes blocks from a layout alone, on the executors. */
@@ -245,7 +246,7 @@ final class DistBackend implements Backend {
      * the number of rows only (not on the block or its position), so a block program can make them
      * chunk by chunk.
      */
-    private static DistArray generate(Layout layout, Generators.BlockGen gen, Object[] shipped, boolean rowsOnly) {
+    static DistArray generate(Layout layout, Generators.BlockGen gen, Object[] shipped, boolean rowsOnly) {
         BlockProgram.Kernel k = new BlockProgram.Kernel(BlockProgram.Kind.SOURCE, null, gen, shipped,
             layout.rowShape(), layout.axis(), null);
         return new DistArray(DistNode.source(Dist.session().sparkContext(), layout, k, rowsOnly));
@@ -264,11 +265,7 @@ final class DistBackend implements Backend {
         int[] rowShape = to.rowShape();
         int axis = to.axis();
         int n = to.numBlocks();
-        long[] starts = new long[n + 1];
-        int[] ints = to.rowStarts();
-        for (int i = 0; i <= n; i++) {
-            starts[i] = ints[i];
-        }
+        long[] starts = to.rowStarts();
         String what = "re-block (" + d.numBlocks() + " -> " + n + " blocks)";
         DistNode.Movement m = new DistNode.Movement() {
             @Override
@@ -294,7 +291,7 @@ final class DistBackend implements Backend {
 
     // ------------------------------------------------------------------ elementwise
 
-    private static NDArray elementwise(String op, int[] shape, BlockFn fn, NDArray a) {
+    private static NDArray elementwise(String op, long[] shape, BlockFn fn, NDArray a) {
         Operands ops = new Operands(op, a);
         return elementwise(ops, op, shape, fn, a);
     }
@@ -304,10 +301,10 @@ final class DistBackend implements Backend {
      * the result's rank and blocked axis, and a local operand broadcasts along that axis (it has
      * length 1 there, or fewer dimensions).
      */
-    private static NDArray elementwise(Operands ops, String op, int[] out, BlockFn fn, NDArray... operands) {
+    private static NDArray elementwise(Operands ops, String op, long[] out, BlockFn fn, NDArray... operands) {
         int axis = ops.layout.axis();
         for (NDArray a : operands) {
-            int[] s = a.shape();
+            long[] s = a.shape();
             int k = axis - (out.length - s.length); // the operand's dimension that lines up with the blocked axis
             boolean ok = a instanceof DistArray
                 ? s.length == out.length && ((DistArray) a).layout().axis() == axis
@@ -331,7 +328,7 @@ final class DistBackend implements Backend {
 
     // ------------------------------------------------------------------ reductions
 
-    private NDArray reduce(ReduceFn f, NDArray a, int axis, boolean keepdims, int[] shape) {
+    private NDArray reduce(ReduceFn f, NDArray a, int axis, boolean keepdims, long[] shape) {
         String op = f.name().toLowerCase();
         Operands ops = new Operands(op, a);
         int blocked = ops.layout.axis();
@@ -342,7 +339,7 @@ final class DistBackend implements Backend {
             BlockProgram.Kind.ROWWISE);
     }
 
-    private NDArray norm(NDArray a, int axis, boolean keepdims, int[] shape) {
+    private NDArray norm(NDArray a, int axis, boolean keepdims, long[] shape) {
         Operands ops = new Operands("norm", a);
         int blocked = ops.layout.axis();
         if (axis == Backend.ALL || axis == blocked) {
@@ -361,7 +358,7 @@ final class DistBackend implements Backend {
 
     // ------------------------------------------------------------------ shape
 
-    private NDArray broadcastTo(DistArray d, int[] shape) {
+    private NDArray broadcastTo(DistArray d, long[] shape) {
         int from = d.layout().axis();
         int to = from + shape.length - d.ndim();
         if (shape[to] != d.shape()[from]) {
@@ -378,12 +375,12 @@ final class DistBackend implements Backend {
                 + " cannot be broadcast into a local one of shape " + Shape.str(like.shape()) + "; call toLocal() first");
         }
         DistArray target = dist("broadcastLike", like);
-        int[] shape = target.shape();
+        long[] shape = target.shape();
         Layout layout = target.layout();
         if (a instanceof DistArray) {
             return broadcastTo((DistArray) a, shape);
         }
-        int[] s = a.shape();
+        long[] s = a.shape();
         int k = layout.axis() - (shape.length - s.length);
         if (k >= 0 && s[k] != 1) {
             // a local array holding every position of the blocked axis: split it into the target's blocks
@@ -392,7 +389,7 @@ final class DistBackend implements Backend {
         return generate(layout, Generators.broadcast(), new Object[] {ship(a)}, true);
     }
 
-    private NDArray reshape(DistArray d, int[] shape) {
+    private NDArray reshape(DistArray d, long[] shape) {
         int from = d.layout().axis();
         int to = keptAxis(d.shape(), from, shape);
         if (to < 0) {
@@ -410,7 +407,7 @@ final class DistBackend implements Backend {
      * the same length and the same number of elements before it, or -1 when the reshape moves
      * elements across the blocked axis.
      */
-    private static int keptAxis(int[] from, int axis, int[] to) {
+    private static int keptAxis(long[] from, int axis, long[] to) {
         long before = 1;
         for (int i = 0; i < axis; i++) {
             before *= from[i];
@@ -432,7 +429,7 @@ final class DistBackend implements Backend {
      * Permutes the axes of each block; the blocked axis goes where the permutation sends it. A
      * transpose of a transpose is the original array (its node, not a copy).
      */
-    private NDArray transpose(DistArray d, int[] perm, int[] out) {
+    private NDArray transpose(DistArray d, int[] perm, long[] out) {
         DistNode n = d.node();
         if (n.transposed != null && Arrays.equals(compose(n.transposePerm, perm), identity(perm.length))) {
             return new DistArray(n.transposed);
@@ -472,7 +469,7 @@ final class DistBackend implements Backend {
      * over the blocks, into a local result (for {@code A = X.T()}, each block's {@code X^T B} is
      * computed from {@code X}'s block directly).
      */
-    private NDArray matmul(NDArray a, NDArray b, int[] shape) {
+    private NDArray matmul(NDArray a, NDArray b, long[] shape) {
         boolean da = a instanceof DistArray;
         boolean db = b instanceof DistArray;
         int axisA = da ? ((DistArray) a).layout().axis() : -1;
@@ -513,10 +510,10 @@ final class DistBackend implements Backend {
         return axis == 0 ? "distributed in row blocks" : "distributed along axis " + axis;
     }
 
-    private NDArray slice(DistArray d, int axis, int start, int stop, int[] out) {
+    private NDArray slice(DistArray d, int axis, long start, long stop, long[] out) {
         Layout layout = d.layout();
         if (axis != layout.axis()) {
-            return blockwise(new Operands("slice", d), out, Kernels.slice(axis, start, stop));
+            return blockwise(new Operands("slice", d), out, Kernels.slice(axis, (int) start, (int) stop));
         }
         return reblocked(d, layout.sliceRows(start, stop), Kernels.sliceBlocked(axis, layout.rowStarts(), start, stop));
     }
@@ -526,10 +523,10 @@ final class DistBackend implements Backend {
      * slice was cut from (each block gets back its own zeros); other padding adds the zeros to the
      * first and the last block.
      */
-    private NDArray pad(DistArray d, int axis, int before, int after, int[] out) {
+    private NDArray pad(DistArray d, int axis, long before, long after, long[] out) {
         Layout layout = d.layout();
         if (axis != layout.axis()) {
-            return blockwise(new Operands("pad", d), out, Kernels.pad(axis, before, after));
+            return blockwise(new Operands("pad", d), out, Kernels.pad(axis, (int) before, (int) after));
         }
         Layout parent = layout.unslice(before, after);
         if (parent != null) {
@@ -538,7 +535,7 @@ final class DistBackend implements Backend {
         return reblocked(d, layout.padEnds(before, after), Kernels.padEnds(axis, before, after, layout.numBlocks() - 1));
     }
 
-    private NDArray concat(NDArray[] parts, int axis, int[] out) {
+    private NDArray concat(NDArray[] parts, int axis, long[] out) {
         Operands ops = new Operands("concat", parts);
         int blocked = ops.layout.axis();
         if (axis == blocked) {

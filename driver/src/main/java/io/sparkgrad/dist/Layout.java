@@ -20,17 +20,17 @@ import java.util.Arrays;
 public final class Layout implements Serializable {
     private static final long serialVersionUID = 2L;
 
-    private final int[] rowStarts;
+    private final long[] rowStarts;
     private final int[] rowShape;
     private final int axis;
     private final Layout parent;
-    private final int offsetInParent;
+    private final long offsetInParent;
 
-    Layout(int[] rowStarts, int[] rowShape) {
+    Layout(long[] rowStarts, int[] rowShape) {
         this(rowStarts, rowShape, 0, null, 0);
     }
 
-    private Layout(int[] rowStarts, int[] rowShape, int axis, Layout parent, int offsetInParent) {
+    private Layout(long[] rowStarts, int[] rowShape, int axis, Layout parent, long offsetInParent) {
         this.rowStarts = rowStarts;
         this.rowShape = rowShape;
         this.axis = axis;
@@ -39,42 +39,55 @@ public final class Layout implements Serializable {
     }
 
     /** Splits {@code rows} rows into {@code numBlocks} blocks whose sizes differ by at most one. */
-    public static Layout even(int rows, int numBlocks, int[] rowShape) {
+    public static Layout even(long rows, int numBlocks, int[] rowShape) {
         if (numBlocks < 1) {
             throw new IllegalArgumentException("layout: number of blocks must be >= 1 but got " + numBlocks);
         }
-        int[] starts = new int[numBlocks + 1];
+        long[] starts = new long[numBlocks + 1];
         for (int i = 0; i <= numBlocks; i++) {
-            starts[i] = (int) ((long) i * rows / numBlocks);
+            // floor(i * rows / numBlocks) without overflow: rows = q * numBlocks + r
+            starts[i] = i * (rows / numBlocks) + (long) i * (rows % numBlocks) / numBlocks;
         }
-        return new Layout(starts, rowShape.clone());
+        return checked(new Layout(starts, rowShape.clone()));
     }
 
     /** Splits {@code rows} rows into blocks of {@code blockRows} rows (the last may be shorter). */
-    public static Layout ofBlockRows(int rows, int blockRows, int[] rowShape) {
+    public static Layout ofBlockRows(long rows, int blockRows, int[] rowShape) {
         if (blockRows < 1) {
             throw new IllegalArgumentException("layout: blockRows must be >= 1 but got " + blockRows);
         }
-        int n = Math.max(1, (rows + blockRows - 1) / blockRows);
-        int[] starts = new int[n + 1];
-        for (int i = 0; i <= n; i++) {
-            starts[i] = (int) Math.min(rows, (long) i * blockRows);
+        long n = Math.max(1, (rows + blockRows - 1) / blockRows);
+        if (n > Integer.MAX_VALUE - 1) {
+            throw new IllegalArgumentException("layout: " + rows + " rows in blocks of " + blockRows + " make more than "
+                + (Integer.MAX_VALUE - 1) + " blocks");
         }
-        return new Layout(starts, rowShape.clone());
+        long[] starts = new long[(int) n + 1];
+        for (int i = 0; i <= n; i++) {
+            starts[i] = Math.min(rows, (long) i * blockRows);
+        }
+        return checked(new Layout(starts, rowShape.clone()));
     }
 
     /** Builds a layout from the number of rows in each block. */
     public static Layout ofBlockSizes(long[] rowsPerBlock, int[] rowShape) {
-        int[] starts = new int[rowsPerBlock.length + 1];
-        long acc = 0;
+        long[] starts = new long[rowsPerBlock.length + 1];
         for (int i = 0; i < rowsPerBlock.length; i++) {
-            acc += rowsPerBlock[i];
-            if (acc > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("layout: more than " + Integer.MAX_VALUE + " rows");
-            }
-            starts[i + 1] = (int) acc;
+            starts[i + 1] = Math.addExact(starts[i], rowsPerBlock[i]);
         }
-        return new Layout(starts, rowShape.clone());
+        return checked(new Layout(starts, rowShape.clone()));
+    }
+
+    /** Checks that every block fits in one JVM: a block is a local array (at most 2^31 - 1 elements). */
+    private static Layout checked(Layout l) {
+        long width = Math.max(1, Shape.size(l.rowShape));
+        for (int i = 0; i < l.numBlocks(); i++) {
+            long rows = l.rowStarts[i + 1] - l.rowStarts[i];
+            if (rows * width > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("layout: block " + i + " would hold " + rows + " rows of " + width
+                    + " values, more than one block (a local array) holds (" + Integer.MAX_VALUE + "); use more blocks");
+            }
+        }
+        return l;
     }
 
     public int numBlocks() {
@@ -87,21 +100,22 @@ public final class Layout implements Serializable {
     }
 
     /** Returns the length of the blocked axis: the number of rows, for row blocks. */
-    public int rows() {
+    public long rows() {
         return rowStarts[rowStarts.length - 1];
     }
 
     /** Returns where each block starts, and then the length of the blocked axis: {@code numBlocks() + 1} values. */
-    public int[] rowStarts() {
+    public long[] rowStarts() {
         return rowStarts.clone();
     }
 
-    public int rowStart(int block) {
+    public long rowStart(int block) {
         return rowStarts[block];
     }
 
+    /** Returns the length of block {@code block} along the blocked axis (a block fits in one JVM). */
     public int blockRows(int block) {
-        return rowStarts[block + 1] - rowStarts[block];
+        return (int) (rowStarts[block + 1] - rowStarts[block]);
     }
 
     /** Returns the tensor's shape without the blocked axis (a copy): the shape of one row, for row blocks. */
@@ -110,19 +124,19 @@ public final class Layout implements Serializable {
     }
 
     /** Returns the whole tensor's shape: the row shape with the blocked axis' length inserted. */
-    public int[] shape() {
-        return withLength(rows());
+    public long[] shape() {
+        long[] s = new long[rowShape.length + 1];
+        for (int i = 0, j = 0; i < s.length; i++) {
+            s[i] = i == axis ? rows() : rowShape[j++];
+        }
+        return s;
     }
 
     /** Returns the shape of block {@code i}. */
     public int[] blockShape(int i) {
-        return withLength(blockRows(i));
-    }
-
-    private int[] withLength(int n) {
         int[] s = new int[rowShape.length + 1];
         System.arraycopy(rowShape, 0, s, 0, axis);
-        s[axis] = n;
+        s[axis] = blockRows(i);
         System.arraycopy(rowShape, axis, s, axis + 1, rowShape.length - axis);
         return s;
     }
@@ -146,8 +160,8 @@ public final class Layout implements Serializable {
     }
 
     /** Returns the layout of positions {@code [start, stop)} of the blocked axis: the same blocks, cut to that range. */
-    Layout sliceRows(int start, int stop) {
-        int[] starts = new int[rowStarts.length];
+    Layout sliceRows(long start, long stop) {
+        long[] starts = new long[rowStarts.length];
         for (int i = 0; i < starts.length; i++) {
             starts[i] = Math.min(Math.max(rowStarts[i], start), stop) - start;
         }
@@ -155,7 +169,7 @@ public final class Layout implements Serializable {
     }
 
     /** Returns the layout this one was sliced from, when padding by (before, after) restores it. */
-    Layout unslice(int before, int after) {
+    Layout unslice(long before, long after) {
         if (parent != null && offsetInParent == before && parent.rows() == before + rows() + after) {
             return parent.along(axis, rowShape);
         }
@@ -163,8 +177,8 @@ public final class Layout implements Serializable {
     }
 
     /** Returns the layout padded by {@code before} positions ahead of block 0 and {@code after} behind the last. */
-    Layout padEnds(int before, int after) {
-        int[] starts = new int[rowStarts.length];
+    Layout padEnds(long before, long after) {
+        long[] starts = new long[rowStarts.length];
         for (int i = 0; i < starts.length; i++) {
             starts[i] = rowStarts[i] + (i == 0 ? 0 : before) + (i == starts.length - 1 ? after : 0);
         }

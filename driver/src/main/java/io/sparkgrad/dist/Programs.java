@@ -2,6 +2,8 @@ package io.sparkgrad.dist;
 
 import io.sparkgrad.worker.Block;
 import io.sparkgrad.worker.BlockProgram;
+import io.sparkgrad.worker.Generators;
+import io.sparkgrad.worker.Zips;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.storage.RDDBlockId;
@@ -30,8 +32,8 @@ final class Programs {
 
     /**
      * Returns one RDD of per-block partial tuples (the partial of each of {@code partials}, in
-     * order) computed by a block program over their common leaves, or null when there is no leaf
-     * to run over (the caller then zips the partials' own RDDs). The program's large local
+     * order) computed by a block program over their common leaves, or null when a partial is not
+     * one a program computes (the caller then zips the partials' own RDDs). The program's large local
      * operands become broadcasts of {@code broadcasts}, the job's scope.
      */
     static JavaRDD<Block[]> compile(List<DistNode> partials, Broadcasts.Scope broadcasts) {
@@ -44,12 +46,20 @@ final class Programs {
             }
             outputs[k] = c.visit(p);
         }
-        if (c.leaves.isEmpty()) {
-            return null; // nothing to run over: the partials come from sources alone
-        }
-        JavaRDD<Block[]> zipped = DistNode.zip(c.leaves);
+        // sources alone (a fill, a broadcast local array): the program runs over blocks of no
+        // columns, which say how many rows each block has
+        JavaRDD<Block[]> zipped = c.leaves.isEmpty() ? rowsOnly(partials.get(0)).rdd().mapPartitions(Zips.single(), true)
+            : DistNode.zip(c.leaves);
         BlockProgram program = new BlockProgram(c.steps.toArray(new BlockProgram.Step[0]), outputs, Dist.programChunkBytes());
         return zipped.mapPartitions(program, true);
+    }
+
+    /** Blocks of rows of no values, laid out as {@code n}'s rows: what a program of sources alone runs over. */
+    private static DistNode rowsOnly(DistNode n) {
+        Layout layout = n.layout.along(0, new int[] {0});
+        BlockProgram.Kernel k = new BlockProgram.Kernel(BlockProgram.Kind.SOURCE, null, Generators.fill(0), new Object[0],
+            new int[] {0}, 0, null);
+        return DistNode.source(n.sc, layout, k, false);
     }
 
     /** Walks from the partials to the leaves, numbering steps after the steps they read. */

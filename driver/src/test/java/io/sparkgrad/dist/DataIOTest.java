@@ -76,7 +76,7 @@ class DataIOTest {
     @Test
     void numericColumnsOfAnyTypeBecomeExactDoubles() {
         DistArray x = Dist.fromDataFrame(mixed(7), "id", "big", "x", "price");
-        assertArrayEquals(new int[] {7, 4}, x.shape());
+        assertArrayEquals(new long[] {7, 4}, x.shape());
         double[] expected = new double[7 * 4];
         for (int i = 0; i < 7; i++) {
             expected[4 * i] = i;
@@ -260,7 +260,7 @@ class DataIOTest {
             new Vec(3, new int[] {}, new double[] {}),
             new Vec(3, null, new double[] {7, 8, 9}));
         DistArray x = Dist.fromDataFrame(df, "features");
-        assertArrayEquals(new int[] {4, 3}, x.shape());
+        assertArrayEquals(new long[] {4, 3}, x.shape());
         assertArrayEquals(new double[] {1, 2, 3, -4, 0, 0.5, 0, 0, 0, 7, 8, 9}, x.toArray());
 
         // vectors of different sizes fail naming the row: within a partition (found on the
@@ -332,7 +332,7 @@ class DataIOTest {
             () -> Dist.readCsv(csv.toString(), "x", "y", "id"));
         assertTrue(nan.getMessage().contains("'y' is NaN") && nan.getMessage().contains("row 1"), nan.getMessage());
         DistArray x = Dist.readCsv(csv.toString(), "x", "id");
-        assertArrayEquals(new int[] {3, 2}, x.shape());
+        assertArrayEquals(new long[] {3, 2}, x.shape());
         assertArrayEquals(new double[] {1.5, 0, 2250, 1, -0.1, 2}, x.toArray());
         assertEquals(Double.NaN, DataIO.parseNumber("NaN"));
         assertEquals(Double.POSITIVE_INFINITY, DataIO.parseNumber(" Inf "));

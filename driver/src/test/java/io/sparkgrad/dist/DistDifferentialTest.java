@@ -305,15 +305,15 @@ class DistDifferentialTest {
             x -> x[0].broadcastTo(x[0].shape()[0], 2, D).square(), dist(Kind.NORMAL, 1, D)));
         t.add(c("slice along axis 1", dist, x -> x[0].slice(1, 1, 3).square(), dist(Kind.NORMAL, 4)));
         t.add(c("slice rows from the middle", dist, x -> {
-            int n = x[0].shape()[0];
+            int n = (int) x[0].dim(0);
             return x[0].slice(0, 1, n - n / 3).square();
         }, dist(Kind.NORMAL, D)));
         t.add(c("slice rows to the end", dist, x -> {
-            int n = x[0].shape()[0];
+            int n = (int) x[0].dim(0);
             return x[0].slice(0, n / 2, n).exp();
         }, dist(Kind.NORMAL, D)));
         t.add(c("slice rows then reduce", local, x -> {
-            int n = x[0].shape()[0];
+            int n = (int) x[0].dim(0);
             return x[0].slice(0, n / 3, n - 1).mul(x[0].slice(0, n / 3, n - 1)).sum();
         }, dist(Kind.NORMAL, D)));
         t.add(c("concat along axis 1", dist, x -> Np.concat(List.of(x[0], x[1]), 1).mul(x[2]),
@@ -373,8 +373,8 @@ class DistDifferentialTest {
     // ------------------------------------------------------------------ running a program
 
     /** What one run produced: the value, its placement, and each input's gradient and placement. */
-    record Result(int[] shape, double[] value, boolean valueDistributed, boolean differentiable,
-                  int[][] gradShapes, double[][] grads, boolean[] gradDistributed) {}
+    record Result(long[] shape, double[] value, boolean valueDistributed, boolean differentiable,
+                  long[][] gradShapes, double[][] grads, boolean[] gradDistributed) {}
 
     /**
      * Runs the case on fresh copies of {@code data}: locally when {@code blocks} is 0, otherwise
@@ -393,7 +393,7 @@ class DistDifferentialTest {
         }
         double[] value = y.toArray();
         boolean differentiable = y.requiresGrad();
-        int[][] gradShapes = new int[xs.length][];
+        long[][] gradShapes = new long[xs.length][];
         double[][] grads = new double[xs.length][];
         boolean[] gradDist = new boolean[xs.length];
         if (differentiable) {
@@ -668,7 +668,7 @@ class DistDifferentialTest {
         NDArray x = dist10x3(2);
         NDArray xt = x.T();
         NDArray lt = Np.arange(30.0).reshape(10, 3).T();
-        assertArrayEquals(new int[] {3, 10}, xt.shape());
+        assertArrayEquals(new long[] {3, 10}, xt.shape());
         assertEquals(1, ((DistArray) xt).layout().axis());
         List<java.util.function.UnaryOperator<NDArray>> ops = List.of(
             a -> a.exp().div(1e10), a -> a.add(1.0), a -> a.sum(), a -> a.sum(1), a -> a.sum(0), a -> a.max(1, true),

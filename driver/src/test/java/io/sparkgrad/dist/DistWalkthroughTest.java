@@ -23,7 +23,7 @@ class DistWalkthroughTest {
     /** Distributes an array's rows over up to 2 blocks; a 0-d scalar becomes a 1-element vector. */
     static NDArray distribute(NDArray a) {
         NDArray rows = a.ndim() == 0 ? a.reshape(1) : a;
-        return Dist.fromLocal(rows, Math.min(2, rows.shape()[0]));
+        return Dist.fromLocal(rows, (int) Math.min(2, rows.dim(0)));
     }
 
     @Test

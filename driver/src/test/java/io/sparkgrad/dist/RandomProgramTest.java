@@ -376,7 +376,7 @@ class RandomProgramTest {
         String placementError = null;
         for (int k = 0; k < vals.length && numBlocks > 0; k++) {
             Node n = p.nodes.get(k);
-            if (vals[k].isDistributed() != n.dist || !Arrays.equals(vals[k].shape(), n.shape)) {
+            if (vals[k].isDistributed() != n.dist || !Arrays.equals(vals[k].shape(), Shape.of(n.shape))) {
                 placementError = n.name + " = " + n.expr + " is " + Shape.str(vals[k].shape())
                     + (vals[k].isDistributed() ? " distributed" : " local") + " in the distributed run, expected "
                     + Shape.str(n.shape) + (n.dist ? " distributed" : " local");
@@ -408,7 +408,7 @@ class RandomProgramTest {
             int col = 0;
             for (int i = 0; i < xs.length; i++) {
                 if (grads[i] == null) {
-                    int c = xs[i].shape()[1];
+                    int c = (int) xs[i].dim(1);
                     grads[i] = new double[p.rows * c];
                     for (int row = 0; row < p.rows; row++) {
                         System.arraycopy(all, row * width + col, grads[i], row * c, c);
@@ -659,7 +659,7 @@ class RandomProgramTest {
                 a[j] = vals.get(args[j]);
             }
             NDArray v = fn.apply(a);
-            if (!Arrays.equals(v.shape(), shape)) {
+            if (!Arrays.equals(v.shape(), Shape.of(shape))) {
                 throw new IllegalStateException("generator: " + expr + " has shape " + Shape.str(v.shape())
                     + " but the generator predicted " + Shape.str(shape) + "\n" + p);
             }

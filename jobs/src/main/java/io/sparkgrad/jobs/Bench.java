@@ -228,7 +228,7 @@ final class Bench {
 
     /** {@code train --model logistic --iterations 20} (L-BFGS, standardised) on the cached rows. */
     private static void train(Data d, int iterations) {
-        int cols = d.x.shape()[1];
+        int cols = (int) d.x.dim(1);
         List<String> names = new ArrayList<>();
         for (int j = 0; j < cols; j++) {
             names.add("c" + j);

@@ -37,7 +37,7 @@ final class GradCheckJob {
         List<Integer> hidden = new ArrayList<>();
         o.list("hidden").forEach(h -> hidden.add(Integer.parseInt(h)));
         TrainingData data = TrainingData.from("gradcheck", o, kind, seed);
-        int n = Math.min(sample, data.rows());
+        int n = (int) Math.min(sample, data.rows());
         NDArray raw = data.x.slice(0, 0, n).toLocal();
         // standardised, as train optimises: moderate scores keep the finite differences accurate
         NDArray x = Standardizer.of(raw).apply(raw);
@@ -81,7 +81,7 @@ final class GradCheckJob {
             }
         }
         out.printf("gradcheck: %s model, %d rows x %d features, %d parameters%n", kind, n, data.features.size(),
-            params.stream().mapToInt(NDArray::size).sum());
+            params.stream().mapToLong(NDArray::size).sum());
         out.printf("largest relative error %.3e (%s)%n", worst, where);
         boolean ok = worst < TOLERANCE;
         out.println(ok ? "gradcheck: passed (below " + TOLERANCE + ")" : "gradcheck: FAILED (above " + TOLERANCE + ")");

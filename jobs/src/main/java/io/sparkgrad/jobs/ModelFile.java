@@ -50,7 +50,7 @@ final class ModelFile {
             ObjectNode p = ps.addObject();
             p.put("name", model.names().get(i));
             ArrayNode shape = p.putArray("shape");
-            for (int s : params.get(i).shape()) {
+            for (long s : params.get(i).shape()) {
                 shape.add(s);
             }
             ArrayNode values = p.putArray("values");

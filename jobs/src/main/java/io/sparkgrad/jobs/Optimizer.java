@@ -233,7 +233,7 @@ abstract class Optimizer {
         private static void unflatten(double[] flat, List<NDArray> params) {
             int pos = 0;
             for (NDArray p : params) {
-                double[] v = new double[p.size()];
+                double[] v = new double[Math.toIntExact(p.size())];
                 System.arraycopy(flat, pos, v, 0, v.length);
                 pos += v.length;
                 p.assign(Np.array(p.shape(), v));

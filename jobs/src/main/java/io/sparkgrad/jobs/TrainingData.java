@@ -60,8 +60,8 @@ final class TrainingData {
             : synthetic(kind, o.positiveInt("rows"), o.positiveInt("cols"), o.positiveInt("classes"), seed);
     }
 
-    int rows() {
-        return x.shape()[0];
+    long rows() {
+        return x.dim(0);
     }
 
     /** How a path is read: by its {@code format} when given, else by its extension. */

@@ -50,7 +50,7 @@ public final class Block implements Serializable {
     /** Wraps a local array (not copied) as block {@code index} along {@code axis}, starting at {@code start}. */
     public static Block of(int index, long start, int axis, NDArray values) {
         LocalArray local = (LocalArray) values.toLocal();
-        return new Block(index, start, axis, local.shape(), local.data());
+        return new Block(index, start, axis, local.intShape(), local.data());
     }
 
     /** Returns a block with the same index, position and axis holding {@code values}. */

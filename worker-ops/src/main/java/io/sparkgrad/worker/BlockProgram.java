@@ -134,7 +134,7 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
                 if (combine != null) {
                     if (partials[s] == null) {
                         partials[s] = v.toArray(); // a copy: v's array is recycled
-                        partialShapes[s] = v.shape();
+                        partialShapes[s] = ((LocalArray) v.toLocal()).intShape();
                     } else {
                         Partials.combine(combine, partials[s], ((LocalArray) v.toLocal()).data());
                     }

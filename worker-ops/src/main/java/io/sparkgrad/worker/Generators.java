@@ -31,13 +31,13 @@ public final class Generators {
      * {@code rowShape} (the shape without that axis) describe the layout, {@code shipped} are the
      * generator's local operands.
      */
-    public static Function<Integer, Block> generate(int[] starts, int[] rowShape, int axis, BlockGen gen,
+    public static Function<Integer, Block> generate(long[] starts, int[] rowShape, int axis, BlockGen gen,
                                                     Object[] shipped) {
         return index -> {
             FaultInjector.check();
-            int[] shape = Kernels.withExtent(axis, starts[index + 1] - starts[index], rowShape);
+            int[] shape = Kernels.withExtent(axis, (int) (starts[index + 1] - starts[index]), rowShape);
             NDArray values = gen.make(index, shape, shipped);
-            if (!Arrays.equals(values.shape(), shape)) {
+            if (!Arrays.equals(values.shape(), Shape.of(shape))) {
                 throw new IllegalStateException("generator made shape " + Shape.str(values.shape()) + " for block "
                     + index + " of shape " + Shape.str(shape));
             }

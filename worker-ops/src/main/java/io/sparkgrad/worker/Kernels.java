@@ -66,12 +66,12 @@ public final class Kernels {
      * along the blocked axis inserted as axis {@code outAxis}.
      */
     public static BlockFn reshape(int inAxis, int outAxis, int[] rowShape) {
-        return (i, a) -> L.reshape(a[0], withExtent(outAxis, a[0].shape()[inAxis], rowShape));
+        return (i, a) -> L.reshape(a[0], withExtent(outAxis, (int) a[0].dim(inAxis), rowShape));
     }
 
     /** Broadcasts each block (blocked along {@code inAxis}) as {@link #reshape} shapes it. */
     public static BlockFn broadcast(int inAxis, int outAxis, int[] rowShape) {
-        return (i, a) -> L.broadcastTo(a[0], withExtent(outAxis, a[0].shape()[inAxis], rowShape));
+        return (i, a) -> L.broadcastTo(a[0], withExtent(outAxis, (int) a[0].dim(inAxis), rowShape));
     }
 
     /** The product of the arguments in positions {@code left} and {@code right}. */
@@ -96,11 +96,11 @@ public final class Kernels {
      * Cuts each block to the global positions [start, stop) along the blocked {@code axis};
      * {@code starts} is the input's layout.
      */
-    public static BlockFn sliceBlocked(int axis, int[] starts, int start, int stop) {
+    public static BlockFn sliceBlocked(int axis, long[] starts, long start, long stop) {
         return (i, a) -> {
-            int lo = Math.min(Math.max(start, starts[i]), starts[i + 1]) - starts[i];
-            int hi = Math.min(Math.max(stop, starts[i]), starts[i + 1]) - starts[i];
-            return L.slice(a[0], axis, lo, hi);
+            long lo = Math.min(Math.max(start, starts[i]), starts[i + 1]) - starts[i];
+            long hi = Math.min(Math.max(stop, starts[i]), starts[i + 1]) - starts[i];
+            return L.slice(a[0], axis, (int) lo, (int) hi);
         };
     }
 
@@ -108,12 +108,12 @@ public final class Kernels {
      * Pads each block of a slice along the blocked {@code axis} back to the layout it was cut
      * from ({@code parentStarts}), given that the slice began at parent position {@code offset}.
      */
-    public static BlockFn unslice(int axis, int[] parentStarts, int offset) {
+    public static BlockFn unslice(int axis, long[] parentStarts, long offset) {
         return (i, a) -> {
-            int parentRows = parentStarts[i + 1] - parentStarts[i];
-            int before = Math.min(Math.max(offset - parentStarts[i], 0), parentRows);
-            int after = parentRows - before - a[0].shape()[axis];
-            return L.pad(a[0], axis, before, after);
+            long parentRows = parentStarts[i + 1] - parentStarts[i];
+            long before = Math.min(Math.max(offset - parentStarts[i], 0), parentRows);
+            long after = parentRows - before - a[0].dim(axis);
+            return L.pad(a[0], axis, (int) before, (int) after);
         };
     }
 
@@ -121,8 +121,8 @@ public final class Kernels {
      * Pads along the blocked {@code axis}: {@code before} zeros ahead of block 0, {@code after}
      * behind block {@code last}; the blocks between keep their values.
      */
-    public static BlockFn padEnds(int axis, int before, int after, int last) {
-        return (i, a) -> L.pad(a[0], axis, i == 0 ? before : 0, i == last ? after : 0);
+    public static BlockFn padEnds(int axis, long before, long after, int last) {
+        return (i, a) -> L.pad(a[0], axis, i == 0 ? (int) before : 0, i == last ? (int) after : 0);
     }
 
     public static BlockFn concat(int axis) {
