@@ -11,7 +11,6 @@ import io.sparkgrad.worker.Partials;
 import io.sparkgrad.worker.Zips;
 import org.apache.spark.Dependency;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.storage.StorageLevel;
 

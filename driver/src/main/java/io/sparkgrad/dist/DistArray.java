@@ -10,7 +10,6 @@ import io.sparkgrad.np.Np;
 import io.sparkgrad.np.Shape;
 import io.sparkgrad.worker.Block;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.storage.StorageLevel;

@@ -2,7 +2,6 @@ package io.sparkgrad.worker;
 
 import io.sparkgrad.np.BinaryFn;
 import io.sparkgrad.np.LocalBackend;
-import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.ReduceFn;
 import io.sparkgrad.np.UnaryFn;
 
