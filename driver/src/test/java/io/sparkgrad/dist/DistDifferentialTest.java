@@ -665,7 +665,12 @@ class DistDifferentialTest {
 
     @Test
     void aTransposeIsSplitIntoColumnBlocksThatOpsUseLikeAnyArray() {
-        NDArray x = dist10x3(2);
+        for (int blocks : new int[] {1, 2, 7, 14}) { // 14 blocks of 10 rows: some empty
+            transposeOpsAgreeWithTheLocalEngine(dist10x3(blocks));
+        }
+    }
+
+    private static void transposeOpsAgreeWithTheLocalEngine(NDArray x) {
         NDArray xt = x.T();
         NDArray lt = Np.arange(30.0).reshape(10, 3).T();
         assertArrayEquals(new long[] {3, 10}, xt.shape());
@@ -678,8 +683,9 @@ class DistDifferentialTest {
         for (int k = 0; k < ops.size(); k++) {
             NDArray d = ops.get(k).apply(xt);
             NDArray l = ops.get(k).apply(lt);
-            assertArrayEquals(l.shape(), d.shape(), "op " + k);
-            assertArrayEquals(l.toArray(), d.toArray(), 1e-12, "op " + k);
+            String what = "op " + k + ", " + ((DistArray) x).numBlocks() + " blocks";
+            assertArrayEquals(l.shape(), d.shape(), what);
+            assertArrayEquals(l.toArray(), d.toArray(), 1e-12, what);
         }
         assertTrue(xt.T().isDistributed());
         assertEquals(0, ((DistArray) xt.T()).layout().axis(), "a transpose of a transpose is split in rows again");
@@ -694,9 +700,11 @@ class DistDifferentialTest {
     void gradientsFlowThroughOpsOnATranspose() {
         NDArray xl = Np.arange(30.0).reshape(10, 3).div(10);
         double[][] local = gradientsThroughATranspose(xl.mul(1));
-        double[][] dist = gradientsThroughATranspose(Dist.fromLocal(xl, 3));
-        for (int i = 0; i < local.length; i++) {
-            assertArrayEquals(local[i], dist[i], 1e-12, "result " + i);
+        for (int blocks : new int[] {1, 2, 7, 14}) {
+            double[][] dist = gradientsThroughATranspose(Dist.fromLocal(xl, blocks));
+            for (int i = 0; i < local.length; i++) {
+                assertArrayEquals(local[i], dist[i], 1e-12, "result " + i + ", " + blocks + " blocks");
+            }
         }
     }
 

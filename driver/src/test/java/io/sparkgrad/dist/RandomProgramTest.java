@@ -37,8 +37,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * share the gradient the same way but finite differences do not apply.
  *
  * <p>The generator only builds programs the distributed backend accepts by design (the row axis
- * stays distributed, local operands broadcast along the rows, {@code X.T()} only in
- * {@code X.T().matmul(Y)}, concat of distributed parts along axis 1, reshape within rows), so an
+ * stays distributed, local operands broadcast along the rows, {@code X.T()} in a contraction
+ * {@code X.T().matmul(Y)} or in the column-block ops of {@code transposed()}, concat of
+ * distributed parts along axis 1, reshape within rows), so an
  * exception in the distributed run is a finding. It evaluates each step locally while building
  * and rejects steps whose values leave [-1e3, 1e3] or are not finite, so the programs stay
  * well-conditioned enough for finite differences.
@@ -170,7 +171,7 @@ class RandomProgramTest {
             }
         }
         List<String> want = List.of("input", "param", "unary", "binary", "matmul", "xty", "reduce", "softmax",
-            "reshape", "slice", "concat", "where", "out");
+            "reshape", "slice", "concat", "transposed", "where", "out");
         assertTrue(seen.containsAll(want), "op kinds generated: " + seen + ", want all of " + want);
     }
 
@@ -834,7 +835,51 @@ class RandomProgramTest {
             if (w < 91) {
                 return concat();
             }
+            if (w < 96) {
+                return transposed();
+            }
             return where();
+        }
+
+        /**
+         * Ops on the transpose of a distributed matrix, which is split into column blocks: an
+         * elementwise op or a product by a local matrix, then transposed back; a reduction over its
+         * blocked axis (local) or across it (a distributed vector); a slice of its rows.
+         */
+        boolean transposed() {
+            Integer a = pickN(x -> x.dist && x.shape.length == 2);
+            if (a == null) {
+                return false;
+            }
+            int[] s = node(a).shape;
+            String t = "T(" + n(a) + ")";
+            switch (r.nextInt(6)) {
+                case 0: return add("transposed", "T(tanh(" + t + "))", s, true, v -> v[0].T().tanh().T(), a);
+                case 1: {
+                    Integer c = params < maxParams ? input("param", new int[] {s[1], 1}, false) : null;
+                    if (c == null) {
+                        return add("transposed", "T(mul(" + t + ", 1.5))", s, true, v -> v[0].T().mul(1.5).T(), a);
+                    }
+                    return add("transposed", "T(mul(" + t + ", " + n(c) + "))", s, true, v -> v[0].T().mul(v[1]).T(), a, c);
+                }
+                case 2: return add("transposed", "sum(" + t + ", axis=1)", new int[] {s[1]}, false, v -> v[0].T().sum(1), a);
+                case 3: return add("transposed", "sum(" + t + ", axis=0)", new int[] {s[0]}, true, v -> v[0].T().sum(0), a);
+                case 4: {
+                    int start = r.nextInt(s[1]);
+                    int stop = start + 1 + r.nextInt(s[1] - start);
+                    return add("transposed", "T(slice(" + t + ", axis=0, " + start + ":" + stop + "))",
+                        new int[] {s[0], stop - start}, true, v -> v[0].T().slice(0, start, stop).T(), a);
+                }
+                default: {
+                    if (params >= maxParams) {
+                        return false;
+                    }
+                    int p = 1 + r.nextInt(3);
+                    int l = input("param", new int[] {p, s[1]}, false);
+                    return add("transposed", "T(matmul(" + n(l) + ", " + t + "))", new int[] {s[0], p}, true,
+                        v -> v[1].matmul(v[0].T()).T(), a, l);
+                }
+            }
         }
 
         boolean unary() {
