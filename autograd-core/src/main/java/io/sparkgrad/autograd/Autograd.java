@@ -80,9 +80,17 @@ public final class Autograd {
         return new Scope(true, trainMode, state().anomaly);
     }
 
-    /** Stops recording until the scope closes; the training mode is left as it is. */
+    /**
+     * Stops recording until the scope closes, in predict mode (dropout is the identity): MXNet's
+     * {@code autograd.pause()}, whose {@code train_mode} defaults to false.
+     */
     public static Scope pause() {
-        return new Scope(false, state().training, state().anomaly);
+        return pause(false);
+    }
+
+    /** Stops recording until the scope closes, in training mode ({@code true}) or predict mode. */
+    public static Scope pause(boolean trainMode) {
+        return new Scope(false, trainMode, state().anomaly);
     }
 
     /** Switches to training mode (dropout active) without changing recording. */
@@ -175,15 +183,49 @@ public final class Autograd {
         }
     }
 
+    /**
+     * Gives {@code x} a gradient buffer. On a recorded result, the graph is kept (as MXNet 2 does):
+     * backward still flows through it to the variables it was computed from, and also stores its
+     * gradient in its buffer, as the request says; {@link #dropGrad} undoes this.
+     */
     private static void markVariable(NDArray x, NDArray buffer, GradReq req) {
         AutogradMeta m = x.autogradMeta();
-        if (m.creator != null && req != GradReq.NULL) {
-            // MXNet allows this and silently cuts the graph; say so instead.
-            throw new IllegalArgumentException("attachGrad: the array is the result of the recorded op " + m.creator
-                + "; call detach() first to make it a variable of its own");
-        }
         m.gradReq = req;
         m.grad = req == GradReq.NULL ? null : buffer;
+        m.freshGrad = false;
+    }
+
+    /**
+     * Removes {@code x}'s gradient buffer and request: a variable becomes a constant again, a
+     * recorded result stops keeping its gradient (its graph is untouched).
+     */
+    public static void dropGrad(NDArray x) {
+        AutogradMeta m = x.autogradMetaOrNull();
+        if (m != null) {
+            m.gradReq = null;
+            m.grad = null;
+            m.retainGrad = false;
+            m.freshGrad = false;
+        }
+    }
+
+    /**
+     * Returns true when the last {@code backward()} wrote {@code x}'s gradient buffer (MXNet's
+     * {@code _fresh_grad}): an optimizer can skip parameters a step did not reach, and clears it
+     * with {@link #setFreshGrad} after its update.
+     */
+    public static boolean isFreshGrad(NDArray x) {
+        AutogradMeta m = x.autogradMetaOrNull();
+        return m != null && m.freshGrad;
+    }
+
+    /** Sets or clears {@code x}'s fresh-gradient flag (see {@link #isFreshGrad}). */
+    public static void setFreshGrad(NDArray x, boolean fresh) {
+        AutogradMeta m = x.autogradMetaOrNull();
+        if (m == null || m.grad == null) {
+            throw new IllegalStateException("setFreshGrad: the array has no gradient buffer; call attachGrad() on it first");
+        }
+        m.freshGrad = fresh;
     }
 
     /** A detached copy of {@code x} that requires a gradient but has no buffer (for gradients as values). */
@@ -249,7 +291,7 @@ public final class Autograd {
         Engine.State state = Engine.STATE.get();
         Activity prevLabel = state.label;
         state.label = Activity.STORE_GRADIENTS;
-        try (Scope s = pause()) {
+        try (Scope s = pause(isTraining())) {
             for (NDArray leaf : leaves) {
                 AutogradMeta m = leaf.autogradMeta();
                 NDArray g = m.pending;
@@ -262,6 +304,7 @@ public final class Autograd {
                 } else {
                     m.grad.assign(g);
                 }
+                m.freshGrad = true;
             }
         } finally {
             state.label = prevLabel;

@@ -12,6 +12,10 @@ public final class AutogradMeta {
     GradReq gradReq;
     NDArray grad;
     boolean retainGrad;
+    // true when the last backward wrote the gradient buffer (MXNet's _fresh_grad)
+    boolean freshGrad;
+    // true for a result computed under record() from constants only: its gradients are zero
+    boolean recordedConstant;
     java.util.List<java.util.function.UnaryOperator<NDArray>> hooks;
 
     // Scratch space of one backward pass: the gradient gathered so far for a leaf, and the pass

@@ -25,7 +25,7 @@ final class Checkpoint {
 
     static NDArray apply(ArrayFunction fn, NDArray... inputs) {
         NDArray out;
-        try (Autograd.Scope p = Autograd.pause()) {
+        try (Autograd.Scope p = Autograd.pause(Autograd.isTraining())) {
             out = fn.apply(inputs);
         }
         return OP.record(new Saved(fn), inputs.clone(), out);

@@ -1,6 +1,7 @@
 package io.sparkgrad.autograd;
 
 import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Np;
 import io.sparkgrad.np.Shape;
 
 import java.util.ArrayList;
@@ -84,22 +85,23 @@ final class Engine {
         try {
             NDArray[] seeds = new NDArray[heads.size()];
             List<Node<?>> roots = new ArrayList<>();
+            boolean constantHead = false;
             for (int h = 0; h < heads.size(); h++) {
                 NDArray head = heads.get(h);
                 AutogradMeta m = head.autogradMetaOrNull();
                 if (m == null || !m.requiresGrad()) {
-                    throw new IllegalStateException(caller + ": head " + h + " (shape " + Shape.str(head.shape())
-                        + ") was not computed under Autograd.record() from an array with attachGrad(), "
-                        + "so it has no gradient to compute");
+                    if (targets != null && m != null && m.recordedConstant) {
+                        constantHead = true; // recorded, but from constants: its gradients are zeros
+                        continue;
+                    }
+                    throw new IllegalStateException(caller + ": head " + h + " (shape " + Shape.str(head.shape()) + ") "
+                        + (m != null && m.recordedConstant
+                        ? "was computed under Autograd.record() from constants only: it depends on no array with "
+                            + "attachGrad(), so there is no gradient to compute"
+                        : "was not computed under Autograd.record() from an array with attachGrad(), so it has no "
+                            + "gradient to compute"));
                 }
-                NDArray seed = headGrads == null ? null : headGrads.get(h);
-                if (seed == null) {
-                    seed = head.onesLike();
-                } else if (!Arrays.equals(seed.shape(), head.shape())) {
-                    throw new IllegalArgumentException(caller + ": head gradient " + h + " has shape "
-                        + Shape.str(seed.shape()) + " but the head has shape " + Shape.str(head.shape()));
-                }
-                seeds[h] = seed;
+                seeds[h] = seed(caller, h, head, headGrads == null ? null : headGrads.get(h));
                 if (m.creator != null) {
                     m.creator.inputs(); // a freed graph fails here with the retainGraph message
                     roots.add(m.creator);
@@ -109,14 +111,18 @@ final class Engine {
             markNeeded(order, pass, targets == null ? null : targetIndex);
 
             for (int h = 0; h < heads.size(); h++) {
+                if (seeds[h] == null) {
+                    continue;
+                }
                 NDArray head = heads.get(h);
                 Node<?> n = head.autogradMeta().creator;
                 if (n != null) {
-                    n.pending = n.pending == null ? seeds[h] : n.pending.add(seeds[h]);
+                    n.pending = plus(n.pending, seeds[h]);
                 } else {
                     deliverToLeaf(head, seeds[h], pass, targetIndex, result, leavesOut);
                 }
             }
+            List<NDArray> attached = new ArrayList<>(); // recorded results with gradient buffers of their own
             for (int k = order.size() - 1; k >= 0; k--) {
                 Node<?> n = order.get(k);
                 NDArray g = n.pending;
@@ -126,14 +132,26 @@ final class Engine {
                 }
                 NDArray out = n.output();
                 AutogradMeta om = out.autogradMeta();
-                g = runHooks(om, g, out);
-                if (targets == null && om.retainGrad) {
+                Integer t = targetIndex.get(out);
+                boolean buffer = om.gradReq != null && om.gradReq != GradReq.NULL; // attachGrad on a result
+                boolean keep = targets == null && (om.retainGrad || buffer);
+                if (g == ZERO && (om.hooks != null || keep || t != null)) {
+                    g = out.zerosLike(); // someone will see this gradient
+                }
+                if (g != ZERO) {
+                    g = runHooks(om, g, out);
+                }
+                if (keep && buffer) {
+                    om.pending = g;
+                    attached.add(out);
+                } else if (keep) {
                     om.grad = g;
                 }
-                Integer t = targetIndex.get(out);
                 if (t != null) {
                     result[t] = g;
                 }
+                // a zero gradient, or an op whose gradient is zero: inputs are reached, nothing is computed
+                boolean zero = g == ZERO || n.op().hasZeroGradient();
                 NDArray[] in = n.inputs();
                 for (int i = 0; i < in.length; i++) {
                     AutogradMeta im = in[i].autogradMetaOrNull();
@@ -143,42 +161,81 @@ final class Engine {
                     Node<?> c = im.creator;
                     if (c != null) {
                         if (c.pass == pass && c.needed) {
-                            NDArray gi = gradient(state, n, g, i, anomaly);
-                            c.pending = c.pending == null ? gi : c.pending.add(gi);
+                            c.pending = plus(c.pending, zero ? ZERO : gradient(state, n, g, i, anomaly));
                         }
                     } else if (targets == null || targetIndex.containsKey(in[i])) {
-                        deliverToLeaf(in[i], gradient(state, n, g, i, anomaly), pass, targetIndex, result, leavesOut);
+                        deliverToLeaf(in[i], zero ? ZERO : gradient(state, n, g, i, anomaly), pass, targetIndex, result,
+                            leavesOut);
                     }
                 }
             }
             if (targets == null) {
                 for (NDArray leaf : leavesOut) {
                     AutogradMeta m = leaf.autogradMeta();
-                    m.pending = runHooks(m, m.pending, leaf);
+                    m.pending = runHooks(m, m.pending == ZERO ? leaf.zerosLike() : m.pending, leaf);
                 }
+                leavesOut.addAll(attached); // stored like leaves; their hooks have run
             } else {
                 for (int t = 0; t < targets.length; t++) {
-                    if (result[t] == null) {
-                        if (!allowUnused) {
-                            throw new IllegalArgumentException("grad: variable " + t + " (shape "
-                                + Shape.str(targets[t].shape()) + ") is not on the graph of the heads; "
-                                + "pass allowUnused=true to get zeros for it");
-                        }
+                    boolean reached = result[t] != null;
+                    if (!reached && !allowUnused && !constantHead) {
+                        throw new IllegalArgumentException("grad: variable " + t + " (shape "
+                            + Shape.str(targets[t].shape()) + ") is not on the graph of the heads; "
+                            + "pass allowUnused=true to get zeros for it");
+                    }
+                    if (result[t] == null || result[t] == ZERO) {
                         result[t] = targets[t].zerosLike();
-                    } else if (targets[t].autogradMeta().creator == null) {
+                    }
+                    if (reached && targets[t].autogradMeta().creator == null) {
                         result[t] = runHooks(targets[t].autogradMeta(), result[t], targets[t]);
                     }
                 }
             }
             if (!retainGraph && !createGraph) {
+                Map<NDArray, GraphExport.Leaf> leaves = new IdentityHashMap<>();
                 for (Node<?> n : order) {
-                    n.free();
+                    n.free(leaves);
                 }
             }
             return result;
         } finally {
             state.recording = prevRecording;
             state.walk = prevWalk;
+        }
+    }
+
+    /**
+     * A gradient of zero, known without computing it: what flows from an op whose gradient is zero
+     * (a comparison, {@code sign}), and through any op from there. Materialised (as
+     * {@code zerosLike}) only where someone sees it: a hook, a buffer, a returned gradient.
+     */
+    private static final NDArray ZERO = Np.scalar(0);
+
+    private static NDArray plus(NDArray a, NDArray b) {
+        if (a == null || a == ZERO) {
+            return b;
+        }
+        return b == ZERO ? a : a.add(b);
+    }
+
+    /**
+     * The gradient that backward starts from at head {@code h}: ones (the gradient of the head's
+     * sum), or the one given, which must have the head's shape; one given in the other placement
+     * (local for a distributed head, or the reverse) is moved to the head's.
+     */
+    private static NDArray seed(String caller, int h, NDArray head, NDArray given) {
+        if (given == null) {
+            return head.onesLike();
+        }
+        if (!Arrays.equals(given.shape(), head.shape())) {
+            throw new IllegalArgumentException(caller + ": head gradient " + h + " has shape "
+                + Shape.str(given.shape()) + " but head " + h + " has shape " + Shape.str(head.shape()));
+        }
+        if (given.isDistributed() == head.isDistributed()) {
+            return given;
+        }
+        try (Autograd.Scope p = Autograd.pause(Autograd.isTraining())) {
+            return head.isDistributed() ? given.broadcastLike(head) : given.toLocal();
         }
     }
 
@@ -204,7 +261,7 @@ final class Engine {
         if (result != null) {
             Integer t = targetIndex.get(leaf);
             if (t != null) {
-                result[t] = result[t] == null ? g : result[t].add(g);
+                result[t] = plus(result[t], g);
             }
             return;
         }
@@ -214,7 +271,7 @@ final class Engine {
             m.pending = g;
             leavesOut.add(leaf);
         } else {
-            m.pending = m.pending.add(g);
+            m.pending = plus(m.pending, g);
         }
     }
 

@@ -23,35 +23,54 @@ import java.util.Arrays;
  * NDArray y = new Log1pExp().apply(x);
  * }</pre>
  *
+ * <p>A function with several outputs, as MXNet's {@code autograd.Function} returns tuples,
+ * overrides {@link #forwardAll} instead and is applied with {@link #applyAll}; its
+ * {@code backward} gets one gradient per output (zeros for an output nothing used).
+ *
  * <p>Unlike MXNet's, one instance can be applied any number of times: what {@link
  * #saveForBackward} keeps belongs to each application. {@code forward} runs without recording;
  * {@code backward} runs recorded when higher-order gradients are asked for, so writing it in
  * {@link NDArray} operations makes it differentiable again.
  */
 public abstract class Function {
-    /** What one application keeps: the saved arrays and the gradients last computed. */
+    /** What one application keeps: its outputs, the saved arrays and the gradients last computed. */
     private static final class Application {
         final Function fn;
+        NDArray[] outputs;
         NDArray[] saved = new NDArray[0];
         int[] savedVersions = new int[0];
-        NDArray lastOutputGrad;
-        NDArray[] inputGrads;
+        // per output: the output gradient last differentiated, and the input gradients it gave
+        NDArray[] lastOutputGrad;
+        NDArray[][] inputGrads;
 
         Application(Function fn) {
             this.fn = fn;
         }
     }
 
+    /** The parameters of the node of output {@code k} of an application. */
+    private record Output(Application app, int k) {}
+
     private static final ThreadLocal<Application> CURRENT = new ThreadLocal<>();
 
-    private final Op<Application> op = Op.unlisted(getClass().getSimpleName(), Function::rule);
-
-    /** Computes the output from the inputs; runs without recording. */
-    protected abstract NDArray forward(NDArray... inputs);
+    private final Op<Output> op = Op.unlisted(getClass().getSimpleName(), Function::rule);
 
     /**
-     * Returns one gradient per input (null for an input that gets none) from the gradient of the
-     * output ({@code outputGrads[0]}).
+     * Computes the output from the inputs; runs without recording. A function with several
+     * outputs overrides {@link #forwardAll} instead.
+     */
+    protected NDArray forward(NDArray... inputs) {
+        throw new UnsupportedOperationException(getClass().getName() + " overrides neither forward nor forwardAll");
+    }
+
+    /** Computes the outputs from the inputs; runs without recording. By default, {@link #forward}'s one output. */
+    protected NDArray[] forwardAll(NDArray... inputs) {
+        return new NDArray[] {forward(inputs)};
+    }
+
+    /**
+     * Returns one gradient per input (null for an input that gets none) from the gradients of the
+     * outputs, one per output in order.
      */
     protected abstract NDArray[] backward(NDArray... outputGrads);
 
@@ -87,31 +106,58 @@ public abstract class Function {
         return app;
     }
 
-    /** Applies the function; recorded like any op when an input requires a gradient. */
+    /** Applies a function of one output; recorded like any op when an input requires a gradient. */
     public final NDArray apply(NDArray... inputs) {
+        NDArray[] out = applyAll(inputs);
+        if (out.length != 1) {
+            throw new IllegalStateException(getClass().getName() + " has " + out.length + " outputs; call applyAll");
+        }
+        return out[0];
+    }
+
+    /** Applies the function and returns every output, each recorded when an input requires a gradient. */
+    public final NDArray[] applyAll(NDArray... inputs) {
         Application app = new Application(this);
         Application prev = CURRENT.get();
         CURRENT.set(app);
-        NDArray out;
-        try (Autograd.Scope p = Autograd.pause()) {
-            out = forward(inputs);
+        NDArray[] out;
+        try (Autograd.Scope p = Autograd.pause(Autograd.isTraining())) {
+            out = forwardAll(inputs);
         } finally {
             CURRENT.set(prev);
         }
-        if (out == null) {
-            throw new IllegalStateException(getClass().getName() + ".forward returned null");
+        if (out == null || out.length == 0 || Arrays.asList(out).contains(null)) {
+            throw new IllegalStateException(getClass().getName() + ".forward returned "
+                + (out == null || out.length == 0 ? "no output" : "a null output"));
         }
-        return op.record(app, inputs.clone(), out);
+        app.outputs = out.clone();
+        app.lastOutputGrad = new NDArray[out.length];
+        app.inputGrads = new NDArray[out.length][];
+        NDArray[] recorded = new NDArray[out.length];
+        for (int k = 0; k < out.length; k++) {
+            recorded[k] = op.record(new Output(app, k), inputs.clone(), out[k]);
+        }
+        return recorded;
     }
 
-    private static NDArray rule(Node<Application> node, NDArray g, int i) {
-        Application app = node.params();
-        if (app.lastOutputGrad != g) {
+    /**
+     * The gradient of input {@code i} from the gradient {@code g} of output {@code k}: backward is
+     * linear in the output gradients, so each output's node asks it with zeros for the others, and
+     * backward sums what the nodes give.
+     */
+    private static NDArray rule(Node<Output> node, NDArray g, int i) {
+        Application app = node.params().app();
+        int k = node.params().k();
+        if (app.lastOutputGrad[k] != g) {
+            NDArray[] gs = new NDArray[app.outputs.length];
+            for (int j = 0; j < gs.length; j++) {
+                gs[j] = j == k ? g : app.outputs[j].zerosLike();
+            }
             Application prev = CURRENT.get();
             CURRENT.set(app);
             NDArray[] grads;
             try {
-                grads = app.fn.backward(g);
+                grads = app.fn.backward(gs);
             } finally {
                 CURRENT.set(prev);
             }
@@ -121,16 +167,16 @@ public abstract class Function {
                 throw new IllegalStateException(name + ".backward returned " + (grads == null ? "null" : grads.length
                     + " gradients") + " for " + in.length + " inputs");
             }
-            for (int k = 0; k < in.length; k++) {
-                if (grads[k] != null && !Arrays.equals(grads[k].shape(), in[k].shape())) {
+            for (int j = 0; j < in.length; j++) {
+                if (grads[j] != null && !Arrays.equals(grads[j].shape(), in[j].shape())) {
                     throw new IllegalStateException(name + ".backward returned a gradient of shape "
-                        + Shape.str(grads[k].shape()) + " for input " + k + " of shape " + Shape.str(in[k].shape()));
+                        + Shape.str(grads[j].shape()) + " for input " + j + " of shape " + Shape.str(in[j].shape()));
                 }
             }
-            app.lastOutputGrad = g;
-            app.inputGrads = grads;
+            app.lastOutputGrad[k] = g;
+            app.inputGrads[k] = grads;
         }
-        NDArray gi = app.inputGrads[i];
+        NDArray gi = app.inputGrads[k][i];
         return gi != null ? gi : node.like(i).zerosLike();
     }
 }

@@ -120,7 +120,7 @@ public final class GradCheck {
         d[e] = v;
         xs[k] = Np.array(inputs[k].shape(), d);
         double[] y;
-        try (Autograd.Scope p = Autograd.pause()) {
+        try (Autograd.Scope p = Autograd.pause(Autograd.isTraining())) {
             y = fn.apply(xs).toArray();
         }
         double s = 0;

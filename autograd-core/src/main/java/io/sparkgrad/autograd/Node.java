@@ -3,6 +3,7 @@ package io.sparkgrad.autograd;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Shape;
 
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -22,6 +23,9 @@ public final class Node<P> {
     private NDArray output;
     // the inputs' and then the output's version() when the op was recorded
     private int[] versions;
+    // what explain shows of the node once free() released its arrays
+    private Object[] freedInputs;
+    private String freedOutput;
 
     // Scratch space of one backward pass: the output gradient gathered so far, and the pass that
     // last visited the node.
@@ -165,19 +169,41 @@ public final class Node<P> {
         }
     }
 
-    void free() {
+    /**
+     * Releases the arrays (and what they cached for backward), keeping the graph's structure for
+     * {@link Autograd#explain}: each input's creator, or a description of the leaf it was
+     * ({@code leaves} gives one description object per leaf array, so that a leaf read twice is
+     * shown once).
+     */
+    void free(Map<NDArray, GraphExport.Leaf> leaves) {
         if (inputs == null) {
             return;
         }
-        for (NDArray in : inputs) {
+        Object[] structure = new Object[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            NDArray in = inputs[i];
+            AutogradMeta m = in.autogradMetaOrNull();
+            structure[i] = m != null && m.creator != null ? m.creator
+                : leaves.computeIfAbsent(in, a -> new GraphExport.Leaf(GraphExport.describeLeaf(a)));
             in.onGraphFreed();
         }
         output.onGraphFreed();
+        freedInputs = structure;
+        freedOutput = GraphExport.describeOutput(output);
         params = null;
         inputs = null;
         output = null;
         versions = null;
         pending = null;
+    }
+
+    /** After {@link #free}: each input's creator node or leaf description, and the output's description. */
+    Object[] freedInputs() {
+        return freedInputs;
+    }
+
+    String freedOutput() {
+        return freedOutput;
     }
 
     private void checkAlive() {

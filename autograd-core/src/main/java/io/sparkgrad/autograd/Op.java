@@ -35,23 +35,30 @@ public final class Op<P> {
     private final String name;
     private final Forward<P> forward;
     private final Rule<P> rule;
+    // recorded like a differentiable op, with a gradient of zero for every input (no rule)
+    private final boolean zeroGradient;
 
-    private Op(String name, Forward<P> forward, Rule<P> rule) {
+    private Op(String name, Forward<P> forward, Rule<P> rule, boolean zeroGradient) {
         this.name = name;
         this.forward = forward;
         this.rule = rule;
+        this.zeroGradient = zeroGradient;
     }
 
     /** Defines a differentiable op and lists it in the {@link #registry()}. */
     public static <P> Op<P> define(String name, Forward<P> forward, Rule<P> rule) {
-        Op<P> op = new Op<>(name, forward, rule);
+        Op<P> op = new Op<>(name, forward, rule, false);
         REGISTRY.add(op);
         return op;
     }
 
-    /** Defines an op without a gradient (a comparison, {@code sign}): its result is a constant. */
-    public static <P> Op<P> constant(String name, Forward<P> forward) {
-        Op<P> op = new Op<>(name, forward, null);
+    /**
+     * Defines an op whose gradient is zero for every input (a comparison, {@code sign},
+     * {@code floor}), as MXNet does: it is recorded, so its inputs are on the graph and get zeros
+     * at every order, but backward computes nothing for it.
+     */
+    public static <P> Op<P> zeroGradient(String name, Forward<P> forward) {
+        Op<P> op = new Op<>(name, forward, null, true);
         REGISTRY.add(op);
         return op;
     }
@@ -71,6 +78,11 @@ public final class Op<P> {
     /** Returns true when the op has a gradient rule. */
     public boolean isDifferentiable() {
         return rule != null;
+    }
+
+    /** Returns true when the op is recorded with a gradient of zero for every input. */
+    public boolean hasZeroGradient() {
+        return zeroGradient;
     }
 
     Rule<P> rule() {
@@ -99,7 +111,7 @@ public final class Op<P> {
     }
 
     private boolean willRecord(Engine.State state, NDArray[] inputs) {
-        if (rule == null || !state.recording) {
+        if ((rule == null && !zeroGradient) || !state.recording) {
             return false;
         }
         for (NDArray in : inputs) {
@@ -130,6 +142,9 @@ public final class Op<P> {
                 node.recordedAt = new Throwable("op " + node + " recorded here");
             }
             out.autogradMeta().creator = node;
+        } else if (Engine.STATE.get().recording && out.autogradMetaOrNull() == null) {
+            // computed under record() from constants: its gradient with respect to anything is zero
+            out.autogradMeta().recordedConstant = true;
         }
         return out;
     }
@@ -138,7 +153,7 @@ public final class Op<P> {
     static <P> Op<P> unlisted(String name, Rule<P> rule) {
         return new Op<>(name, (in, p) -> {
             throw new IllegalStateException(name + " is computed by its owner, not through apply");
-        }, rule);
+        }, rule, false);
     }
 
     @Override

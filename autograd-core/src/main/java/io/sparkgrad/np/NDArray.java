@@ -130,9 +130,27 @@ public abstract class NDArray {
         return meta != null && meta.requiresGrad();
     }
 
-    /** Allocates a gradient buffer of zeros; {@code backward()} overwrites it ({@link GradReq#WRITE}). */
+    /**
+     * Allocates a gradient buffer of zeros; {@code backward()} overwrites it ({@link GradReq#WRITE}).
+     * On a recorded result the graph is kept, as in MXNet 2: backward also stores its gradient.
+     */
     public void attachGrad() {
         Autograd.attachGrad(this, GradReq.WRITE);
+    }
+
+    /** Removes the gradient buffer ({@link Autograd#dropGrad}). */
+    public void dropGrad() {
+        Autograd.dropGrad(this);
+    }
+
+    /** Returns true when the last {@code backward()} wrote this array's gradient (MXNet's {@code _fresh_grad}). */
+    public boolean isFreshGrad() {
+        return Autograd.isFreshGrad(this);
+    }
+
+    /** Sets or clears the flag {@link #isFreshGrad()} returns, as an optimizer does after its update. */
+    public void setFreshGrad(boolean fresh) {
+        Autograd.setFreshGrad(this, fresh);
     }
 
     /** Allocates a gradient buffer with the given request: write, add (accumulate) or null (none). */
@@ -240,14 +258,15 @@ public abstract class NDArray {
 
     /**
      * Zeroes each element with probability {@code p} and scales the rest by {@code 1/(1-p)} in
-     * training mode; the identity in predict mode ({@link Autograd#isTraining()}).
+     * training mode; in predict mode ({@link Autograd#isTraining()}) a new array with the same
+     * values, as MXNet returns (an in-place change of one does not reach the other).
      */
     public NDArray dropout(double p) {
         if (!(p >= 0 && p < 1)) {
             throw new IllegalArgumentException("dropout: probability must be in [0, 1), got " + p);
         }
         if (!Autograd.isTraining() || p == 0) {
-            return this;
+            return mul(1.0);
         }
         NDArray keep = Np.randomUniformLike(this, Np.nextSeed()).ge(p);
         return mul(keep.mul(1.0 / (1.0 - p)));

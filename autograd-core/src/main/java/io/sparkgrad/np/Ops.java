@@ -17,6 +17,8 @@ import io.sparkgrad.autograd.Op;
  *       sum.</li>
  *   <li>Ties of {@code max}, {@code min}, {@code maximum} and {@code minimum} share the gradient
  *       equally; {@code abs} and {@code relu} have gradient 0 at 0.</li>
+ *   <li>Comparisons and {@code sign} have a gradient of zero ({@link Op#zeroGradient}), as in
+ *       MXNet: they are recorded, so what they read gets zeros at every order.</li>
  * </ul>
  * Everything else ({@code mean}, {@code logSumExp}, {@code softmax}, {@code dot}, {@code get},
  * the losses, ...) is composed from these and needs no rule of its own.
@@ -52,7 +54,7 @@ public final class Ops {
     }
 
     private static Op<Void> comparison(String name, BinaryFn f) {
-        return Op.constant(name, (in, p) -> Prim.apply(new Prim.Binary(f), in[0], in[1]));
+        return Op.zeroGradient(name, (in, p) -> Prim.apply(new Prim.Binary(f), in[0], in[1]));
     }
 
     /** g reshaped so that it broadcasts against the reduction's input (undoes the dropped axis). */
@@ -75,7 +77,7 @@ public final class Ops {
         (n, g, i) -> g.mul(n.out().mul(n.out().rsub(1.0))));
     static final Op<Void> RELU = unary("relu", UnaryFn.RELU, (n, g, i) -> g.mul(n.in(0).gt(0.0)));
     static final Op<Void> SOFTPLUS = unary("softplus", UnaryFn.SOFTPLUS, (n, g, i) -> g.mul(n.in(0).sigmoid()));
-    static final Op<Void> SIGN = Op.constant("sign", (in, p) -> Prim.apply(new Prim.Unary(UnaryFn.SIGN), in[0]));
+    static final Op<Void> SIGN = Op.zeroGradient("sign", (in, p) -> Prim.apply(new Prim.Unary(UnaryFn.SIGN), in[0]));
 
     static final Op<Bounds> CLIP = Op.define("clip",
         (in, p) -> Prim.apply(new Prim.Clip(p.lo(), p.hi()), in[0]),

@@ -16,6 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -241,7 +242,11 @@ class AutogradApiTest {
     void dropoutIsTheIdentityInPredictModeAndScalesSurvivorsInTraining() {
         NDArray x = Np.ones(100_000);
         try (var r = Autograd.record(false)) {
-            assertSame(x, x.dropout(0.3));
+            NDArray same = x.dropout(0.3);
+            assertNotSame(x, same, "a new array, as MXNet's");
+            assertEquals(x, same);
+            same.assign(Np.zeros(100_000));
+            assertEquals(100_000.0, x.sum().item(), "an in-place change of the result does not reach the input");
         }
         try (var m = Autograd.trainMode()) {
             assertTrue(Autograd.isTraining());
