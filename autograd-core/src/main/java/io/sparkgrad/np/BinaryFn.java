@@ -5,7 +5,7 @@ package io.sparkgrad.np;
  * broadcasting. Comparisons return 1.0 for true and 0.0 for false.
  */
 public enum BinaryFn {
-    ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, GT, LT, GE, LE, EQ;
+    ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, GT, LT, GE, LE, EQ, ARCTAN2, HYPOT;
 
     /** Returns the function's value at {@code (a, b)}; the reference for the bulk kernels. */
     public double apply(double a, double b) {
@@ -23,6 +23,8 @@ public enum BinaryFn {
             case GE: return a >= b ? 1.0 : 0.0;
             case LE: return a <= b ? 1.0 : 0.0;
             case EQ: return a == b ? 1.0 : 0.0;
+            case ARCTAN2: return Math.atan2(a, b); // the angle of the point (b, a), as numpy's arctan2(a, b)
+            case HYPOT: return Math.hypot(a, b); // inf if either is infinite, even when the other is NaN
             default: throw new AssertionError(this);
         }
     }

@@ -153,6 +153,12 @@ public final class LocalBackend implements Backend {
             case ABS: for (int i = 0; i < n; i++) o[i] = Math.abs(x[i]); break;
             case SQUARE: for (int i = 0; i < n; i++) o[i] = x[i] * x[i]; break;
             case RELU: for (int i = 0; i < n; i++) o[i] = Math.max(x[i], 0.0); break;
+            // cheap enough that the per-element switch of the default branch would cost more than they do
+            case RECIPROCAL: for (int i = 0; i < n; i++) o[i] = 1.0 / x[i]; break;
+            case RSQRT: for (int i = 0; i < n; i++) o[i] = 1.0 / Math.sqrt(x[i]); break;
+            case FLOOR: for (int i = 0; i < n; i++) o[i] = Math.floor(x[i]); break;
+            case CEIL: for (int i = 0; i < n; i++) o[i] = Math.ceil(x[i]); break;
+            case ROUND: for (int i = 0; i < n; i++) o[i] = Math.rint(x[i]); break;
             default: for (int i = 0; i < n; i++) o[i] = f.apply(x[i]); break;
         }
         return new LocalArray(dims(a).clone(), o);

@@ -248,6 +248,21 @@ public abstract class NDArray {
 
     public NDArray minimum(double other) { return minimum(Np.scalar(other)); }
 
+    /**
+     * Returns the angle of the point {@code (x, this)}, {@code atan2(this, x)} in {@code [-pi, pi]},
+     * with numpy broadcasting (numpy's {@code arctan2(self, x)}).
+     */
+    public NDArray arctan2(NDArray x) { return Ops.ARCTAN2.apply(null, this, x); }
+
+    /** Returns {@link #arctan2(NDArray)} with a scalar {@code x}. */
+    public NDArray arctan2(double x) { return arctan2(Np.scalar(x)); }
+
+    /** Returns {@code sqrt(this^2 + other^2)} without overflow or underflow, with numpy broadcasting. */
+    public NDArray hypot(NDArray other) { return Ops.HYPOT.apply(null, this, other); }
+
+    /** Returns {@link #hypot(NDArray)} with a scalar {@code other}. */
+    public NDArray hypot(double other) { return hypot(Np.scalar(other)); }
+
     /** Limits every element to {@code [lo, hi]}; the gradient passes where {@code lo <= x <= hi}. */
     public NDArray clip(double lo, double hi) {
         if (!(lo <= hi)) {
@@ -299,6 +314,116 @@ public abstract class NDArray {
 
     /** Returns -1, 0 or 1 per element; a constant for autograd. */
     public NDArray sign() { return Ops.SIGN.apply(null, this); }
+
+    /** Returns the tangent. */
+    public NDArray tan() { return Ops.TAN.apply(null, this); }
+
+    /** Returns the hyperbolic sine. */
+    public NDArray sinh() { return Ops.SINH.apply(null, this); }
+
+    /** Returns the hyperbolic cosine. */
+    public NDArray cosh() { return Ops.COSH.apply(null, this); }
+
+    /** Returns the inverse sine, in {@code [-pi/2, pi/2]}; NaN outside {@code [-1, 1]}. */
+    public NDArray arcsin() { return Ops.ARCSIN.apply(null, this); }
+
+    /** Returns the inverse cosine, in {@code [0, pi]}; NaN outside {@code [-1, 1]}. */
+    public NDArray arccos() { return Ops.ARCCOS.apply(null, this); }
+
+    /** Returns the inverse tangent, in {@code [-pi/2, pi/2]}. */
+    public NDArray arctan() { return Ops.ARCTAN.apply(null, this); }
+
+    /** Returns the inverse hyperbolic sine. */
+    public NDArray arcsinh() { return Ops.ARCSINH.apply(null, this); }
+
+    /** Returns the inverse hyperbolic cosine; NaN below 1. */
+    public NDArray arccosh() { return Ops.ARCCOSH.apply(null, this); }
+
+    /** Returns the inverse hyperbolic tangent; infinite at -1 and 1, NaN beyond them. */
+    public NDArray arctanh() { return Ops.ARCTANH.apply(null, this); }
+
+    /** Returns the base-2 logarithm, exact at powers of two. */
+    public NDArray log2() { return Ops.LOG2.apply(null, this); }
+
+    /** Returns the base-10 logarithm, exact at powers of ten. */
+    public NDArray log10() { return Ops.LOG10.apply(null, this); }
+
+    /** Returns {@code exp(x) - 1}, accurate where {@code x} is near 0. */
+    public NDArray expm1() { return Ops.EXPM1.apply(null, this); }
+
+    /** Returns {@code log(1 + x)}, accurate where {@code x} is near 0. */
+    public NDArray log1p() { return Ops.LOG1P.apply(null, this); }
+
+    /** Returns {@code 1 / x}. */
+    public NDArray reciprocal() { return Ops.RECIPROCAL.apply(null, this); }
+
+    /** Returns the cube root, negative for negative {@code x}. */
+    public NDArray cbrt() { return Ops.CBRT.apply(null, this); }
+
+    /** Returns {@code 1 / sqrt(x)} (MXNet's {@code rsqrt}). */
+    public NDArray rsqrt() { return Ops.RSQRT.apply(null, this); }
+
+    /** Returns {@code 1 / cbrt(x)} (MXNet's {@code rcbrt}). */
+    public NDArray rcbrt() { return Ops.RCBRT.apply(null, this); }
+
+    /** Returns degrees converted to radians, {@code x * (pi / 180)}; a composite (a multiplication). */
+    public NDArray radians() { return mul(Math.PI / 180.0); }
+
+    /** Returns radians converted to degrees, {@code x * (180 / pi)}; a composite (a multiplication). */
+    public NDArray degrees() { return mul(180.0 / Math.PI); }
+
+    /** Returns the largest integer not above each element; a constant for autograd. */
+    public NDArray floor() { return Ops.FLOOR.apply(null, this); }
+
+    /** Returns the smallest integer not below each element; a constant for autograd. */
+    public NDArray ceil() { return Ops.CEIL.apply(null, this); }
+
+    /** Returns the nearest integer, a half going to the even one, as numpy's {@code round}; a constant for autograd. */
+    public NDArray round() { return Ops.ROUND.apply(null, this); }
+
+    /** Returns the error function, {@code 2/sqrt(pi)} times the integral of {@code exp(-t^2)} from 0 to {@code x}. */
+    public NDArray erf() { return Ops.ERF.apply(null, this); }
+
+    /** Returns GELU in its erf form, {@code 0.5 x (1 + erf(x / sqrt 2))} (MXNet's leaky_relu with act_type gelu). */
+    public NDArray gelu() { return Ops.GELU.apply(null, this); }
+
+    /** Returns {@code log(sigmoid(x))} as {@code -softplus(-x)}, which never overflows (MXNet's log_sigmoid). */
+    public NDArray logSigmoid() { return Ops.LOG_SIGMOID.apply(null, this); }
+
+    /**
+     * Returns {@code x} where {@code x > 0} and {@code alpha x} elsewhere (MXNet's {@code npx.leaky_relu});
+     * a composite of {@code where} and {@code mul}, whose gradient at 0 is {@code alpha}, as MXNet's.
+     */
+    public NDArray leakyRelu(double alpha) {
+        if (!Double.isFinite(alpha)) {
+            throw new IllegalArgumentException("leakyRelu: alpha must be finite, got " + alpha);
+        }
+        return Np.where(gt(0.0), this, mul(alpha));
+    }
+
+    /**
+     * Returns {@link #leakyRelu(double)} with slope 0.25: sparkgrad mirrors MXNet, whose
+     * {@code npx.leaky_relu} and {@code LeakyReLU} operator default to 0.25 (PyTorch's and JAX's to 0.01).
+     */
+    public NDArray leakyRelu() { return leakyRelu(0.25); }
+
+    /**
+     * Returns {@code x} where {@code x > 0} and {@code alpha (exp(x) - 1)} elsewhere (MXNet's
+     * {@code npx.leaky_relu} with {@code act_type='elu'}); a composite of {@code where}, {@code expm1}
+     * and {@code mul}, whose gradient at 0 is {@code alpha}, as MXNet's.
+     */
+    public NDArray elu(double alpha) {
+        if (!Double.isFinite(alpha)) {
+            throw new IllegalArgumentException("elu: alpha must be finite, got " + alpha);
+        }
+        NDArray positive = gt(0.0);
+        // expm1 gets 0 in place of a positive x: exp(x) overflows above 709, and the zero gradient of
+        // the branch where discards times expm1's infinite derivative would be 0 * inf = NaN
+        return Np.where(positive, this, Np.where(positive, 0.0, this).expm1().mul(alpha));
+    }
+
+    /** Returns {@link #elu(double)} with alpha 1.0, the default of MXNet's {@code gluon.nn.ELU} and of PyTorch. */
+    public NDArray elu() { return elu(1.0); }
 
     // ---------------------------------------------------------------- comparisons (0/1, constant)
 

@@ -206,6 +206,16 @@ public final class Np {
         return a.log();
     }
 
+    /** Returns the angle of the point {@code (x, y)}, in {@code [-pi, pi]}, as {@code np.arctan2(y, x)}. */
+    public static NDArray arctan2(NDArray y, NDArray x) {
+        return y.arctan2(x);
+    }
+
+    /** Returns {@code sqrt(a^2 + b^2)} without overflow or underflow, as {@code np.hypot(a, b)}. */
+    public static NDArray hypot(NDArray a, NDArray b) {
+        return a.hypot(b);
+    }
+
     public static NDArray sum(NDArray a) {
         return a.sum();
     }

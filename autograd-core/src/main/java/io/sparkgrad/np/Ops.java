@@ -16,12 +16,13 @@ import io.sparkgrad.autograd.Op;
  *   <li>Broadcasting ops return {@code ....sumTo(input shape)}: the gradient of a broadcast is a
  *       sum.</li>
  *   <li>Ties of {@code max}, {@code min}, {@code maximum} and {@code minimum} share the gradient
- *       equally; {@code abs} and {@code relu} have gradient 0 at 0.</li>
- *   <li>Comparisons and {@code sign} have a gradient of zero ({@link Op#zeroGradient}), as in
- *       MXNet: they are recorded, so what they read gets zeros at every order.</li>
+ *       equally; {@code abs} and {@code relu} have gradient 0 at 0, {@code hypot} at (0, 0).</li>
+ *   <li>Comparisons, {@code sign}, {@code floor}, {@code ceil} and {@code round} have a gradient
+ *       of zero ({@link Op#zeroGradient}), as in MXNet: they are recorded, so what they read gets
+ *       zeros at every order.</li>
  * </ul>
- * Everything else ({@code mean}, {@code logSumExp}, {@code softmax}, {@code dot}, {@code get},
- * the losses, ...) is composed from these and needs no rule of its own.
+ * Everything else ({@code mean}, {@code logSumExp}, {@code softmax}, {@code dot}, {@code get}, {@code leakyRelu},
+ * {@code elu}, the losses, ...) is composed from these and needs no rule of its own.
  */
 public final class Ops {
     private Ops() {}
@@ -53,6 +54,11 @@ public final class Ops {
         return Op.define(name, (in, p) -> Prim.apply(new Prim.Binary(f), in[0], in[1]), rule);
     }
 
+    /** An elementwise function of one input whose gradient is zero (a rounding), as in MXNet. */
+    private static Op<Void> zeroGradientUnary(String name, UnaryFn f) {
+        return Op.zeroGradient(name, (in, p) -> Prim.apply(new Prim.Unary(f), in[0]));
+    }
+
     private static Op<Void> comparison(String name, BinaryFn f) {
         return Op.zeroGradient(name, (in, p) -> Prim.apply(new Prim.Binary(f), in[0], in[1]));
     }
@@ -78,6 +84,60 @@ public final class Ops {
     static final Op<Void> RELU = unary("relu", UnaryFn.RELU, (n, g, i) -> g.mul(n.in(0).gt(0.0)));
     static final Op<Void> SOFTPLUS = unary("softplus", UnaryFn.SOFTPLUS, (n, g, i) -> g.mul(n.in(0).sigmoid()));
     static final Op<Void> SIGN = Op.zeroGradient("sign", (in, p) -> Prim.apply(new Prim.Unary(UnaryFn.SIGN), in[0]));
+
+    static final Op<Void> TAN = unary("tan", UnaryFn.TAN, (n, g, i) -> g.mul(n.out().square().add(1.0)));
+    static final Op<Void> SINH = unary("sinh", UnaryFn.SINH, (n, g, i) -> g.mul(n.in(0).cosh()));
+    static final Op<Void> COSH = unary("cosh", UnaryFn.COSH, (n, g, i) -> g.mul(n.in(0).sinh()));
+    static final Op<Void> ARCSIN = unary("arcsin", UnaryFn.ARCSIN,
+        (n, g, i) -> g.div(oneMinusSquare(n.in(0)).sqrt()));
+    static final Op<Void> ARCCOS = unary("arccos", UnaryFn.ARCCOS,
+        (n, g, i) -> g.div(oneMinusSquare(n.in(0)).sqrt()).neg());
+    static final Op<Void> ARCTAN = unary("arctan", UnaryFn.ARCTAN, (n, g, i) -> g.div(n.in(0).square().add(1.0)));
+    // hypot(x, 1) is sqrt(x^2 + 1) without the overflow of x^2 above 1e154
+    static final Op<Void> ARCSINH = unary("arcsinh", UnaryFn.ARCSINH, (n, g, i) -> g.div(n.in(0).hypot(1.0)));
+    // sqrt(x - 1) sqrt(x + 1) rather than sqrt(x^2 - 1), which cancels near 1 and overflows above 1e154
+    static final Op<Void> ARCCOSH = unary("arccosh", UnaryFn.ARCCOSH,
+        (n, g, i) -> g.div(n.in(0).sub(1.0).sqrt().mul(n.in(0).add(1.0).sqrt())));
+    static final Op<Void> ARCTANH = unary("arctanh", UnaryFn.ARCTANH, (n, g, i) -> g.div(oneMinusSquare(n.in(0))));
+
+    static final Op<Void> LOG2 = unary("log2", UnaryFn.LOG2, (n, g, i) -> g.div(n.in(0).mul(ScalarMath.LN2)));
+    static final Op<Void> LOG10 = unary("log10", UnaryFn.LOG10, (n, g, i) -> g.div(n.in(0).mul(ScalarMath.LN10)));
+    // exp(x), not out + 1: where expm1(x) is near -1, out + 1 has lost the digits of exp(x)
+    static final Op<Void> EXPM1 = unary("expm1", UnaryFn.EXPM1, (n, g, i) -> g.mul(n.in(0).exp()));
+    static final Op<Void> LOG1P = unary("log1p", UnaryFn.LOG1P, (n, g, i) -> g.div(n.in(0).add(1.0)));
+
+    static final Op<Void> RECIPROCAL = unary("reciprocal", UnaryFn.RECIPROCAL,
+        (n, g, i) -> g.mul(n.out().square()).neg());
+    static final Op<Void> CBRT = unary("cbrt", UnaryFn.CBRT, (n, g, i) -> g.div(n.out().square().mul(3.0)));
+    // d(x^(-1/2))/dx = -x^(-3/2) / 2 = -out^3 / 2
+    static final Op<Void> RSQRT = unary("rsqrt", UnaryFn.RSQRT,
+        (n, g, i) -> g.mul(n.out().square().mul(n.out())).mul(-0.5));
+    // d(x^(-1/3))/dx = -x^(-4/3) / 3 = -out^4 / 3
+    static final Op<Void> RCBRT = unary("rcbrt", UnaryFn.RCBRT,
+        (n, g, i) -> g.mul(n.out().square().square()).div(-3.0));
+
+    // piecewise constant: the gradient is 0 wherever it exists, so they are constants, like sign
+    static final Op<Void> FLOOR = zeroGradientUnary("floor", UnaryFn.FLOOR);
+    static final Op<Void> CEIL = zeroGradientUnary("ceil", UnaryFn.CEIL);
+    static final Op<Void> ROUND = zeroGradientUnary("round", UnaryFn.ROUND);
+
+    static final Op<Void> ERF = unary("erf", UnaryFn.ERF,
+        (n, g, i) -> g.mul(n.in(0).square().neg().exp().mul(ScalarMath.TWO_OVER_SQRT_PI)));
+    // gelu(x) = x Phi(x) with Phi the normal CDF and phi its density: the gradient is Phi(x) + x phi(x)
+    static final Op<Void> GELU = unary("gelu", UnaryFn.GELU, (n, g, i) -> {
+        NDArray x = n.in(0);
+        NDArray cdf = x.mul(ScalarMath.SQRT1_2).erf().add(1.0).mul(0.5);
+        NDArray pdf = x.square().mul(-0.5).exp().mul(ScalarMath.ONE_OVER_SQRT_2PI);
+        return g.mul(cdf.add(x.mul(pdf)));
+    });
+    // d log(sigmoid(x))/dx = 1 - sigmoid(x) = sigmoid(-x)
+    static final Op<Void> LOG_SIGMOID = unary("logSigmoid", UnaryFn.LOG_SIGMOID,
+        (n, g, i) -> g.mul(n.in(0).neg().sigmoid()));
+
+    /** (1 - x)(1 + x): unlike 1 - x^2 it keeps its digits near x = +-1, where the rules using it peak. */
+    private static NDArray oneMinusSquare(NDArray x) {
+        return x.rsub(1.0).mul(x.add(1.0));
+    }
 
     static final Op<Bounds> CLIP = Op.define("clip",
         (in, p) -> Prim.apply(new Prim.Clip(p.lo(), p.hi()), in[0]),
@@ -107,6 +167,17 @@ public final class Ops {
         NDArray w = wins == BinaryFn.GT ? a.gt(b) : a.lt(b);
         return w.add(a.eq(b).mul(0.5));
     }
+
+    // d atan2(y, x) = (x dy - y dx) / (x^2 + y^2); dividing by hypot twice neither overflows nor
+    // underflows where the squares would
+    static final Op<Void> ARCTAN2 = binary("arctan2", BinaryFn.ARCTAN2, (n, g, i) -> {
+        NDArray r = n.in(0).hypot(n.in(1));
+        NDArray side = i == 0 ? n.in(1) : n.in(0).neg();
+        return g.mul(side.div(r).div(r)).sumTo(n.inShape(i));
+    });
+    // d hypot(a, b)/da = a / hypot(a, b); the floor makes it 0 (not NaN) at a = b = 0, as for norm
+    static final Op<Void> HYPOT = binary("hypot", BinaryFn.HYPOT,
+        (n, g, i) -> g.mul(n.in(i).div(n.out().maximum(Double.MIN_NORMAL))).sumTo(n.inShape(i)));
 
     static final Op<Void> GT = comparison("gt", BinaryFn.GT);
     static final Op<Void> LT = comparison("lt", BinaryFn.LT);

@@ -336,6 +336,73 @@ class AutogradBehaviourTest {
     }
 
     @Test
+    void floorCeilAndRoundHaveAZeroGradientLikeSign() {
+        NDArray x = variable(-1.5, 0.4, 2.5);
+        NDArray y;
+        try (var r = Autograd.record()) {
+            NDArray floor = x.floor();
+            NDArray ceil = x.ceil();
+            NDArray round = x.round();
+            for (NDArray c : List.of(floor, ceil, round, x.sign())) {
+                assertTrue(c.requiresGrad(), "recorded with a zero gradient, as in MXNet");
+            }
+            assertArrayEquals(new double[] {-2, 0, 2}, floor.toArray());
+            assertArrayEquals(new double[] {-1, 1, 3}, ceil.toArray());
+            assertArrayEquals(new double[] {-2, 0, 2}, round.toArray()); // halves to even, as np.round
+            y = floor.add(ceil).add(round).mul(x);
+        }
+        y.backward();
+        assertGrad(x, -5, 1, 7); // only the product's factor x is differentiated
+        for (var op : io.sparkgrad.np.Ops.all()) {
+            if (List.of("floor", "ceil", "round").contains(op.name())) {
+                assertFalse(op.isDifferentiable(), op.name() + " has no gradient rule");
+                assertTrue(op.hasZeroGradient(), op.name() + " has a zero gradient");
+            }
+        }
+        NDArray z;
+        try (var r = Autograd.record()) {
+            z = x.floor().sum();
+        }
+        z.backward();
+        assertGrad(x, 0, 0, 0); // the variable is on the graph: its gradient is written as zeros
+    }
+
+    @Test
+    void leakyReluAndEluHaveGradientAlphaAtZeroAsInMxnet() {
+        NDArray x = variable(0, -1, 2);
+        NDArray y;
+        try (var r = Autograd.record()) {
+            y = x.leakyRelu(0.1).add(x.elu(0.5));
+        }
+        y.backward();
+        assertGrad(x, 0.1 + 0.5, 0.1 + 0.5 * Math.exp(-1), 2);
+    }
+
+    @Test
+    void eluHasAFiniteGradientWhereExpWouldOverflow() {
+        NDArray x = variable(1000, -1000);
+        NDArray y;
+        try (var r = Autograd.record()) {
+            y = x.elu();
+        }
+        y.backward();
+        assertGrad(x, 1, 0);
+    }
+
+    @Test
+    void hypotHasGradientZeroAtTheOriginAsNorm() {
+        NDArray a = variable(0, 3);
+        NDArray b = variable(0, 4);
+        NDArray y;
+        try (var r = Autograd.record()) {
+            y = a.hypot(b);
+        }
+        y.backward();
+        assertGrad(a, 0, 0.6);
+        assertGrad(b, 0, 0.8);
+    }
+
+    @Test
     void tiesOfMaxShareTheGradientEqually() {
         NDArray x = variable(1, 3, 3);
         NDArray y;

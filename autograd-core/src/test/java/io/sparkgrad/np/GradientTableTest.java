@@ -77,6 +77,32 @@ class GradientTableTest {
         t.add(c("softplus", x -> x[0].softplus(), randn(3, 4).mul(3)));
         t.add(c("clip", x -> x[0].clip(-0.5, 0.5),
             Np.array(new int[] {2, 3}, new double[] {-1.2, -0.3, 0.1, 0.45, 0.7, -0.6})));
+        t.add(c("tan", x -> x[0].tan(), uniform(-1.2, 1.2, 3, 4)));
+        t.add(c("sinh", x -> x[0].sinh(), randn(3, 4)));
+        t.add(c("cosh", x -> x[0].cosh(), randn(3, 4)));
+        t.add(c("arcsin", x -> x[0].arcsin(), uniform(-0.9, 0.9, 3, 4)));
+        t.add(c("arccos", x -> x[0].arccos(), uniform(-0.9, 0.9, 3, 4)));
+        t.add(c("arctan", x -> x[0].arctan(), randn(3, 4).mul(2)));
+        t.add(c("arcsinh", x -> x[0].arcsinh(), randn(3, 4).mul(3)));
+        t.add(c("arccosh", x -> x[0].arccosh(), uniform(1.2, 4, 3, 4)));
+        t.add(c("arctanh", x -> x[0].arctanh(), uniform(-0.9, 0.9, 3, 4)));
+        t.add(c("log2", x -> x[0].log2(), uniform(0.5, 3, 3, 4)));
+        t.add(c("log10", x -> x[0].log10(), uniform(0.5, 3, 3, 4)));
+        t.add(c("expm1", x -> x[0].expm1(), randn(3, 4)));
+        t.add(c("log1p", x -> x[0].log1p(), uniform(-0.5, 2, 3, 4)));
+        t.add(c("reciprocal", x -> x[0].reciprocal(), awayFromZero(3, 4)));
+        t.add(c("cbrt", x -> x[0].cbrt(), awayFromZero(3, 4)));
+        t.add(c("rsqrt", x -> x[0].rsqrt(), uniform(0.5, 3, 3, 4)));
+        t.add(c("rcbrt", x -> x[0].rcbrt(), awayFromZero(3, 4)));
+        t.add(c("erf", x -> x[0].erf(), randn(3, 4).mul(1.5)));
+        t.add(c("gelu", x -> x[0].gelu(), randn(3, 4).mul(2)));
+        t.add(c("logSigmoid", x -> x[0].logSigmoid(), randn(3, 4).mul(3)));
+        // composites: a multiplication, where with mul, where with expm1
+        t.add(c("radians and degrees", x -> x[0].radians().sin().add(x[0].degrees().mul(0.01).cos()), randn(3, 4)));
+        t.add(c("leakyRelu", x -> x[0].leakyRelu(), awayFromZero(3, 4)));
+        t.add(c("leakyRelu(-0.3)", x -> x[0].leakyRelu(-0.3), awayFromZero(3, 4)));
+        t.add(c("elu", x -> x[0].elu(), awayFromZero(3, 4)));
+        t.add(c("elu(0.7)", x -> x[0].elu(0.7), awayFromZero(3, 4)));
 
         // elementwise, two inputs, with broadcasting in every direction
         int[][][] shapes = {
@@ -92,8 +118,11 @@ class GradientTableTest {
             t.add(c("pow" + dims, x -> x[0].pow(x[1]), uniform(0.5, 2, s[0]), randn(s[1])));
             t.add(c("maximum" + dims, x -> x[0].maximum(x[1]), randn(s[0]), randn(s[1])));
             t.add(c("minimum" + dims, x -> x[0].minimum(x[1]), randn(s[0]), randn(s[1])));
+            t.add(c("arctan2" + dims, x -> x[0].arctan2(x[1]), awayFromZero(s[0]), awayFromZero(s[1])));
+            t.add(c("hypot" + dims, x -> x[0].hypot(x[1]), awayFromZero(s[0]), awayFromZero(s[1])));
         }
         t.add(c("pow scalar exponent", x -> x[0].pow(3.0), randn(3, 4)));
+        t.add(c("arctan2 and hypot with a scalar", x -> x[0].arctan2(-0.7).add(x[0].hypot(1.5)), randn(3, 4)));
         t.add(c("rsub and rdiv", x -> x[0].rsub(2.0).add(x[0].rdiv(3.0)), uniform(0.5, 2, 5)));
         t.add(c("where broadcast", x -> Np.where(x[0].gt(0), x[1], x[2]).mul(x[3]),
             randn(3, 4), randn(4), randn(3, 1), randn(3, 4)));

@@ -76,6 +76,26 @@ class NDArrayTest {
         }
     }
 
+    /**
+     * Asserts that every value is within {@code ulps} units in the last place of the expected one;
+     * NaN, infinities and zeros must match exactly, the sign of a zero included (numpy prints -0.).
+     */
+    private static void assertUlps(NDArray actual, double ulps, double... expected) {
+        double[] v = actual.toArray();
+        assertEquals(expected.length, v.length, "number of values");
+        for (int i = 0; i < v.length; i++) {
+            double e = expected[i];
+            double a = v[i];
+            int at = i;
+            if (!Double.isFinite(e) || e == 0) {
+                assertEquals(e, a, () -> "element " + at + " of " + actual); // no delta: -0.0 != 0.0
+            } else {
+                assertTrue(Math.abs(a - e) <= ulps * Math.ulp(e),
+                    () -> "element " + at + ": expected " + e + ", got " + a + " in " + actual);
+            }
+        }
+    }
+
     private static void assertScalar(NDArray actual, double expected, double tol) {
         assertClose(actual, shape(), tol, expected);
     }
@@ -699,6 +719,173 @@ class NDArrayTest {
             assertIllegal(() -> Np.zeros(2, 3, 4).mul(Np.zeros(3, 1, 4)),
                 "mul: operands could not be broadcast together with shapes (2, 3, 4) (3, 1, 4)");
             assertIllegal(() -> Np.zeros(0).add(Np.zeros(2)), "add:", "(0,) (2,)");
+        }
+    }
+
+    // ================================================================ numpy's other elementwise functions
+
+    /**
+     * The functions of MXNet's numpy API beyond the basic ones. Expected values are Python's
+     * {@code math} results ({@code repr}), which come from the C library numpy calls too; they may
+     * differ from Java's in the last bit, hence the 1-2 ulp bounds. Where {@code math} raises
+     * (a domain error, an overflow) numpy returns NaN or an infinity with a warning, and that is
+     * what is expected here.
+     */
+    @Nested
+    class NumpyFunctions {
+        private static final double NAN = Double.NaN;
+        private static final double INF = Double.POSITIVE_INFINITY;
+        private static final double PI = Math.PI;
+
+        @Test
+        void tanSinhAndCosh() {
+            // tan(inf) is NaN in numpy (math raises); sinh(711) and cosh(711) overflow to inf in numpy
+            assertUlps(Np.array(0, PI / 4, 1, -1.5, INF, NAN).tan(), 1,
+                0, 0.9999999999999999, 1.5574077246549023, -14.101419947171719, NAN, NAN);
+            assertUlps(Np.array(0, 1, -2, 710, 711, -INF, -0.0).sinh(), 1,
+                0, 1.1752011936438014, -3.626860407847019, 1.1169973830808557e308, INF, -INF, -0.0);
+            assertUlps(Np.array(0, 1, -2, 710, 711, -INF).cosh(), 1,
+                1, 1.5430806348152437, 3.7621956910836314, 1.1169973830808557e308, INF, INF);
+        }
+
+        @Test
+        void inverseTrigonometricFunctionsAreNaNOutsideTheirDomain() {
+            assertUlps(Np.array(0, 0.5, -1, 1, 1.5, -0.0).arcsin(), 1,
+                0, 0.5235987755982989, -1.5707963267948966, 1.5707963267948966, NAN, -0.0);
+            assertUlps(Np.array(1, -1, 0, 0.5, -1.5).arccos(), 1,
+                0, 3.141592653589793, 1.5707963267948966, 1.0471975511965979, NAN);
+            assertUlps(Np.array(0, 1, -1e300, INF, NAN).arctan(), 1,
+                0, 0.7853981633974483, -1.5707963267948966, 1.5707963267948966, NAN);
+        }
+
+        @Test
+        void inverseHyperbolicFunctionsWithNumpyEdgeValues() {
+            assertUlps(Np.array(0, -0.0, 1, -2, 1e300, -INF, 1e-20, 0.5).arcsinh(), 2,
+                0, -0.0, 0.881373587019543, -1.4436354751788103, 691.4686750787736, -INF, 1e-20, 0.48121182505960347);
+            // arccosh: NaN below 1 (math raises)
+            assertUlps(Np.array(1, 2, 1e300, 0.5, INF, 1.5, -1).arccosh(), 2,
+                0, 1.3169578969248166, 691.4686750787736, NAN, INF, 0.9624236501192069, NAN);
+            // arctanh: +-inf at +-1 and NaN beyond (math raises at both)
+            assertUlps(Np.array(0, 0.5, -0.5, 1, -1, 1.5, 1e-20, 0.9).arctanh(), 2,
+                0, 0.5493061443340548, -0.5493061443340548, INF, -INF, NAN, 1e-20, 1.4722194895832204);
+        }
+
+        @Test
+        void logarithmsAreExactAtPowersOfTheirBase() {
+            // log2(0) and log10(0) are -inf in numpy (math raises), NaN below 0
+            assertUlps(Np.array(8, 0.5, 0x1p-1074, 0x1p29, 10, 3, 0, -1, INF).log2(), 1,
+                3, -1, -1074, 29, 3.321928094887362, 1.584962500721156, -INF, NAN, INF);
+            assertUlps(Np.array(1000, 0.001, 1e-300, 2, 0, -1).log10(), 1, 3, -3, -300, 0.3010299956639812, -INF, NAN);
+        }
+
+        @Test
+        void expm1AndLog1pKeepTheDigitsOfSmallArguments() {
+            // expm1(710) overflows to inf in numpy (math raises); log1p(-1) is -inf, log1p(-2) NaN
+            assertUlps(Np.array(0, 1e-10, -1, 1, -INF, 710, -0.0).expm1(), 1,
+                0, 1.00000000005e-10, -0.6321205588285577, 1.718281828459045, -1, INF, -0.0);
+            assertUlps(Np.array(0, 1e-10, -1, -2, 1, INF).log1p(), 1,
+                0, 9.999999999500001e-11, -INF, NAN, 0.6931471805599453, INF);
+        }
+
+        @Test
+        void reciprocalsAndRootsWithInfinitiesAtZero() {
+            // numpy: reciprocal(0.) = inf and reciprocal(-0.) = -inf, with a divide-by-zero warning
+            assertUlps(Np.array(2, -4, 3, 0, -0.0, INF).reciprocal(), 0, 0.5, -0.25, 0.3333333333333333, INF, -INF, 0);
+            // the C library's cbrt(-27) is -3.0000000000000004, 1 ulp from the exact -3 that Java gives
+            assertUlps(Np.array(8, -27, 0, -0.0, 2, INF, -0.001).cbrt(), 1,
+                2, -3, 0, -0.0, 1.2599210498948734, INF, -0.1);
+            assertUlps(Np.array(4, 2, 1e-300, 0, -1, INF).rsqrt(), 0, 0.5, 0.7071067811865475, 1e150, INF, NAN, 0);
+            assertUlps(Np.array(8, -8, 3, 0, -0.0).rcbrt(), 1, 0.5, -0.5, 0.6933612743506348, INF, -INF);
+        }
+
+        @Test
+        void radiansAndDegreesConvertAngles() {
+            assertUlps(Np.array(180, 90, -45, 1, 0).radians(), 0,
+                3.141592653589793, 1.5707963267948966, -0.7853981633974483, 0.017453292519943295, 0);
+            assertUlps(Np.array(PI, 1, -PI / 2, 0.5).degrees(), 0, 180, 57.29577951308232, -90, 28.64788975654116);
+        }
+
+        @Test
+        void floorCeilAndRoundGiveNumpysIntegers() {
+            NDArray x = Np.array(-1.5, -0.5, -0.4, 0.5, 1.5, 2.5, 2.6, -2.5, NAN, -INF);
+            assertUlps(x.floor(), 0, -2, -1, -1, 0, 1, 2, 2, -3, NAN, -INF);
+            assertUlps(x.ceil(), 0, -1, -0.0, -0.0, 1, 2, 3, 3, -2, NAN, -INF);
+            // np.round rounds halves to the even integer: 0.5 -> 0., 1.5 -> 2., 2.5 -> 2., -0.5 -> -0.
+            assertUlps(x.round(), 0, -2, -0.0, -0.0, 0, 2, 2, 3, -2, NAN, -INF);
+        }
+
+        @Test
+        void erfOfKnownPoints() {
+            assertUlps(Np.array(0.5, 1, 2, -0.5, -1, -2, 0, -0.0, INF, -INF, NAN).erf(), 1,
+                0.5204998778130465, 0.8427007929497149, 0.9953222650189527,
+                -0.5204998778130465, -0.8427007929497149, -0.9953222650189527, 0, -0.0, 1, -1, NAN);
+            assertClose(Np.array(6, -6).erf(), shape(2), 1e-16, 1, -1);
+        }
+
+        @Test
+        void geluIsXTimesTheNormalCdf() {
+            // exact x Phi(x) (mpmath): numpy's 0.5 x (1 + erf(x / sqrt 2)) gives -0.0 at -10, which
+            // sparkgrad's erfc form does not lose; gelu(-inf) is -inf * 0 = NaN in that formula too
+            assertUlps(Np.array(0, 1, -1, 0.5, 3).gelu(), 2,
+                0, 0.8413447460685429, -0.15865525393145705, 0.34573123063700656, 2.99595030590511);
+            // relative 1e-13 at -10: x^2 times the rounding error of x / sqrt 2, as gelu's conditioning allows
+            assertEquals(-7.619853024160526e-23, Np.scalar(-10).gelu().item(), 1e-13 * 7.62e-23);
+            assertUlps(Np.array(INF, -INF, NAN).gelu(), 0, INF, NAN, NAN);
+        }
+
+        @Test
+        void logSigmoidIsStableAtLargeMagnitudes() {
+            // -log1p(exp(-x)): log(sigmoid(x)) would give log(0) = -inf at -1000; at +1000 the result
+            // is -0.0 (numpy's log(sigmoid(1000)) is log(1.0) = 0.0)
+            assertUlps(Np.array(0, 1, -1, 40, -1000, 1000, -INF, NAN).logSigmoid(), 2,
+                -0.6931471805599453, -0.31326168751822286, -1.3132616875182228, -4.248354255291589e-18, -1000, -0.0,
+                -INF, NAN);
+        }
+
+        @Test
+        void leakyReluScalesTheNegativeSide() {
+            NDArray x = Np.array(-2, 0, 3, -0.5, -0.0, NAN);
+            assertUlps(x.leakyRelu(0.1), 0, -0.2, 0, 3, -0.05, -0.0, NAN);
+            assertUlps(x.leakyRelu(), 0, -0.5, 0, 3, -0.125, -0.0, NAN); // MXNet's default slope, 0.25
+            assertIllegal(() -> x.leakyRelu(Double.NaN), "leakyRelu", "alpha must be finite, got NaN");
+        }
+
+        @Test
+        void eluSaturatesAtMinusAlpha() {
+            NDArray x = Np.array(-1, 0, 2, -1000, 1000, NAN);
+            assertUlps(x.elu(), 1, -0.6321205588285577, 0, 2, -1, 1000, NAN);
+            assertUlps(x.elu(0.5), 1, -0.31606027941427883, 0, 2, -0.5, 1000, NAN);
+            assertIllegal(() -> x.elu(Double.POSITIVE_INFINITY), "elu", "alpha must be finite, got Infinity");
+        }
+
+        @Test
+        void arctan2GivesTheAngleInEveryQuadrant() {
+            NDArray y = Np.array(1, 0, -0.0, 0, 1, INF, -1, 2, NAN);
+            NDArray x = Np.array(-2, -1, -1, 0, 0, INF, -1, 3, 1);
+            assertUlps(y.arctan2(x), 1, 2.677945044588987, 3.141592653589793, -3.141592653589793, 0,
+                1.5707963267948966, 0.7853981633974483, -2.356194490192345, 0.5880026035475675, NAN);
+            assertUlps(Np.arctan2(y, x), 0, y.arctan2(x).toArray());
+            // a column of y against a row of x: every angle of the grid
+            NDArray grid = Np.array(shape(2, 1), new double[] {1, -1}).arctan2(Np.array(1, -1));
+            assertArrayEquals(new long[] {2, 2}, grid.shape());
+            assertUlps(grid, 1, 0.7853981633974483, 2.356194490192345, -0.7853981633974483, -2.356194490192345);
+            assertUlps(Np.array(1, -1).arctan2(0), 1, 1.5707963267948966, -1.5707963267948966);
+        }
+
+        @Test
+        void hypotNeitherOverflowsNorUnderflows() {
+            // numpy's hypot(inf, nan) is inf, as C's
+            assertUlps(Np.array(3, 1e300, 1e-300, INF, -3, 1, NAN).hypot(Np.array(4, 1e300, 1e-300, NAN, 0, 2, 1)), 1,
+                5, 1.4142135623730952e300, 1.414213562373095e-300, INF, 3, 2.23606797749979, NAN);
+            assertUlps(Np.hypot(Np.array(shape(2, 1), new double[] {3, 5}), Np.array(4, 12)), 1,
+                5, 12.36931687685298, 6.4031242374328485, 13);
+            assertUlps(Np.array(6, -8).hypot(8), 0, 10, 11.313708498984761);
+        }
+
+        @Test
+        void arctan2AndHypotRejectShapesThatDoNotBroadcast() {
+            assertIllegal(() -> Np.zeros(2, 3).arctan2(Np.zeros(4)), "arctan2:", "(2, 3) (4,)");
+            assertIllegal(() -> Np.zeros(2, 3).hypot(Np.zeros(2)), "hypot:", "(2, 3) (2,)");
         }
     }
 

@@ -56,6 +56,8 @@ class DistDifferentialTest {
         POSITIVE,
         /** normal pushed at least 0.1 away from 0, where abs and relu have kinks */
         AWAY,
+        /** uniform in [-0.9, 0.9): arcsin, arccos, arctanh */
+        UNIT,
         /** integers in [-2, 2]: ties for max/min/maximum/minimum and comparisons */
         INTS,
         /** 0 or 1: conditions of where, targets of binary cross-entropy */
@@ -93,6 +95,7 @@ class DistDifferentialTest {
                         d[i] = v + (v >= 0 ? 0.1 : -0.1);
                         break;
                     }
+                    case UNIT: d[i] = -0.9 + 1.8 * r.nextDouble(); break;
                     case INTS: d[i] = r.nextInt(5) - 2; break;
                     case BITS: d[i] = r.nextInt(2); break;
                     case ONE_HOT: break;
@@ -183,6 +186,31 @@ class DistDifferentialTest {
         t.add(c("softplus", dist, x -> x[0].softplus(), dist(Kind.NORMAL, D)));
         t.add(c("clip", dist, x -> x[0].clip(-0.5, 0.7), dist(Kind.NORMAL, D)));
         t.add(c("sign times x", dist, x -> x[0].sign().mul(x[0]), dist(Kind.AWAY, D)));
+        t.add(c("tan", dist, x -> x[0].tan(), dist(Kind.UNIT, D)));
+        t.add(c("sinh", dist, x -> x[0].sinh(), dist(Kind.NORMAL, D)));
+        t.add(c("cosh", dist, x -> x[0].cosh(), dist(Kind.NORMAL, D)));
+        t.add(c("arcsin", dist, x -> x[0].arcsin(), dist(Kind.UNIT, D)));
+        t.add(c("arccos", dist, x -> x[0].arccos(), dist(Kind.UNIT, D)));
+        t.add(c("arctan", dist, x -> x[0].arctan(), dist(Kind.NORMAL, D)));
+        t.add(c("arcsinh", dist, x -> x[0].arcsinh(), dist(Kind.NORMAL, D)));
+        t.add(c("arccosh of 1 + x", dist, x -> x[0].add(1.0).arccosh(), dist(Kind.POSITIVE, D)));
+        t.add(c("arctanh", dist, x -> x[0].arctanh(), dist(Kind.UNIT, D)));
+        t.add(c("log2", dist, x -> x[0].log2(), dist(Kind.POSITIVE, D)));
+        t.add(c("log10", dist, x -> x[0].log10(), dist(Kind.POSITIVE, D)));
+        t.add(c("expm1", dist, x -> x[0].expm1(), dist(Kind.NORMAL, D)));
+        t.add(c("log1p", dist, x -> x[0].log1p(), dist(Kind.POSITIVE, D)));
+        t.add(c("reciprocal", dist, x -> x[0].reciprocal(), dist(Kind.AWAY, D)));
+        t.add(c("cbrt", dist, x -> x[0].cbrt(), dist(Kind.AWAY, D)));
+        t.add(c("rsqrt", dist, x -> x[0].rsqrt(), dist(Kind.POSITIVE, D)));
+        t.add(c("rcbrt", dist, x -> x[0].rcbrt(), dist(Kind.AWAY, D)));
+        t.add(c("radians and degrees", dist, x -> x[0].radians().add(x[0].degrees()), dist(Kind.NORMAL, D)));
+        t.add(c("floor, ceil and round times x", dist, x -> x[0].mul(3.0).floor().add(x[0].mul(3.0).ceil())
+            .add(x[0].mul(3.0).round()).mul(x[0]), dist(Kind.NORMAL, D)));
+        t.add(c("erf", dist, x -> x[0].erf(), dist(Kind.NORMAL, D)));
+        t.add(c("gelu", dist, x -> x[0].gelu(), dist(Kind.NORMAL, D)));
+        t.add(c("logSigmoid", dist, x -> x[0].logSigmoid(), dist(Kind.NORMAL, D)));
+        t.add(c("leakyRelu", dist, x -> x[0].leakyRelu(), dist(Kind.AWAY, D)));
+        t.add(c("elu", dist, x -> x[0].elu(0.7), dist(Kind.AWAY, D)));
 
         // elementwise, two inputs: every operand placement the distributed backend accepts
         Object[][] binaries = {
@@ -193,6 +221,8 @@ class DistDifferentialTest {
             {"pow", (Binary) NDArray::pow, Kind.POSITIVE, Kind.NORMAL},
             {"maximum", (Binary) NDArray::maximum, Kind.NORMAL, Kind.NORMAL},
             {"minimum", (Binary) NDArray::minimum, Kind.NORMAL, Kind.NORMAL},
+            {"arctan2", (Binary) NDArray::arctan2, Kind.AWAY, Kind.AWAY},
+            {"hypot", (Binary) NDArray::hypot, Kind.AWAY, Kind.AWAY},
         };
         for (Object[] b : binaries) {
             String name = (String) b[0];
