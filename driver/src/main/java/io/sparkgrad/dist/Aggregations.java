@@ -187,7 +187,7 @@ final class Aggregations {
 
     private static void runJob(List<Member> members, List<List<Member>> groups, String moves,
                                Broadcasts.Scope broadcasts) {
-        JavaRDD<Block[]> all = null;
+        List<JavaRDD<Block[]>> parts = new ArrayList<>();
         List<Integer> tuplesPerGroup = new ArrayList<>();
         for (List<Member> g : groups) {
             JavaRDD<Block[]> z = Dist.blockPrograms() ? Programs.compile(partialsOf(g), broadcasts) : null;
@@ -199,9 +199,9 @@ final class Aggregations {
             }
             z = tree(z, fns(g), g.stream().mapToLong(m -> 8L * Shape.size(m.shape)).sum());
             tuplesPerGroup.add(z.getNumPartitions());
-            all = all == null ? z : all.union(z);
+            parts.add(z);
         }
-        JavaRDD<Block[]> job = all;
+        JavaRDD<Block[]> job = DistNode.concatenated(parts);
         List<RDD<?>> shared = persistShared(job.rdd());
         try {
             List<Block[]> tuples = Jobs.runAs(activities(members), moves, job::collect);
@@ -263,7 +263,7 @@ final class Aggregations {
             int groups = (p + group - 1) / group;
             tuples = tuples.mapPartitionsToPair(Partials.keyByGroup(group), false)
                 .partitionBy(new IndexPartitioner(groups))
-                .mapPartitions(Partials.combineGroup(fns), true);
+                .mapPartitions(Partials.combineGroup(fns), false);
             p = groups;
         }
         return tuples;

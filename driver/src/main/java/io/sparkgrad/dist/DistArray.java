@@ -123,7 +123,12 @@ public final class DistArray extends NDArray {
             throw new IllegalStateException("assign: cannot overwrite an array that requires a gradient while recording; "
                 + "update variables outside Autograd.record()");
         }
-        DistArray v = value instanceof DistArray ? (DistArray) value : (DistArray) value.broadcastLike(this);
+        NDArray given = value;
+        if (value instanceof DistArray && ((DistArray) value).layout.axis() != layout.axis()
+            && Arrays.equals(value.shape(), shape)) {
+            given = value.toLocal(); // split along another axis: collected, then split like this array
+        }
+        DistArray v = given instanceof DistArray ? (DistArray) given : (DistArray) given.broadcastLike(this);
         if (v.layout.axis() == layout.axis() && v.layout.rows() == layout.rows()) {
             v = DistBackend.reblock(v, layout); // the same rows in other blocks: moved into these
         }

@@ -3,6 +3,7 @@ package io.sparkgrad.dist;
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.np.Backend;
 import io.sparkgrad.np.LocalArray;
+import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Prim;
 import io.sparkgrad.np.ReduceFn;
@@ -53,16 +54,8 @@ final class DistBackend implements Backend {
     /** Plans {@code p} over operands of which at least one is distributed; the result has {@code shape}. */
     @Override
     public NDArray apply(Prim p, NDArray[] in, long[] shape) {
-        if (p instanceof Prim.Unary u) {
-            return elementwise(p.name(), shape, Kernels.unary(u.f()), in[0]);
-        } else if (p instanceof Prim.Binary b) {
-            Operands ops = new Operands(p.name(), in);
-            return elementwise(ops, p.name(), shape, Kernels.binary(b.f(), ops.position[0], ops.position[1]), in);
-        } else if (p instanceof Prim.Clip c) {
-            return elementwise("clip", shape, Kernels.clip(c.lo(), c.hi()), in[0]);
-        } else if (p instanceof Prim.Where) {
-            Operands ops = new Operands("where", in);
-            return elementwise(ops, "where", shape, Kernels.where(ops.position[0], ops.position[1], ops.position[2]), in);
+        if (p instanceof Prim.Unary || p instanceof Prim.Binary || p instanceof Prim.Clip || p instanceof Prim.Where) {
+            return elementwise(p, shape, in);
         } else if (p instanceof Prim.Reduce r) {
             return reduce(r.f(), in[0], r.axis(), r.keepdims(), shape);
         } else if (p instanceof Prim.Norm n) {
@@ -269,9 +262,9 @@ final class DistBackend implements Backend {
         String what = "re-block (" + d.numBlocks() + " -> " + n + " blocks)";
         DistNode.Movement m = new DistNode.Movement() {
             @Override
-            public JavaRDD<Block> apply(JavaRDD<Block> in) {
-                return in.mapPartitionsToPair(Reblock.split(starts), false).partitionBy(new IndexPartitioner(n))
-                    .mapPartitionsWithIndex(Reblock.join(starts, rowShape, axis), true);
+            public JavaRDD<Block> apply(List<JavaRDD<Block>> in) {
+                return in.get(0).mapPartitionsToPair(Reblock.split(starts), false).partitionBy(new IndexPartitioner(n))
+                    .mapPartitionsWithIndex(Reblock.join(starts, rowShape, axis), false);
             }
 
             @Override
@@ -291,39 +284,89 @@ final class DistBackend implements Backend {
 
     // ------------------------------------------------------------------ elementwise
 
-    private static NDArray elementwise(String op, long[] shape, BlockFn fn, NDArray a) {
+    /**
+     * An elementwise primitive: its result is blocked like the distributed operands that line up
+     * with it (the result's rank, all of its blocked axis). The others are moved to fit: a local
+     * operand holding every position of the blocked axis is split into the result's blocks and
+     * shipped with them; a distributed operand that broadcasts along the blocked axis, or is
+     * split along another one, is collected (it fits this JVM, or the op is refused saying so);
+     * when no operand lines up, the op runs locally.
+     */
+    private static NDArray elementwise(Prim p, long[] out, NDArray[] in) {
+        String op = p.name();
+        NDArray[] a = in.clone();
+        DistArray carrier = null;
+        for (NDArray x : a) {
+            if (x instanceof DistArray && linesUp((DistArray) x, out)
+                && (carrier == null || Shape.size(((DistArray) x).layout().rowShape())
+                    > Shape.size(carrier.layout().rowShape()))) {
+                carrier = (DistArray) x;
+            }
+        }
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] instanceof DistArray && (carrier == null || !linesUp((DistArray) a[i], out)
+                || ((DistArray) a[i]).layout().axis() != carrier.layout().axis())) {
+                a[i] = collected(op, (DistArray) a[i]); // it broadcasts along the blocks, or is split otherwise
+            }
+        }
+        if (carrier == null) {
+            return LocalBackend.INSTANCE.apply(p, a, out);
+        }
+        Layout layout = carrier.layout();
+        int axis = layout.axis();
+        for (int i = 0; i < a.length; i++) {
+            long[] s = a[i].shape();
+            int k = axis - (out.length - s.length); // the operand's dimension that lines up with the blocked axis
+            if (!(a[i] instanceof DistArray) && k >= 0 && s[k] != 1) {
+                a[i] = split(a[i], out.length, layout); // every position of the blocked axis: shipped in blocks
+            }
+        }
         Operands ops = new Operands(op, a);
-        return elementwise(ops, op, shape, fn, a);
+        BlockFn fn;
+        if (p instanceof Prim.Unary u) {
+            fn = Kernels.unary(u.f());
+        } else if (p instanceof Prim.Binary b) {
+            fn = Kernels.binary(b.f(), ops.position[0], ops.position[1]);
+        } else if (p instanceof Prim.Clip c) {
+            fn = Kernels.clip(c.lo(), c.hi());
+        } else {
+            fn = Kernels.where(ops.position[0], ops.position[1], ops.position[2]);
+        }
+        return blockwise(ops, out, fn);
+    }
+
+    /** True when {@code d} has the result's rank and all of its blocked axis (it does not broadcast along it). */
+    private static boolean linesUp(DistArray d, long[] out) {
+        return d.ndim() == out.length && d.layout().rows() == out[d.layout().axis()];
     }
 
     /**
-     * An elementwise result of shape {@code out}, blocked like the distributed operands: each has
-     * the result's rank and blocked axis, and a local operand broadcasts along that axis (it has
-     * length 1 there, or fewer dimensions).
+     * The values of {@code d} in this JVM, for an op that needs them whole: refused, naming the
+     * op, when they are more than {@link Dist#maxLocalBytes()}.
      */
-    private static NDArray elementwise(Operands ops, String op, long[] out, BlockFn fn, NDArray... operands) {
-        int axis = ops.layout.axis();
-        for (NDArray a : operands) {
-            long[] s = a.shape();
-            int k = axis - (out.length - s.length); // the operand's dimension that lines up with the blocked axis
-            boolean ok = a instanceof DistArray
-                ? s.length == out.length && ((DistArray) a).layout().axis() == axis
-                : k < 0 || s[k] == 1;
-            if (!ok) {
-                String hint = a instanceof DistArray
-                    ? "; both must be split along the same axis (transpose one of them)"
-                    : axis == 0 ? "; a local operand must broadcast along the rows (leading dimension 1 or fewer "
-                        + "dimensions), or be split like the other with Dist.fromLocal(local, like)"
-                    : "; a local operand must broadcast along axis " + axis + " (length 1 there)";
-                throw new IllegalArgumentException(op + ": " + describe(a) + " of shape " + Shape.str(s)
-                    + " does not line up with the blocks of the distributed result of shape " + Shape.str(out)
-                    + " (split along " + blockedAxis(ops.layout) + ")" + hint);
-            }
+    private static NDArray collected(String op, DistArray d) {
+        long bytes = 8L * d.size();
+        if (bytes > Dist.maxLocalBytes()) {
+            throw new IllegalArgumentException(op + ": the distributed operand of shape " + Shape.str(d.shape())
+                + " (split along " + blockedAxis(d.layout()) + ") would have to be collected to line up with the others, "
+                + "but it holds " + bytes + " bytes, above Dist.maxLocalBytes() (" + Dist.maxLocalBytes() + "); "
+                + "split the operands the same way");
         }
-        if (out[axis] != ops.layout.rows()) {
-            throw new IllegalStateException("internal: " + op + " result " + Shape.str(out) + " vs " + ops.layout);
-        }
-        return blockwise(ops, out, fn);
+        return d.toLocal();
+    }
+
+    /**
+     * A local operand holding every position of {@code layout}'s blocked axis (once made of rank
+     * {@code rank}, with leading dimensions of 1), split into those blocks.
+     */
+    private static DistArray split(NDArray local, int rank, Layout layout) {
+        long[] s = local.shape();
+        long[] full = new long[rank];
+        java.util.Arrays.fill(full, 1);
+        System.arraycopy(s, 0, full, rank - s.length, s.length);
+        NDArray shaped = s.length == rank ? local : Prim.apply(new Prim.Reshape(full), local.toLocal());
+        int axis = layout.axis();
+        return Dist.fromLocal(shaped, layout.along(axis, without(full, axis)));
     }
 
     // ------------------------------------------------------------------ reductions
@@ -358,21 +401,36 @@ final class DistBackend implements Backend {
 
     // ------------------------------------------------------------------ shape
 
+    /**
+     * Broadcasts block by block; along the blocked axis itself (an array of one row repeated into
+     * many), the one row is collected and the result made on the executors in blocks of the
+     * default size.
+     */
     private NDArray broadcastTo(DistArray d, long[] shape) {
         int from = d.layout().axis();
         int to = from + shape.length - d.ndim();
         if (shape[to] != d.shape()[from]) {
-            throw new IllegalArgumentException("broadcastTo: a distributed array of shape " + Shape.str(d.shape())
-                + " keeps " + blockedAxis(d.layout()) + "; it cannot become " + Shape.str(shape));
+            NDArray row = collected("broadcastTo", d);
+            int[] rowShape = without(shape, to);
+            Layout layout = Layout.ofBlockRows(shape[to], Dist.defaultBlockRows(rowShape), rowShape).along(to, rowShape);
+            return generate(layout, Generators.broadcast(), new Object[] {ship(row)}, true);
         }
         return blockwise(new Operands("broadcastTo", d), shape, to, Kernels.broadcast(from, to, without(shape, to)),
             BlockProgram.Kind.ROWWISE);
     }
 
+    /**
+     * Broadcasts {@code a} to the shape and placement of {@code like} (the gradient rules use it:
+     * a gradient lives where its input does). Into a local template, a distributed {@code a} is
+     * collected; already shaped and placed like the template, {@code a} is returned as it is.
+     */
     private NDArray broadcastLike(NDArray a, NDArray like) {
         if (!(like instanceof DistArray)) {
-            throw new IllegalArgumentException("broadcastLike: a distributed array of shape " + Shape.str(a.shape())
-                + " cannot be broadcast into a local one of shape " + Shape.str(like.shape()) + "; call toLocal() first");
+            return LocalBackend.INSTANCE.apply(new Prim.BroadcastLike(), new NDArray[] {collected("broadcastLike",
+                (DistArray) a), like}, like.shape());
+        }
+        if (a instanceof DistArray && ((DistArray) a).layout().equals(((DistArray) like).layout())) {
+            return a;
         }
         DistArray target = dist("broadcastLike", like);
         long[] shape = target.shape();
@@ -389,17 +447,62 @@ final class DistBackend implements Backend {
         return generate(layout, Generators.broadcast(), new Object[] {ship(a)}, true);
     }
 
+    /**
+     * Reshapes block by block when the blocked axis stays (the other axes are regrouped). Across
+     * the rows of row blocks, elements move: each block keeps the elements that still fall in it
+     * and the others go to their new blocks (a shuffle by element range, which the job names). A
+     * result of no axis, or a reshape across another blocked axis, collects the values.
+     */
     private NDArray reshape(DistArray d, long[] shape) {
         int from = d.layout().axis();
         int to = keptAxis(d.shape(), from, shape);
-        if (to < 0) {
-            throw new IllegalArgumentException("reshape: a distributed array keeps " + blockedAxis(d.layout()) + "; shape "
-                + Shape.str(d.shape()) + " cannot become " + Shape.str(shape) + (from == 0
-                ? " (reshape within rows only: (" + d.layout().rows() + ", ...))"
-                : " (the axes before and after axis " + from + " may be reshaped, not across it)"));
+        if (to >= 0) {
+            return blockwise(new Operands("reshape", d), shape, to, Kernels.reshape(from, to, without(shape, to)),
+                BlockProgram.Kind.ROWWISE);
         }
-        return blockwise(new Operands("reshape", d), shape, to, Kernels.reshape(from, to, without(shape, to)),
-            BlockProgram.Kind.ROWWISE);
+        if (from != 0 || shape.length == 0 || rowSize(shape) == 0) {
+            return Prim.apply(new Prim.Reshape(shape), collected("reshape", d));
+        }
+        return reshapeAcrossRows(d, shape);
+    }
+
+    private static long rowSize(long[] shape) {
+        long n = 1;
+        for (int i = 1; i < shape.length; i++) {
+            n *= shape[i];
+        }
+        return n;
+    }
+
+    /** {@code d}'s elements, in row-major order, as rows of {@code shape}, in as many blocks as {@code d} has. */
+    private static DistArray reshapeAcrossRows(DistArray d, long[] shape) {
+        Layout source = d.layout();
+        long width = Shape.size(source.rowShape());
+        long newWidth = rowSize(shape);
+        int n = source.numBlocks();
+        long[] starts = new long[n + 1];
+        long[] elementStarts = new long[n + 1];
+        for (int i = 0; i <= n; i++) {
+            // the new block that begins where the old one did, rounded down to a whole row
+            starts[i] = i == n ? shape[0] : Math.min(shape[0], source.rowStart(i) * width / newWidth);
+            elementStarts[i] = starts[i] * newWidth;
+        }
+        int[] rowShape = without(shape, 0);
+        Layout target = Layout.ofStarts(starts, rowShape);
+        String what = "reshape across rows " + Shape.str(d.shape()) + " -> " + Shape.str(shape);
+        DistNode.Movement m = new DistNode.Movement() {
+            @Override
+            public JavaRDD<Block> apply(List<JavaRDD<Block>> in) {
+                return in.get(0).mapPartitionsToPair(Reblock.splitElements(elementStarts), false)
+                    .partitionBy(new IndexPartitioner(n)).mapPartitionsWithIndex(Reblock.joinElements(starts, rowShape), false);
+            }
+
+            @Override
+            public String describe() {
+                return what;
+            }
+        };
+        return new DistArray(DistNode.moved(target, m, d.node()));
     }
 
     /**
@@ -496,10 +599,29 @@ final class DistBackend implements Backend {
             Operands ops = new Operands("matmul", a, b);
             return aggregate("matmul", ops, Kernels.matmul(0, 1), ReduceFn.SUM, shape, BlockProgram.Kind.ROWWISE);
         }
+        // A local operand that lines up with the other's blocks along the contracted axis is split
+        // into them, and the product contracts over the blocks.
+        if (!da && db && axisB == 0) {
+            Layout rows = ((DistArray) b).layout();
+            return matmul(Dist.fromLocal(a, rows.along(1, without(a.shape(), 1))), b, shape);
+        }
+        if (da && !db && axisA == 1) {
+            Layout cols = ((DistArray) a).layout();
+            return matmul(a, Dist.fromLocal(b, cols.along(0, without(b.shape(), 0))), shape);
+        }
+        // Otherwise one distributed operand is collected, the smaller (a weight matrix, mostly)
+        if (da && db) {
+            boolean smallerIsB = b.size() <= a.size();
+            DistArray small = (DistArray) (smallerIsB ? b : a);
+            if (8L * small.size() <= Dist.maxLocalBytes()) {
+                NDArray local = collected("matmul", small);
+                return Prim.apply(new Prim.Matmul(), smallerIsB ? a : local, smallerIsB ? local : b);
+            }
+        }
         throw new IllegalArgumentException("matmul: shapes " + Shape.str(a.shape()) + " (" + placement(a) + ") and "
-            + Shape.str(b.shape()) + " (" + placement(b) + ") are not supported: a row-blocked X times a local matrix "
-            + "(X.matmul(W)), a local matrix times a transpose (L.matmul(X.T())), and a contraction over the rows of "
-            + "two distributed arrays (X.T().matmul(G)) are; make the other operand local with toLocal()");
+            + Shape.str(b.shape()) + " (" + placement(b) + ") cannot be multiplied here: neither operand fits this JVM "
+            + "(Dist.maxLocalBytes() is " + Dist.maxLocalBytes() + " bytes) and they are not split along the axis "
+            + "the product contracts; multiply X.T() by G (both split in rows), or raise Dist.setMaxLocalBytes");
     }
 
     private static String placement(NDArray a) {
@@ -515,7 +637,35 @@ final class DistBackend implements Backend {
         if (axis != layout.axis()) {
             return blockwise(new Operands("slice", d), out, Kernels.slice(axis, (int) start, (int) stop));
         }
+        int part = layout.partAt(start, stop);
+        if (part >= 0) {
+            return concatenatedPart(d, part);
+        }
         return reblocked(d, layout.sliceRows(start, stop), Kernels.sliceBlocked(axis, layout.rowStarts(), start, stop));
+    }
+
+    /** Part {@code part} of a concatenation along the blocked axis: its own blocks, picked, not moved. */
+    private static NDArray concatenatedPart(DistArray d, int part) {
+        Layout layout = d.layout();
+        Layout partLayout = layout.part(part);
+        int first = layout.firstBlockOfPart(part);
+        int count = partLayout.numBlocks();
+        long[] starts = partLayout.rowStarts();
+        DistNode.Movement m = new DistNode.Movement() {
+            @Override
+            public JavaRDD<Block> apply(List<JavaRDD<Block>> in) {
+                scala.Function1<Object, Object> keep = (scala.Function1<Object, Object> & java.io.Serializable)
+                    i -> (Integer) i >= first && (Integer) i < first + count;
+                JavaRDD<Block> picked = org.apache.spark.rdd.PartitionPruningRDD.create(in.get(0).rdd(), keep).toJavaRDD();
+                return picked.mapPartitionsWithIndex(Reblock.renumber(starts), false);
+            }
+
+            @Override
+            public String describe() {
+                return null; // the part's blocks stay where they are
+            }
+        };
+        return new DistArray(DistNode.moved(partLayout, m, d.node()));
     }
 
     /**
@@ -535,22 +685,68 @@ final class DistBackend implements Backend {
         return reblocked(d, layout.padEnds(before, after), Kernels.padEnds(axis, before, after, layout.numBlocks() - 1));
     }
 
+    /**
+     * Joins arrays. Along an axis that is not the blocked one, block by block: the parts are
+     * split like the first distributed one (local parts and parts split otherwise are moved to
+     * fit). Along the blocked axis, the result's blocks are the parts' blocks one after the other
+     * (a local part becomes blocks of its own): nothing moves, and slicing a part back out (the
+     * gradient of concat) gives it its own blocks again.
+     */
     private NDArray concat(NDArray[] parts, int axis, long[] out) {
-        Operands ops = new Operands("concat", parts);
-        int blocked = ops.layout.axis();
-        if (axis == blocked) {
-            throw new IllegalArgumentException("concat: joining distributed arrays along the axis they are split along "
-                + "(axis " + axis + ") is not supported; concatenate along another axis, or build one array with "
-                + "Dist.fromDataFrame");
-        }
+        DistArray first = null;
         for (NDArray p : parts) {
-            if (!(p instanceof DistArray) || ((DistArray) p).layout().axis() != blocked) {
-                throw new IllegalArgumentException("concat: along axis " + axis + " every part must be distributed and "
-                    + "split along the same axis; part of shape " + Shape.str(p.shape()) + " is "
-                    + (p instanceof DistArray ? "split along axis " + ((DistArray) p).layout().axis()
-                    : "local (distribute it with Dist.fromLocal(part, like))"));
+            if (p instanceof DistArray) {
+                first = (DistArray) p;
+                break;
             }
         }
-        return blockwise(ops, out, Kernels.concat(axis));
+        if (first.layout().axis() == axis) {
+            return concatBlocks(parts, axis, out);
+        }
+        NDArray[] a = parts.clone();
+        Layout layout = first.layout();
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] instanceof DistArray && ((DistArray) a[i]).layout().axis() != layout.axis()) {
+                a[i] = collected("concat", (DistArray) a[i]);
+            }
+            if (!(a[i] instanceof DistArray)) {
+                a[i] = split(a[i], out.length, layout);
+            }
+        }
+        return blockwise(new Operands("concat", a), out, Kernels.concat(axis));
+    }
+
+    /** Concatenates along the blocked axis: the parts' blocks, renumbered, with no value moved. */
+    private static NDArray concatBlocks(NDArray[] parts, int axis, long[] out) {
+        List<DistNode> nodes = new ArrayList<>();
+        List<Layout> layouts = new ArrayList<>();
+        for (NDArray p : parts) {
+            DistArray d;
+            if (p instanceof DistArray && ((DistArray) p).layout().axis() == axis) {
+                d = (DistArray) p;
+                checkContext("concat", d);
+            } else {
+                NDArray local = p instanceof DistArray ? collected("concat", (DistArray) p) : p;
+                int[] rowShape = without(local.shape(), axis);
+                d = Dist.fromLocal(local, Layout.ofBlockRows(local.dim(axis), Dist.defaultBlockRows(rowShape), rowShape)
+                    .along(axis, rowShape));
+            }
+            nodes.add(d.node());
+            layouts.add(d.layout());
+        }
+        Layout layout = Layout.concatenated(layouts);
+        long[] starts = layout.rowStarts();
+        DistNode.Movement m = new DistNode.Movement() {
+            @Override
+            public JavaRDD<Block> apply(List<JavaRDD<Block>> in) {
+                return DistNode.concatenated(in).mapPartitionsWithIndex(Reblock.renumber(starts), false);
+            }
+
+            @Override
+            public String describe() {
+                return null; // the blocks stay where they are
+            }
+        };
+        return new DistArray(DistNode.moved(layout, m, nodes));
     }
 }

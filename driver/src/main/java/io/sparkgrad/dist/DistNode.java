@@ -8,7 +8,10 @@ import io.sparkgrad.worker.Zips;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.rdd.UnionRDD;
 import org.apache.spark.storage.StorageLevel;
+import scala.jdk.javaapi.CollectionConverters;
 
 import java.util.List;
 import java.util.stream.Collectors;
@@ -57,9 +60,13 @@ final class DistNode {
 
     /** Rows moved between blocks: a shuffle whose RDD is made from the input node's RDD. */
     interface Movement {
-        JavaRDD<Block> apply(JavaRDD<Block> input);
+        /** The RDD of the moved blocks, from the RDDs of the node's inputs. */
+        JavaRDD<Block> apply(List<JavaRDD<Block>> inputs);
 
-        /** What moves, for job descriptions: {@code re-block (200 -> 3 blocks)}. */
+        /**
+         * What moves between executors, for job descriptions ({@code re-block (200 -> 3 blocks)}),
+         * or null when nothing does (blocks renumbered or picked, not shuffled).
+         */
         String describe();
     }
 
@@ -103,7 +110,12 @@ final class DistNode {
 
     /** The rows of {@code input} moved into the blocks of {@code layout} by {@code movement}. */
     static DistNode moved(Layout layout, Movement movement, DistNode input) {
-        return new DistNode(input.sc, layout, null, List.of(input), false, movement, null);
+        return moved(layout, movement, List.of(input));
+    }
+
+    /** The blocks of {@code inputs} moved into the blocks of {@code layout} by {@code movement}. */
+    static DistNode moved(Layout layout, Movement movement, List<DistNode> inputs) {
+        return new DistNode(inputs.get(0).sc, layout, null, List.copyOf(inputs), false, movement, null);
     }
 
     /** True when the node is data Spark holds (no kernel and no movement make it). */
@@ -125,7 +137,7 @@ final class DistNode {
             if (!seen.add(n) || n.isStored()) {
                 continue;
             }
-            if (n.movement != null) {
+            if (n.movement != null && n.movement.describe() != null) {
                 found.add(n.movement.describe());
             }
             n.inputs.forEach(todo::push);
@@ -169,7 +181,9 @@ final class DistNode {
 
     private JavaRDD<Block> build() {
         if (movement != null) {
-            return movement.apply(inputs.get(0).rdd());
+            List<JavaRDD<Block>> in = new java.util.ArrayList<>(inputs.size());
+            inputs.forEach(n -> in.add(n.rdd()));
+            return movement.apply(in);
         }
         broadcasts = new Broadcasts.Scope(sc);
         BlockProgram.Kernel k = broadcasts.ship(kernel);
@@ -181,13 +195,15 @@ final class DistNode {
                 layout.axis(), k.gen(), k.shipped()));
         }
         int axis = layout.axis();
+        long[] starts = layout.rowStarts();
         switch (inputs.size()) {
             case 1:
-                return inputs.get(0).rdd().mapPartitions(PartitionFn.ofOne(k.fn(), k.shipped(), axis), true);
+                return inputs.get(0).rdd().mapPartitions(PartitionFn.ofOne(k.fn(), k.shipped(), axis, starts), true);
             case 2:
-                return inputs.get(0).rdd().zipPartitions(inputs.get(1).rdd(), PartitionFn.ofTwo(k.fn(), k.shipped(), axis));
+                return inputs.get(0).rdd().zipPartitions(inputs.get(1).rdd(),
+                    PartitionFn.ofTwo(k.fn(), k.shipped(), axis, starts));
             default:
-                return zip(inputs).mapPartitions(new PartitionFn(k.fn(), k.shipped(), axis), true);
+                return zip(inputs).mapPartitions(new PartitionFn(k.fn(), k.shipped(), axis, starts), true);
         }
     }
 
@@ -208,6 +224,20 @@ final class DistNode {
             z = z.zipPartitions(nodes.get(k).rdd(), Zips.append());
         }
         return z;
+    }
+
+    /**
+     * The partitions of {@code rdds}, one RDD's after the other's. Not {@code RDD.union}: given
+     * RDDs with equal partitioners it merges their partitions pairwise instead.
+     */
+    static <T> JavaRDD<T> concatenated(List<JavaRDD<T>> rdds) {
+        if (rdds.size() == 1) {
+            return rdds.get(0);
+        }
+        List<RDD<T>> all = new java.util.ArrayList<>(rdds.size());
+        rdds.forEach(r -> all.add(r.rdd()));
+        scala.reflect.ClassTag<T> tag = rdds.get(0).classTag();
+        return JavaRDD.fromRDD(new UnionRDD<>(rdds.get(0).context(), CollectionConverters.asScala(all).toSeq(), tag), tag);
     }
 
     /** Persists the RDD now if it exists, else when it is built; false if it was persisted already. */

@@ -4,6 +4,7 @@ import io.sparkgrad.np.Shape;
 
 import java.io.Serializable;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * How a distributed tensor is split into blocks along one of its axes, the <em>blocked axis</em>:
@@ -25,17 +26,77 @@ public final class Layout implements Serializable {
     private final int axis;
     private final Layout parent;
     private final long offsetInParent;
+    // for a concatenation along the blocked axis: the parts' layouts, in order (else null)
+    private final Layout[] parts;
 
     Layout(long[] rowStarts, int[] rowShape) {
         this(rowStarts, rowShape, 0, null, 0);
     }
 
     private Layout(long[] rowStarts, int[] rowShape, int axis, Layout parent, long offsetInParent) {
+        this(rowStarts, rowShape, axis, parent, offsetInParent, null);
+    }
+
+    private Layout(long[] rowStarts, int[] rowShape, int axis, Layout parent, long offsetInParent, Layout[] parts) {
         this.rowStarts = rowStarts;
         this.rowShape = rowShape;
         this.axis = axis;
         this.parent = parent;
         this.offsetInParent = offsetInParent;
+        this.parts = parts;
+    }
+
+    /**
+     * The layout of {@code parts} (split along the same axis, of the same row shape) one after the
+     * other: their blocks in order. It remembers them, so that slicing a part back out gives
+     * that part's layout ({@link #partAt}).
+     */
+    static Layout concatenated(List<Layout> parts) {
+        int blocks = 0;
+        for (Layout p : parts) {
+            blocks += p.numBlocks();
+        }
+        long[] starts = new long[blocks + 1];
+        int b = 0;
+        long offset = 0;
+        for (Layout p : parts) {
+            for (int i = 0; i < p.numBlocks(); i++) {
+                starts[b++] = offset + p.rowStarts[i];
+            }
+            offset += p.rows();
+        }
+        starts[blocks] = offset;
+        Layout first = parts.get(0);
+        return new Layout(starts, first.rowShape, first.axis, null, 0, parts.toArray(new Layout[0]));
+    }
+
+    /** The part of a concatenation that is exactly positions {@code [start, stop)}, or -1. */
+    int partAt(long start, long stop) {
+        if (parts == null) {
+            return -1;
+        }
+        long offset = 0;
+        for (int k = 0; k < parts.length; k++) {
+            if (offset == start && offset + parts[k].rows() == stop) {
+                return k;
+            }
+            offset += parts[k].rows();
+        }
+        return -1;
+    }
+
+    /** Part {@code k}'s layout, along this layout's axis with this row shape. */
+    Layout part(int k) {
+        return parts[k].along(axis, rowShape);
+    }
+
+    /** The index of part {@code k}'s first block among this layout's blocks. */
+    int firstBlockOfPart(int k) {
+        int b = 0;
+        for (int j = 0; j < k; j++) {
+            b += parts[j].numBlocks();
+        }
+        return b;
     }
 
     /** Splits {@code rows} rows into {@code numBlocks} blocks whose sizes differ by at most one. */
@@ -66,6 +127,11 @@ public final class Layout implements Serializable {
             starts[i] = Math.min(rows, (long) i * blockRows);
         }
         return checked(new Layout(starts, rowShape.clone()));
+    }
+
+    /** Builds a layout of row blocks starting at {@code starts} (the last entry: the number of rows). */
+    static Layout ofStarts(long[] starts, int[] rowShape) {
+        return checked(new Layout(starts.clone(), rowShape.clone()));
     }
 
     /** Builds a layout from the number of rows in each block. */
@@ -143,7 +209,7 @@ public final class Layout implements Serializable {
 
     /** Returns the same splits along the same axis with another row shape. */
     public Layout withRowShape(int[] newRowShape) {
-        return new Layout(rowStarts, newRowShape.clone(), axis, parent, offsetInParent);
+        return new Layout(rowStarts, newRowShape.clone(), axis, parent, offsetInParent, parts);
     }
 
     /** Returns the same splits along axis {@code newAxis} of a tensor whose shape without it is {@code newRowShape}. */
@@ -151,7 +217,7 @@ public final class Layout implements Serializable {
         if (newAxis < 0 || newAxis > newRowShape.length) {
             throw new IllegalArgumentException("internal: axis " + newAxis + " for row shape " + Shape.str(newRowShape));
         }
-        return new Layout(rowStarts, newRowShape.clone(), newAxis, parent, offsetInParent);
+        return new Layout(rowStarts, newRowShape.clone(), newAxis, parent, offsetInParent, parts);
     }
 
     /** Returns true when both layouts split their blocked axes at the same places. */

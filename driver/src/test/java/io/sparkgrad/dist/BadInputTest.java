@@ -82,12 +82,22 @@ class BadInputTest {
         NDArray usedOnce = used;
         return List.of(
             new Bad("lengths differ", () -> six2.sub(eight), IllegalArgumentException.class, "sub"),
-            new Bad("local operand with all rows", () -> six2.add(Np.arange(6.0).reshape(6, 1).reshape(6)),
-                IllegalArgumentException.class, "add", "broadcast along the rows"),
+            new Bad("local operand of other rows", () -> six2.add(Np.arange(7.0)), IllegalArgumentException.class, "add",
+                "(6,)", "(7,)"),
             new Bad("matmul of two distributed", () -> matrix.matmul(matrix.T().T()), IllegalArgumentException.class,
                 "matmul"),
-            new Bad("reshape across rows", () -> matrix.reshape(3, 4), IllegalArgumentException.class, "reshape",
-                "keeps its rows"),
+            new Bad("reshape to another size", () -> matrix.reshape(5, 2), IllegalArgumentException.class, "reshape",
+                "(6, 2)", "(5, 2)"),
+            new Bad("product of two operands too big to collect", () -> {
+                long limit = Dist.maxLocalBytes();
+                Dist.setMaxLocalBytes(8);
+                try {
+                    matrix.matmul(Dist.fromLocal(Np.ones(2, 6), 2));
+                } finally {
+                    Dist.setMaxLocalBytes(limit);
+                }
+            }, IllegalArgumentException.class, "matmul", "(6, 2) (distributed in row blocks)",
+                "(2, 6) (distributed in row blocks)", "Dist.setMaxLocalBytes"),
             new Bad("toLocal over the limit", () -> {
                 long limit = Dist.maxLocalBytes();
                 Dist.setMaxLocalBytes(8);

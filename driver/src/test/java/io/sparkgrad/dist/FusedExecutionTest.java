@@ -215,6 +215,23 @@ class FusedExecutionTest {
     }
 
     @Test
+    void aggregationsOverDifferentBlocksInOneJobKeepTheirOwnPartials() {
+        // 12 blocks of 250 rows and 12 blocks of 100 rows: two groups of partials, each combined
+        // through the same tree (fan-in 3: 12 -> 4 -> driver), joined into one job
+        NDArray other = Np.randomNormal(0, 1, 1_200, D);
+        NDArray a = Dist.fromLocal(xLocal, 250);
+        NDArray b = Dist.fromLocal(other, 100);
+        Dist.setTreeAggregationBytes(0);
+        Dist.setAggregationFanIn(3);
+        Metrics.Snapshot before = Dist.metrics().snapshot();
+        NDArray sumA = a.sum(0);
+        NDArray sumB = b.square().sum(0);
+        assertArrayEquals(other.square().sum(0).toArray(), sumB.toArray(), 1e-9);
+        assertArrayEquals(xLocal.sum(0).toArray(), sumA.toArray(), 1e-9);
+        assertEquals(1, Dist.metrics().snapshot().minus(before).jobs());
+    }
+
+    @Test
     void treeAggregationIsDeterministicAndAgreesWithTheDirectCombine() {
         NDArray x23 = Dist.cache(Dist.fromLocal(xLocal, 23));
         NDArray w = Np.full(new int[] {D}, 0.2);

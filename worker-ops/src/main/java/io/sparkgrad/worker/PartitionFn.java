@@ -22,15 +22,18 @@ public final class PartitionFn implements FlatMapFunction<Iterator<Block[]>, Blo
     private final BlockFn fn;
     private final Object[] locals;
     private final int axis;
+    private final long[] starts;
 
     /**
      * @param locals each a {@link Block} or a {@code Broadcast<Block>}
      * @param axis the blocked axis of the results
+     * @param starts where the results' blocks start along it (a slice or a pad moves them)
      */
-    public PartitionFn(BlockFn fn, Object[] locals, int axis) {
+    public PartitionFn(BlockFn fn, Object[] locals, int axis, long[] starts) {
         this.fn = fn;
         this.locals = locals;
         this.axis = axis;
+        this.starts = starts;
     }
 
     /** Returns a local operand shipped inside the task ({@link Block}) or as a {@code Broadcast<Block>}. */
@@ -48,9 +51,9 @@ public final class PartitionFn implements FlatMapFunction<Iterator<Block[]>, Blo
         for (int i = 0; i < locals.length; i++) {
             args[blocks.length + i] = unship(locals[i]).array();
         }
-        NDArray out = fn.apply(blocks[0].index(), args);
-        Block first = blocks[0];
-        return Collections.singletonList(Block.of(first.index(), first.rowStart(), axis, out)).iterator();
+        int index = blocks[0].index();
+        NDArray out = fn.apply(index, args);
+        return Collections.singletonList(Block.of(index, starts[index], axis, out)).iterator();
     }
 
     @Override
@@ -63,8 +66,8 @@ public final class PartitionFn implements FlatMapFunction<Iterator<Block[]>, Blo
     }
 
     /** The op over a partition of its one distributed operand. */
-    public static FlatMapFunction<Iterator<Block>, Block> ofOne(BlockFn fn, Object[] locals, int axis) {
-        PartitionFn p = new PartitionFn(fn, locals, axis);
+    public static FlatMapFunction<Iterator<Block>, Block> ofOne(BlockFn fn, Object[] locals, int axis, long[] starts) {
+        PartitionFn p = new PartitionFn(fn, locals, axis, starts);
         return (FlatMapFunction<Iterator<Block>, Block> & Serializable) blocks -> {
             FaultInjector.check();
             if (!blocks.hasNext()) {
@@ -76,8 +79,8 @@ public final class PartitionFn implements FlatMapFunction<Iterator<Block[]>, Blo
 
     /** The op over a partition of each of its two distributed operands, which must hold the same rows. */
     public static FlatMapFunction2<Iterator<Block>, Iterator<Block>, Block> ofTwo(BlockFn fn, Object[] locals,
-                                                                                  int axis) {
-        PartitionFn p = new PartitionFn(fn, locals, axis);
+                                                                                  int axis, long[] starts) {
+        PartitionFn p = new PartitionFn(fn, locals, axis, starts);
         return (FlatMapFunction2<Iterator<Block>, Iterator<Block>, Block> & Serializable) (as, bs) -> {
             FaultInjector.check();
             if (!as.hasNext() || !bs.hasNext()) {

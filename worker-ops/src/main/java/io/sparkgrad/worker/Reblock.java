@@ -122,4 +122,90 @@ public final class Reblock {
                 .iterator();
         };
     }
+
+    /**
+     * Cuts each row block, seen as its elements in row-major order, into the pieces that fall into
+     * target blocks whose first elements are {@code targetElementStarts} (one more entry than
+     * blocks: the last is the number of elements): the first side of a reshape that moves
+     * elements across rows. A piece is a flat block keyed by its target, starting at its element.
+     */
+    public static PairFlatMapFunction<Iterator<Block>, Integer, Block> splitElements(long[] targetElementStarts) {
+        return blocks -> {
+            FaultInjector.check();
+            List<Tuple2<Integer, Block>> out = new ArrayList<>();
+            while (blocks.hasNext()) {
+                Block b = blocks.next();
+                double[] data = b.dataRef();
+                if (data.length == 0) {
+                    continue;
+                }
+                long width = data.length / b.rows();
+                long lo = b.rowStart() * width;
+                long hi = lo + data.length;
+                long first = lo;
+                int t = targetOf(targetElementStarts, lo);
+                while (lo < hi) {
+                    long end = Math.min(hi, targetElementStarts[t + 1]);
+                    if (end > lo) {
+                        double[] d = new double[(int) (end - lo)];
+                        System.arraycopy(data, (int) (lo - first), d, 0, d.length);
+                        out.add(new Tuple2<>(t, new Block(t, lo, new int[] {d.length}, d)));
+                    }
+                    lo = end;
+                    t++;
+                }
+            }
+            return out.iterator();
+        };
+    }
+
+    /**
+     * Joins the flat pieces that partition {@code index} received, in element order, into target
+     * block {@code index}: rows {@code [targetRowStarts[index], targetRowStarts[index + 1])} of
+     * rows of shape {@code rowShape}.
+     */
+    public static Function2<Integer, Iterator<Tuple2<Integer, Block>>, Iterator<Block>> joinElements(
+        long[] targetRowStarts, int[] rowShape) {
+        return (index, pieces) -> {
+            FaultInjector.check();
+            List<Block> got = new ArrayList<>();
+            while (pieces.hasNext()) {
+                got.add(pieces.next()._2());
+            }
+            got.sort(Comparator.comparingLong(Block::rowStart));
+            int rows = (int) (targetRowStarts[index + 1] - targetRowStarts[index]);
+            int width = 1;
+            for (int d : rowShape) {
+                width *= d;
+            }
+            double[] data = new double[rows * width];
+            int pos = 0;
+            for (Block b : got) {
+                System.arraycopy(b.dataRef(), 0, data, pos, b.dataRef().length);
+                pos += b.dataRef().length;
+            }
+            if (pos != data.length) {
+                throw new IllegalStateException("reshape: block " + index + " received " + pos + " of " + data.length
+                    + " elements");
+            }
+            return Collections.singletonList(new Block(index, targetRowStarts[index], Kernels.withRows(rows, rowShape),
+                data)).iterator();
+        };
+    }
+
+    /**
+     * Renumbers the blocks of a union of arrays' blocks (partition {@code i} of the union is block
+     * {@code i}) and places them at {@code starts} along the blocked axis: a concatenation along
+     * that axis moves no value.
+     */
+    public static Function2<Integer, Iterator<Block>, Iterator<Block>> renumber(long[] starts) {
+        return (index, blocks) -> {
+            List<Block> out = new ArrayList<>(1);
+            while (blocks.hasNext()) {
+                Block b = blocks.next();
+                out.add(new Block(index, starts[index], b.axis(), b.shapeRef(), b.dataRef()));
+            }
+            return out.iterator();
+        };
+    }
 }
