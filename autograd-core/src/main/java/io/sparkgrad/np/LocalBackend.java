@@ -102,6 +102,10 @@ public final class LocalBackend implements Backend {
             return pad(in[0], pd.axis(), (int) pd.before(), (int) pd.after());
         } else if (p instanceof Prim.Concat c) {
             return concat(in, c.axis());
+        } else if (p instanceof Prim.Take) {
+            return take(in[0], in[1]);
+        } else if (p instanceof Prim.ScatterAdd) {
+            return scatterAdd(dims(in[0]), in[1], in[2]);
         } else if (p instanceof Prim.Fill f) {
             return fullLike(in[0], f.value());
         } else if (p instanceof Prim.RandomUniform r) {
@@ -583,6 +587,71 @@ public final class LocalBackend implements Backend {
             System.arraycopy(x, (p * inLen + from) * inner, o, (p * outLen + to) * inner, chunk);
         }
         return new LocalArray(outShape, o);
+    }
+
+    /** Rows {@code indices} of {@code table} (numpy's {@code take} along axis 0; negative indices count from the end). */
+    public NDArray take(NDArray table, NDArray indices) {
+        return take(table, indices, 0);
+    }
+
+    /**
+     * {@link #take(NDArray, NDArray)} of indices that are positions {@code [first, ...)} of a
+     * larger array of them, as messages count them; {@code first < 0}: they are not counted.
+     */
+    public NDArray take(NDArray table, NDArray indices, long first) {
+        int[] t = dims(table);
+        double[] idx = data(indices);
+        int rows = t[0];
+        int width = Shape.size(t) / Math.max(1, rows);
+        int[] shape = new int[dims(indices).length + t.length - 1];
+        System.arraycopy(dims(indices), 0, shape, 0, dims(indices).length);
+        System.arraycopy(t, 1, shape, dims(indices).length, t.length - 1);
+        double[] x = data(table);
+        double[] o = new double[idx.length * width];
+        for (int k = 0; k < idx.length; k++) {
+            System.arraycopy(x, (int) row("take", idx, k, first < 0 ? -1 : first + k, rows) * width, o, k * width, width);
+        }
+        return new LocalArray(shape, o);
+    }
+
+    /**
+     * Zeros of {@code shape} with row {@code k} of {@code values} added at row {@code indices[k]}
+     * (in index order, so repeated indices add up the same way every time).
+     */
+    public NDArray scatterAdd(int[] shape, NDArray indices, NDArray values) {
+        return scatterAdd(shape, indices, values, 0);
+    }
+
+    /** {@link #scatterAdd(int[], NDArray, NDArray)}, its indices counted from {@code first} as {@link #take(NDArray, NDArray, long)} says. */
+    public NDArray scatterAdd(int[] shape, NDArray indices, NDArray values, long first) {
+        double[] idx = data(indices);
+        int rows = shape[0];
+        int width = Shape.size(shape) / Math.max(1, rows);
+        double[] v = data(values);
+        double[] o = new double[Shape.size(shape)];
+        for (int k = 0; k < idx.length; k++) {
+            int at = (int) row("scatterAdd", idx, k, first < 0 ? -1 : first + k, rows) * width;
+            for (int j = 0; j < width; j++) {
+                o[at + j] += v[k * width + j];
+            }
+        }
+        return new LocalArray(shape.clone(), o);
+    }
+
+    /**
+     * The row that {@code idx[k]} names in an axis of {@code rows}: an integer in
+     * {@code [-rows, rows)}, a negative one counting from the end; anything else is refused,
+     * naming it and, when {@code position >= 0}, its position among the indices.
+     */
+    public static long row(String op, double[] idx, int k, long position, long rows) {
+        double i = idx[k];
+        boolean integer = i == Math.rint(i) && !Double.isInfinite(i);
+        if (!integer || i < -rows || i >= rows) {
+            throw new IllegalArgumentException(op + ": index " + (integer ? Long.toString((long) i) : Double.toString(i))
+                + (position >= 0 ? " (position " + position + " of the indices)" : "") + " "
+                + (integer ? "is out of range for an axis of length " + rows : "is not an integer"));
+        }
+        return i < 0 ? (long) i + rows : (long) i;
     }
 
     public NDArray concat(NDArray[] parts, int axis) {

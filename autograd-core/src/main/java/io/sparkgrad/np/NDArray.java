@@ -721,6 +721,23 @@ public abstract class NDArray {
         return r.reshape(Arrays.copyOfRange(shape, index.length, shape.length));
     }
 
+    /**
+     * Rows of this array picked by {@code indices} (numpy's and MXNet's {@code take(a, indices)},
+     * axis 0): the result has the indices' shape followed by a row's, so a table of shape
+     * {@code (n, d)} and indices of shape {@code (b,)} give {@code (b, d)}, an embedding lookup.
+     * Indices are integers in {@code [-n, n)} (negative ones count from the end), held as
+     * doubles; any other value is refused naming it. The indices are a constant for autograd; the
+     * gradient of the table adds each row's gradient at the row it was taken from
+     * ({@link Np#scatterAdd}).
+     */
+    public NDArray take(NDArray indices) {
+        if (shape.length == 0) {
+            throw new IllegalArgumentException("take: a scalar has no rows to take (indices of shape "
+                + Shape.str(indices.shape) + ")");
+        }
+        return Ops.TAKE.apply(null, this, indices);
+    }
+
     // ---------------------------------------------------------------- comparison of values
 
     /** Returns true when both arrays have the same shape and every pair satisfies numpy's isclose. */

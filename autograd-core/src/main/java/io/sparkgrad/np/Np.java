@@ -249,6 +249,30 @@ public final class Np {
         }
     }
 
+    /** Rows of {@code table} picked by {@code indices}: {@link NDArray#take}. */
+    public static NDArray take(NDArray table, NDArray indices) {
+        return table.take(indices);
+    }
+
+    /**
+     * Zeros of the shape and placement of {@code like} (whose values are not read) with row
+     * {@code k} of {@code values} added at row {@code indices[k]}, repeated indices adding up
+     * (PyTorch's {@code index_add} on zeros): the gradient of {@link NDArray#take}. {@code values}
+     * has the indices' shape followed by a row of {@code like}.
+     */
+    public static NDArray scatterAdd(NDArray like, NDArray indices, NDArray values) {
+        long[] rows = Arrays.copyOfRange(like.shape, Math.min(1, like.shape.length), like.shape.length);
+        long[] want = new long[indices.shape.length + rows.length];
+        System.arraycopy(indices.shape, 0, want, 0, indices.shape.length);
+        System.arraycopy(rows, 0, want, indices.shape.length, rows.length);
+        if (like.shape.length == 0 || !Arrays.equals(want, values.shape)) {
+            throw new IllegalArgumentException("scatterAdd: values of shape " + Shape.str(values.shape) + " for indices of "
+                + "shape " + Shape.str(indices.shape) + " into an array of shape " + Shape.str(like.shape) + "; they must "
+                + "have shape " + (like.shape.length == 0 ? "(the array needs rows)" : Shape.str(want)));
+        }
+        return Ops.SCATTER_ADD.apply(null, like, indices, values);
+    }
+
     /** Joins arrays along axis 0. */
     public static NDArray concat(NDArray... arrays) {
         return concat(Arrays.asList(arrays), 0);

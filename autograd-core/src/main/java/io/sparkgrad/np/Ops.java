@@ -255,6 +255,19 @@ public final class Ops {
             return g.slice(axis, start, start + n.inShape(i)[axis]);
         });
 
+    /**
+     * Rows of input 0 picked by the indices of input 1 (a constant for autograd): the gradient of
+     * the table adds each output row's gradient back at the row it came from.
+     */
+    static final Op<Void> TAKE = Op.define("take",
+        (in, p) -> Prim.apply(new Prim.Take(), in[0], in[1]),
+        (n, g, i) -> i == 0 ? Np.scatterAdd(n.like(0), n.in(1), g) : n.like(1).zerosLike());
+
+    /** Zeros like input 0 with the rows of input 2 added at the rows input 1 indexes; its gradient picks them back. */
+    static final Op<Void> SCATTER_ADD = Op.define("scatterAdd",
+        (in, p) -> Prim.apply(new Prim.ScatterAdd(), in[0], in[1], in[2]),
+        (n, g, i) -> i == 2 ? g.take(n.in(1)) : n.like(i).zerosLike());
+
     private static int[] inverse(int[] perm) {
         int[] inv = new int[perm.length];
         for (int i = 0; i < perm.length; i++) {

@@ -147,6 +147,29 @@ public sealed interface Prim extends Serializable {
         public String name() { return "concat"; }
     }
 
+    /**
+     * Rows of operand 0 picked by the indices of operand 1 (numpy's {@code take(a, indices, axis=0)}):
+     * the result has the indices' shape followed by a row's.
+     */
+    record Take() implements Prim {
+        public long[] shape(long[][] in) {
+            long[] out = new long[in[1].length + in[0].length - 1];
+            System.arraycopy(in[1], 0, out, 0, in[1].length);
+            System.arraycopy(in[0], 1, out, in[1].length, in[0].length - 1);
+            return out;
+        }
+        public String name() { return "take"; }
+    }
+
+    /**
+     * Zeros of the shape and placement of operand 0 (whose values are not read), with each row of
+     * operand 2 added at the row operand 1 indexes: the gradient of {@link Take}.
+     */
+    record ScatterAdd() implements Prim {
+        public long[] shape(long[][] in) { return in[0].clone(); }
+        public String name() { return "scatterAdd"; }
+    }
+
     /** {@code value} everywhere, with the shape and placement of the operand (whose values are not read). */
     record Fill(double value) implements Prim {
         public long[] shape(long[][] in) { return in[0].clone(); }

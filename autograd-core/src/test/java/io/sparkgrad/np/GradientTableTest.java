@@ -161,6 +161,11 @@ class GradientTableTest {
         t.add(c("get", x -> x[0].get(1).add(x[0].get(-1, 2)), randn(3, 4)));
         t.add(c("concat axis 0", x -> Np.concat(x[0], x[1], x[2]), randn(1, 3), randn(2, 3), randn(3, 3)));
         t.add(c("concat axis 1", x -> Np.concat(List.of(x[0], x[1]), 1), randn(2, 1), randn(2, 3)));
+        // gathers: repeated and negative indices; squared so the second order is not trivially zero
+        t.add(c("take", x -> x[0].take(Np.array(2, 0, 2, -1)).square(), randn(4, 3)));
+        t.add(c("take 2-D indices", x -> x[0].take(Np.array(new int[] {2, 2}, new double[] {1, 0, 4, 1})).mul(x[1]),
+            randn(5), randn(2, 2)));
+        t.add(c("scatterAdd", x -> Np.scatterAdd(x[0], Np.array(1, 3, 1), x[1]).square(), randn(4, 2), randn(3, 2)));
         t.add(c("sumTo", x -> x[0].sumTo(3, 1), randn(2, 3, 4)));
 
         // linear algebra

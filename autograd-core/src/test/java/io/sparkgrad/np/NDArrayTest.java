@@ -1780,4 +1780,57 @@ class NDArrayTest {
                 "softmaxCrossEntropy", "()", "non-scalar");
         }
     }
+
+    @Nested
+    class Gathers {
+        private final NDArray table = Np.arange(12.0).reshape(4, 3);
+
+        @Test
+        void takePicksRowsInTheIndicesShape() {
+            NDArray r = table.take(Np.array(3, 0, 3, -4));
+            assertArrayEquals(new long[] {4, 3}, r.shape());
+            assertArrayEquals(new double[] {9, 10, 11, 0, 1, 2, 9, 10, 11, 0, 1, 2}, r.toArray());
+            NDArray two = table.take(Np.array(new int[] {2, 1}, new double[] {1, 2}));
+            assertArrayEquals(new long[] {2, 1, 3}, two.shape());
+            assertArrayEquals(new double[] {3, 4, 5, 6, 7, 8}, two.toArray());
+            NDArray vector = Np.array(5, 6, 7).take(Np.array(new int[] {2, 2}, new double[] {2, 0, 1, 1}));
+            assertArrayEquals(new double[] {7, 5, 6, 6}, vector.toArray());
+            assertArrayEquals(new long[] {0, 3}, table.take(Np.zeros(0)).shape());
+        }
+
+        @Test
+        void takeRefusesIndicesThatNameNoRow() {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> table.take(Np.array(1, 4)));
+            assertEquals("take: index 4 (position 1 of the indices) is out of range for an axis of length 4", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> table.take(Np.array(-5)));
+            assertTrue(e.getMessage().contains("index -5"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> table.take(Np.array(0, 1.5)));
+            assertEquals("take: index 1.5 (position 1 of the indices) is not an integer", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> table.take(Np.array(Double.NaN)));
+            assertTrue(e.getMessage().contains("NaN") && e.getMessage().contains("not an integer"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> Np.scalar(1).take(Np.array(0)));
+            assertTrue(e.getMessage().startsWith("take: a scalar"), e.getMessage());
+        }
+
+        @Test
+        void scatterAddAddsRepeatedRowsAndIsTakesGradient() {
+            NDArray values = Np.arange(6.0).reshape(3, 2).add(1);
+            NDArray r = Np.scatterAdd(Np.zeros(4, 2), Np.array(1, 3, 1), values);
+            assertArrayEquals(new double[] {0, 0, 1 + 5, 2 + 6, 0, 0, 3, 4}, r.toArray());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Np.scatterAdd(Np.zeros(4, 2), Np.array(1, 3), values));
+            assertTrue(e.getMessage().startsWith("scatterAdd: values of shape (3, 2) for indices of shape (2,)")
+                && e.getMessage().contains("(2, 2)"), e.getMessage());
+
+            NDArray t = table.mul(1);
+            t.attachGrad();
+            NDArray loss;
+            try (var rec = Autograd.record()) {
+                loss = t.take(Np.array(2, 0, 2)).mul(Np.array(1, 2, 3)).sum();
+            }
+            loss.backward();
+            // row 2 was taken twice: both rows' gradients add up there
+            assertArrayEquals(new double[] {1, 2, 3, 0, 0, 0, 2, 4, 6, 0, 0, 0}, t.grad().toArray());
+        }
+    }
 }

@@ -5,6 +5,7 @@ import io.sparkgrad.np.Backend;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Np;
 import io.sparkgrad.np.Prim;
 import io.sparkgrad.np.ReduceFn;
 import io.sparkgrad.np.Shape;
@@ -76,6 +77,10 @@ final class DistBackend implements Backend {
             return pad(dist("pad", in[0]), pd.axis(), pd.before(), pd.after(), shape);
         } else if (p instanceof Prim.Concat c) {
             return concat(in, c.axis(), shape);
+        } else if (p instanceof Prim.Take) {
+            return take(in[0], in[1], shape);
+        } else if (p instanceof Prim.ScatterAdd) {
+            return scatterAdd(in[0], in[1], in[2], shape);
         } else if (p instanceof Prim.Fill f) {
             DistArray d = dist("fill", in[0]);
             return generate(d.layout(), Generators.fill(f.value()), new Object[0], true);
@@ -218,6 +223,15 @@ final class DistBackend implements Backend {
      */
     private static NDArray aggregate(String op, Operands ops, BlockFn partial, ReduceFn combine, long[] shape,
                                      BlockProgram.Kind kind) {
+        return aggregate(op, ops, partial, combine, shape, kind, true);
+    }
+
+    /**
+     * {@link #aggregate(String, Operands, BlockFn, ReduceFn, long[], BlockProgram.Kind)}; a
+     * {@code partial} that is not {@code chunkable} needs whole blocks (it reads where they start).
+     */
+    private static NDArray aggregate(String op, Operands ops, BlockFn partial, ReduceFn combine, long[] shape,
+                                     BlockProgram.Kind kind, boolean chunkable) {
         if (Autograd.isRecording()) {
             // whenever the job runs, it computes these blocks: keep them for a backward pass after it
             ops.given.forEach(DistArray::persistForBackward);
@@ -225,7 +239,7 @@ final class DistBackend implements Backend {
         Object[] shipped = ops.local.stream().map(DistBackend::ship).toArray();
         int[] partialShape = Shape.toInt(op + " (its result is local)", shape);
         DistNode partials = node(ops, ops.layout,
-            new BlockProgram.Kernel(kind, partial, null, shipped, partialShape, 0, combine), true);
+            new BlockProgram.Kernel(kind, partial, null, shipped, partialShape, 0, combine), chunkable);
         return Aggregations.plan(op, partials, partialShape);
     }
 
@@ -622,6 +636,99 @@ final class DistBackend implements Backend {
             + Shape.str(b.shape()) + " (" + placement(b) + ") cannot be multiplied here: neither operand fits this JVM "
             + "(Dist.maxLocalBytes() is " + Dist.maxLocalBytes() + " bytes) and they are not split along the axis "
             + "the product contracts; multiply X.T() by G (both split in rows), or raise Dist.setMaxLocalBytes");
+    }
+
+    // ------------------------------------------------------------------ gathers
+
+    /**
+     * Rows of {@code table} picked by {@code indices}. Distributed indices with a local table
+     * (an embedding lookup from a column of the data) stay distributed like the indices, the table
+     * travelling with the tasks. Local indices into a distributed table gather, in one job, the
+     * rows each block holds. Both distributed: the table is collected when it fits this JVM.
+     */
+    private NDArray take(NDArray table, NDArray indices, long[] shape) {
+        if (table instanceof DistArray && indices instanceof DistArray) {
+            DistArray t = (DistArray) table;
+            if (8L * t.size() > Dist.maxLocalBytes()) {
+                throw new IllegalArgumentException("take: gathering rows of a distributed table of shape "
+                    + Shape.str(t.shape()) + " by distributed indices of shape " + Shape.str(indices.shape())
+                    + " needs the table in this JVM, and it holds " + 8L * t.size() + " bytes, above "
+                    + "Dist.maxLocalBytes() (" + Dist.maxLocalBytes() + "); gather by local indices, or raise "
+                    + "Dist.setMaxLocalBytes");
+            }
+            return take(collected("take", t), indices, shape);
+        }
+        if (indices instanceof DistArray) {
+            Operands ops = new Operands("take", table, indices);
+            int outAxis = ops.layout.axis(); // the indices' axes come first in the result
+            return blockwise(ops, shape, outAxis, Kernels.take(ops.position[0], ops.position[1]),
+                BlockProgram.Kind.ROWWISE);
+        }
+        DistArray t = dist("take", table);
+        checkIndices("take", indices, t.shape()[0]);
+        Operands ops = new Operands("take", t, indices);
+        if (t.layout().axis() != 0) {
+            // every block holds all the rows of some columns: gather in each, blocked like them
+            int outAxis = indices.ndim() + t.layout().axis() - 1;
+            return blockwise(ops, shape, outAxis, Kernels.take(0, 1), BlockProgram.Kind.ROWWISE);
+        }
+        int[] out = Shape.toInt("take (its result is local)", shape);
+        return aggregate("take", ops, Kernels.takeFromRows(t.layout().rowStarts(), out), ReduceFn.SUM, shape,
+            BlockProgram.Kind.ROWWISE, false);
+    }
+
+    /**
+     * Zeros like {@code like} with the rows of {@code values} added at {@code indices}. Into a
+     * distributed {@code like} (the gradient of a distributed table) from local indices and values,
+     * each block makes its own rows; from distributed ones (the gradient of a local table gathered
+     * by a column of the data), the blocks' partial sums are combined in one job.
+     */
+    private NDArray scatterAdd(NDArray like, NDArray indices, NDArray values, long[] shape) {
+        boolean spread = indices instanceof DistArray || values instanceof DistArray;
+        if (like instanceof DistArray && !spread) {
+            DistArray d = dist("scatterAdd", like);
+            checkIndices("scatterAdd", indices, d.shape()[0]);
+            if (d.layout().axis() == 0) {
+                return generate(d.layout(), Generators.scatterAddRows(d.layout().rowStarts()),
+                    new Object[] {ship(indices), ship(values)}, false);
+            }
+            return Dist.fromLocal(scatterAdd(Np.zeros(shape), indices, values, shape), d.layout());
+        }
+        if (like instanceof DistArray) {
+            DistArray d = dist("scatterAdd", like);
+            if (8L * d.size() > Dist.maxLocalBytes()) {
+                throw new IllegalArgumentException("scatterAdd: adding distributed values into a distributed array of "
+                    + "shape " + Shape.str(d.shape()) + " sums them in this JVM, and it holds " + 8L * d.size()
+                    + " bytes, above Dist.maxLocalBytes() (" + Dist.maxLocalBytes() + "); raise Dist.setMaxLocalBytes");
+            }
+            return Dist.fromLocal(scatterAdd(Np.zeros(shape), indices, values, shape).toLocal(), d.layout());
+        }
+        if (!spread) {
+            return LocalBackend.INSTANCE.apply(new Prim.ScatterAdd(), new NDArray[] {like, indices, values}, shape);
+        }
+        // the indices and the values line up row by row: a local one is split like the distributed one
+        DistArray carrier = (DistArray) (indices instanceof DistArray ? indices : values);
+        int axis = carrier.layout().axis();
+        if (axis >= indices.ndim()) {
+            // blocked along a row of the values: each block holds every index
+            NDArray localValues = collected("scatterAdd", (DistArray) values);
+            return scatterAdd(like, indices, localValues, shape);
+        }
+        NDArray idx = indices instanceof DistArray ? indices : split(indices, indices.ndim(), carrier.layout());
+        NDArray val = values instanceof DistArray ? values
+            : Dist.fromLocal(values, carrier.layout().along(axis, without(values.shape(), axis)));
+        Operands ops = new Operands("scatterAdd", idx, val);
+        int[] out = Shape.toInt("scatterAdd (its result is local)", shape);
+        return aggregate("scatterAdd", ops, Kernels.scatterAdd(out, ops.position[0], ops.position[1]), ReduceFn.SUM,
+            shape, BlockProgram.Kind.ROWWISE);
+    }
+
+    /** Refuses, before any job, local indices that name no row of an axis of {@code rows}. */
+    private static void checkIndices(String op, NDArray indices, long rows) {
+        double[] idx = indices.toArray();
+        for (int k = 0; k < idx.length; k++) {
+            LocalBackend.row(op, idx, k, k, rows);
+        }
     }
 
     private static String placement(NDArray a) {

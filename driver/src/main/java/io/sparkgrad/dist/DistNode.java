@@ -194,7 +194,7 @@ final class DistNode {
             return jsc.parallelize(indices, n).map(Generators.generate(layout.rowStarts(), layout.rowShape(),
                 layout.axis(), k.gen(), k.shipped()));
         }
-        int axis = layout.axis();
+        int axis = k.axis(); // the layout's, or 0 for the partials of a reduction over the blocks
         long[] starts = layout.rowStarts();
         switch (inputs.size()) {
             case 1:

@@ -33,7 +33,7 @@ final class Programs {
     /**
      * Returns one RDD of per-block partial tuples (the partial of each of {@code partials}, in
      * order) computed by a block program over their common leaves, or null when a partial is not
-     * one a program computes (the caller then zips the partials' own RDDs). The program's large local
+     * one a program computes, or needs whole blocks (the caller then zips the partials' own RDDs). The program's large local
      * operands become broadcasts of {@code broadcasts}, the job's scope.
      */
     static JavaRDD<Block[]> compile(List<DistNode> partials, Broadcasts.Scope broadcasts) {
@@ -41,8 +41,8 @@ final class Programs {
         int[] outputs = new int[partials.size()];
         for (int k = 0; k < partials.size(); k++) {
             DistNode p = partials.get(k);
-            if (!p.isPartial()) {
-                return null;
+            if (!p.isPartial() || !p.chunkable) {
+                return null; // a partial that needs whole blocks: the blocks' own RDDs
             }
             outputs[k] = c.visit(p);
         }

@@ -34,6 +34,9 @@ class AnyPlacementTest {
     static final int PROGRAMS = Integer.getInteger("anyPlacement.count", 200);
     static final long BASE_SEED = Long.getLong("anyPlacement.base", 0x9ac7e31L);
     static final double RTOL = 1e-9;
+    // the planner's other paths: every reduction in its own job, whole blocks instead of programs
+    static final boolean FUSION = Boolean.parseBoolean(System.getProperty("anyPlacement.fusion", "true"));
+    static final boolean BLOCK_PROGRAMS = Boolean.parseBoolean(System.getProperty("anyPlacement.blockPrograms", "true"));
 
     private static final AtomicInteger RUN = new AtomicInteger();
     private static final AtomicInteger DISTRIBUTED_INPUTS = new AtomicInteger();
@@ -44,11 +47,15 @@ class AnyPlacementTest {
     @BeforeAll
     static void spark() {
         SparkTests.session();
+        Dist.setFusion(FUSION);
+        Dist.setBlockPrograms(BLOCK_PROGRAMS);
         start = Dist.metrics().snapshot();
     }
 
     @AfterAll
     static void summary() {
+        Dist.setFusion(true);
+        Dist.setBlockPrograms(true);
         Metrics.Snapshot d = Dist.metrics().snapshot().minus(start);
         System.out.printf("AnyPlacementTest: %d programs, %d distributed inputs, %d Spark jobs (%d stages), "
             + "refusals by message: %s%n", RUN.get(), DISTRIBUTED_INPUTS.get(), d.jobs(), d.stages(), REFUSED);
@@ -154,7 +161,7 @@ class AnyPlacementTest {
         int nd = vals.get(a).ndim();
         int axis = nd == 0 ? 0 : r.nextInt(nd);
         boolean keep = r.nextBoolean();
-        switch (r.nextInt(22)) {
+        switch (r.nextInt(23)) {
             case 0: return new Step("tanh(" + x + ")", v -> v[0].tanh(), new int[] {a});
             case 1: return new Step("exp(clip(" + x + ", -3, 3))", v -> v[0].clip(-3, 3).exp(), new int[] {a});
             case 2: return new Step("add(" + x + ", " + y + ")", v -> v[0].add(v[1]), new int[] {a, b});
@@ -196,6 +203,15 @@ class AnyPlacementTest {
             case 18: return new Step("pad(" + x + ", " + axis + ", 1, 2)", v -> v[0].pad(axis, 1, 2), new int[] {a});
             case 19: return new Step("softmax(" + x + ", " + axis + ")", v -> v[0].softmax(axis), new int[] {a});
             case 20: return new Step("get(" + x + ", 0)", v -> v[0].get(0), new int[] {a});
+            case 21: {
+                long len = nd == 0 ? 1 : vals.get(a).dim(0);
+                double[] idx = new double[1 + r.nextInt(6)];
+                for (int k = 0; k < idx.length; k++) {
+                    idx[k] = r.nextInt((int) Math.max(1, len)) - (r.nextBoolean() ? len : 0); // negative ones too
+                }
+                return new Step("take(" + x + ", " + Arrays.toString(idx) + ")", v -> v[0].take(Np.array(idx)),
+                    new int[] {a});
+            }
             default: return new Step("logSumExp(" + x + ", " + axis + ")", v -> v[0].logSumExp(axis), new int[] {a});
         }
     }

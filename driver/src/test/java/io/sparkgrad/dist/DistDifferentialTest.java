@@ -354,6 +354,14 @@ class DistDifferentialTest {
             x -> x[1].broadcastLike(x[0]).mul(x[0]), dist(Kind.NORMAL, D), dist(Kind.NORMAL, 1)));
         t.add(c("pad along axis 1", dist, x -> x[0].pad(1, 1, 2).add(x[1]), dist(Kind.NORMAL, D), local(Kind.NORMAL, 6)));
 
+        // gathers: a local table by distributed indices, a distributed table by local ones, scatterAdd
+        t.add(c("take a local table by distributed indices", dist, x -> x[1].take(cyclicIndices(x[0].dim(0), 3)).mul(x[0]),
+            dist(Kind.NORMAL, D), local(Kind.NORMAL, 3, D)));
+        t.add(c("take a distributed table by local indices", local, x -> x[0].take(Np.array(0, 2, 0, -1)).exp(),
+            dist(Kind.NORMAL, D)));
+        t.add(c("scatterAdd distributed rows into a local table", local,
+            x -> Np.scatterAdd(Np.zeros(3, D), cyclicIndices(x[0].dim(0), 3), x[0].square()), dist(Kind.NORMAL, D)));
+
         // losses
         t.add(c("mse of two distributed arrays", local, x -> Np.mse(x[0], x[1]), dist(Kind.NORMAL, D), dist(Kind.NORMAL, D)));
         t.add(c("mse against a local row", local, x -> Np.mse(x[0], x[1]), dist(Kind.NORMAL, D), local(Kind.NORMAL, D)));
@@ -644,6 +652,15 @@ class DistDifferentialTest {
 
     // ------------------------------------------------------------------ clear errors
 
+    /** Indices 0, 1, ..., k - 1, 0, 1, ... for {@code n} rows, distributed in two blocks. */
+    static NDArray cyclicIndices(long n, int k) {
+        double[] idx = new double[(int) n];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i % k;
+        }
+        return Dist.fromLocal(Np.array(idx), 2);
+    }
+
     static NDArray dist10x3(int blocks) {
         return Dist.fromLocal(Np.arange(30.0).reshape(10, 3), blocks);
     }
@@ -721,6 +738,16 @@ class DistDifferentialTest {
     void aTransposeIsSplitIntoColumnBlocksThatOpsUseLikeAnyArray() {
         for (int blocks : new int[] {1, 2, 7, 14}) { // 14 blocks of 10 rows: some empty
             transposeOpsAgreeWithTheLocalEngine(dist10x3(blocks));
+        }
+    }
+
+    @Test
+    void aTransposeIsReducedAsWellWithoutBlockPrograms() {
+        Dist.setBlockPrograms(false); // the partials of each reduction come from whole blocks
+        try {
+            transposeOpsAgreeWithTheLocalEngine(dist10x3(3));
+        } finally {
+            Dist.setBlockPrograms(true);
         }
     }
 

@@ -99,4 +99,29 @@ public final class Generators {
     public static BlockGen broadcast() {
         return (index, shape, shipped) -> LocalBackend.INSTANCE.broadcastTo(PartitionFn.unship(shipped[0]).array(), shape);
     }
+
+    /**
+     * The rows of {@code scatterAdd(zeros, indices, values)} that each block of rows
+     * ({@code starts}) holds, from the shipped indices and values: the gradient of a distributed
+     * table gathered by local indices, made where its blocks live.
+     */
+    public static BlockGen scatterAddRows(long[] starts) {
+        long rows = starts[starts.length - 1];
+        return (index, shape, shipped) -> {
+            double[] idx = PartitionFn.unship(shipped[0]).dataRef();
+            double[] v = PartitionFn.unship(shipped[1]).dataRef();
+            int width = shape[0] == 0 ? 0 : Shape.size(shape) / shape[0];
+            double[] o = new double[Shape.size(shape)];
+            for (int k = 0; k < idx.length; k++) {
+                long r = LocalBackend.row("scatterAdd", idx, k, k, rows);
+                if (r >= starts[index] && r < starts[index + 1]) {
+                    int at = (int) (r - starts[index]) * width;
+                    for (int j = 0; j < width; j++) {
+                        o[at + j] += v[k * width + j];
+                    }
+                }
+            }
+            return LocalArray.wrap(shape, o);
+        };
+    }
 }

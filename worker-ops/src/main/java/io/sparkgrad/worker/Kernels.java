@@ -3,6 +3,7 @@ package io.sparkgrad.worker;
 import io.sparkgrad.np.BinaryFn;
 import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.ReduceFn;
+import io.sparkgrad.np.Shape;
 import io.sparkgrad.np.UnaryFn;
 
 /**
@@ -81,6 +82,38 @@ public final class Kernels {
     /** Permutes the axes of each block; {@code perm[0]} is 0, so rows stay rows. */
     public static BlockFn transpose(int[] perm) {
         return (i, a) -> L.transpose(a[0], perm);
+    }
+
+    /** Rows of the table in argument position {@code table} picked by the indices in position {@code indices}. */
+    public static BlockFn take(int table, int indices) {
+        return (i, a) -> L.take(a[table], a[indices], -1); // a chunk of the indices: positions not counted
+    }
+
+    /**
+     * The share of {@code take(table, indices)} that a block of the table's rows holds (argument
+     * 0, block {@code i} of {@code starts}; the local indices are argument 1): its rows where an
+     * index falls in them, zeros elsewhere. Summed over the blocks, it is the gather.
+     */
+    public static BlockFn takeFromRows(long[] starts, int[] outShape) {
+        long rows = starts[starts.length - 1];
+        return (i, a) -> {
+            double[] idx = a[1].toArray();
+            double[] block = ((io.sparkgrad.np.LocalArray) a[0].toLocal()).data();
+            int width = Shape.size(outShape) / Math.max(1, idx.length);
+            double[] o = new double[Shape.size(outShape)];
+            for (int k = 0; k < idx.length; k++) {
+                long r = LocalBackend.row("take", idx, k, k, rows);
+                if (r >= starts[i] && r < starts[i + 1]) {
+                    System.arraycopy(block, (int) (r - starts[i]) * width, o, k * width, width);
+                }
+            }
+            return io.sparkgrad.np.LocalArray.wrap(outShape.clone(), o);
+        };
+    }
+
+    /** {@code scatterAdd} into zeros of {@code shape}, from the indices and values in positions {@code indices} and {@code values}. */
+    public static BlockFn scatterAdd(int[] shape, int indices, int values) {
+        return (i, a) -> L.scatterAdd(shape, a[indices], a[values], -1);
     }
 
     public static BlockFn slice(int axis, int start, int stop) {
