@@ -942,9 +942,8 @@ final class DataIO {
         }
         SparkSession spark = Dist.session();
         List<String> files = orderedFiles(op, spark, path);
-        // The schema, from the first file (Spark too infers it from one file unless told to merge).
         Reader reader = new Reader(spark.read().format("parquet").option(VERIFY_CHECKSUMS, !spec.permissive));
-        StructType schema = reader.load(files == null ? path : files.get(0), op, path).schema();
+        StructType schema = parquetSchema(op, path, files, reader);
         String where = (files != null && files.size() == 1 ? "the file " : "the data at ") + display(path);
         boolean caseSensitive = caseSensitive(spark);
         Selection sel = select(op, where, schema, spec.columns, false, caseSensitive);
@@ -957,6 +956,20 @@ final class DataIO {
             parts.add(df.select(withFile ? sel.projectionWithFile() : sel.projection()));
         }
         return loadRows(op, where, union(parts, 0, parts.size()), sel, withFile, rules, spec.blocking);
+    }
+
+    /** The schema of a Parquet source: its first file's (Spark too infers it from one file unless told to merge). */
+    static StructType parquetSchema(String op, String path, boolean permissive) {
+        if (path == null) {
+            throw new IllegalArgumentException(op + ": the path is null");
+        }
+        SparkSession spark = Dist.session();
+        return parquetSchema(op, path, orderedFiles(op, spark, path),
+            new Reader(spark.read().format("parquet").option(VERIFY_CHECKSUMS, !permissive)));
+    }
+
+    private static StructType parquetSchema(String op, String path, List<String> files, Reader reader) {
+        return reader.load(files == null ? path : files.get(0), op, path).schema();
     }
 
     /** A balanced union, so that many files do not make a deep plan; partitions keep the list's order. */

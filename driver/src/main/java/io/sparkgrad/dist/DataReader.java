@@ -2,6 +2,7 @@ package io.sparkgrad.dist;
 
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -151,6 +152,25 @@ public final class DataReader {
     public DataReader dropHint(String hint) {
         this.dropHint = hint;
         return this;
+    }
+
+    /**
+     * Returns the columns of the source without reading its rows: a CSV file's header (every
+     * column a string), the schema of a Parquet source's first file, a DataFrame's schema. A
+     * missing or unreadable file fails as {@link #read} would. Not for LIBSVM.
+     */
+    public StructType schema() {
+        switch (format) {
+            case CSV:
+                return TextData.csvSchema("readCsv", TextData.open("readCsv", path));
+            case PARQUET:
+                return DataIO.parquetSchema("readParquet", path, permissive);
+            case DATAFRAME:
+                return frame.schema();
+            default:
+                throw new IllegalArgumentException("readLibsvm: LIBSVM rows have the columns f1..fd and label, d the "
+                    + "largest index, which only reading the data finds");
+        }
     }
 
     /** Reads the data: one job (or two, see {@link Dist#fromDataFrame}) that caches the blocks. */

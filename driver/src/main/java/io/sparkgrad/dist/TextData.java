@@ -75,14 +75,22 @@ final class TextData {
     /** The lines of some files, one RDD each, and where each file's partitions start in their union. */
     static final class Files {
         final List<String> paths;
-        final List<JavaRDD<String>> lines;
+        private List<JavaRDD<String>> lines;
         /** first[i]: the union's partition index of file i's first split; first[n]: the total. */
-        final int[] first;
+        private int[] first;
 
-        private Files(List<String> paths, JavaSparkContext jsc) {
+        private Files(List<String> paths) {
             this.paths = paths;
-            this.lines = new ArrayList<>();
-            this.first = new int[paths.size() + 1];
+        }
+
+        /** Splits the files (on the driver, by Hadoop's line reader) the first time it is asked. */
+        private void split() {
+            if (lines != null) {
+                return;
+            }
+            JavaSparkContext jsc = Dist.jsc();
+            lines = new ArrayList<>();
+            first = new int[paths.size() + 1];
             for (int i = 0; i < paths.size(); i++) {
                 JavaRDD<String> rdd = jsc.textFile(paths.get(i), 1);
                 lines.add(rdd);
@@ -90,7 +98,20 @@ final class TextData {
             }
         }
 
+        /** The lines of file {@code i}, one partition per split. */
+        JavaRDD<String> lines(int i) {
+            split();
+            return lines.get(i);
+        }
+
+        /** The partition of the union where file {@code i}'s lines start. */
+        int first(int i) {
+            split();
+            return first[i];
+        }
+
         int fileOf(int partition) {
+            split();
             int f = Arrays.binarySearch(first, partition);
             if (f < 0) {
                 return -f - 2;
@@ -102,6 +123,7 @@ final class TextData {
         }
 
         JavaRDD<String> union(JavaSparkContext jsc) {
+            split();
             return union(jsc, lines);
         }
 
@@ -154,7 +176,7 @@ final class TextData {
         if (files.isEmpty()) {
             throw new IllegalArgumentException(op + ": the directory " + display(path) + " holds no data files");
         }
-        return new Files(files, Dist.jsc());
+        return new Files(files);
     }
 
     private static void addDirectory(FileSystem fs, Path dir, List<String> out) throws IOException {
@@ -206,20 +228,13 @@ final class TextData {
         String op = "readCsv";
         Files files = open(op, spec.path);
         SparkSession spark = Dist.session();
-        String headerLine = firstLine(op, files.paths.get(0), spark.sparkContext().hadoopConfiguration());
-        String first = display(files.paths.get(0));
-        if (headerLine == null) {
-            throw new IllegalArgumentException(op + ": " + first + " has no header line");
-        }
-        String[] header = fields(stripBom(headerLine), false);
+        String[] header = header(op, files);
         boolean caseSensitive = Boolean.parseBoolean(spark.conf().get("spark.sql.caseSensitive", "false"));
-        String[] names = safeNames(header, caseSensitive);
-        StructField[] schema = new StructField[names.length];
-        for (int i = 0; i < names.length; i++) {
-            schema[i] = DataTypes.createStructField(names[i], DataTypes.StringType, true);
-        }
+        String first = display(files.paths.get(0));
+        StructType schema = csvSchema(op, files);
+        String[] names = schema.fieldNames();
         String where = (files.paths.size() == 1 ? "the file " : "the data at ") + display(spec.path);
-        DataIO.Selection sel = DataIO.select(op, where, new StructType(schema), spec.columns, true, caseSensitive);
+        DataIO.Selection sel = DataIO.select(op, where, schema, spec.columns, true, caseSensitive);
         int[] index = new int[sel.names.length];
         for (int k = 0; k < index.length; k++) {
             index[k] = Arrays.asList(names).indexOf(sel.names[k]);
@@ -229,11 +244,31 @@ final class TextData {
         JavaSparkContext jsc = Dist.jsc();
         List<JavaRDD<Block>> parts = new ArrayList<>();
         for (int f = 0; f < files.paths.size(); f++) {
-            CsvBlocks parse = new CsvBlocks(files.paths.get(f), files.first[f], header, first, index, sel.names, rules, drops);
-            parts.add(files.lines.get(f).mapPartitionsWithIndex(parse, true));
+            CsvBlocks parse = new CsvBlocks(files.paths.get(f), files.first(f), header, first, index, sel.names, rules, drops);
+            parts.add(files.lines(f).mapPartitionsWithIndex(parse, true));
         }
         return DataIO.load(op, where, Files.union(jsc, parts), files.locator(op, jsc), false, List.of(sel.names),
             spec.blocking, drops);
+    }
+
+    /** The raw fields of the first file's header line. */
+    private static String[] header(String op, Files files) {
+        String line = firstLine(op, files.paths.get(0), Dist.session().sparkContext().hadoopConfiguration());
+        if (line == null) {
+            throw new IllegalArgumentException(op + ": " + display(files.paths.get(0)) + " has no header line");
+        }
+        return fields(stripBom(line), false);
+    }
+
+    /** The columns of a CSV header, every one a string, named as Spark's reader names them. */
+    static StructType csvSchema(String op, Files files) {
+        boolean caseSensitive = Boolean.parseBoolean(Dist.session().conf().get("spark.sql.caseSensitive", "false"));
+        String[] names = safeNames(header(op, files), caseSensitive);
+        StructField[] fields = new StructField[names.length];
+        for (int i = 0; i < names.length; i++) {
+            fields[i] = DataTypes.createStructField(names[i], DataTypes.StringType, true);
+        }
+        return new StructType(fields);
     }
 
     private static String stripBom(String line) {
@@ -438,8 +473,8 @@ final class TextData {
             // one job checks every line and finds the largest index; invalid lines count for nothing
             List<JavaRDD<Long>> maxima = new ArrayList<>();
             for (int f = 0; f < files.paths.size(); f++) {
-                Libsvm parser = new Libsvm(files.paths.get(f), files.first[f], bound, boundWhat, rules, null, 0);
-                maxima.add(files.lines.get(f).mapPartitionsWithIndex(parser::maxIndex, true));
+                Libsvm parser = new Libsvm(files.paths.get(f), files.first(f), bound, boundWhat, rules, null, 0);
+                maxima.add(files.lines(f).mapPartitionsWithIndex(parser::maxIndex, true));
             }
             JavaRDD<Long> all = Files.union(jsc, maxima);
             long max;
@@ -463,8 +498,8 @@ final class TextData {
         DataIO.Drops drops = DataIO.Drops.create(rules.drop);
         List<JavaRDD<Block>> parts = new ArrayList<>();
         for (int f = 0; f < files.paths.size(); f++) {
-            Libsvm parser = new Libsvm(files.paths.get(f), files.first[f], bound, boundWhat, rules, drops, d);
-            parts.add(files.lines.get(f).mapPartitionsWithIndex(parser::blocks, true));
+            Libsvm parser = new Libsvm(files.paths.get(f), files.first(f), bound, boundWhat, rules, drops, d);
+            parts.add(files.lines(f).mapPartitionsWithIndex(parser::blocks, true));
         }
         return DataIO.load(op, where, Files.union(jsc, parts), locator, false, columns(d), spec.blocking, drops);
     }

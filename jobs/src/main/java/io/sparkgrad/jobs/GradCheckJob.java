@@ -36,7 +36,8 @@ final class GradCheckJob {
         int sample = o.positiveInt("sample");
         List<Integer> hidden = new ArrayList<>();
         o.list("hidden").forEach(h -> hidden.add(Integer.parseInt(h)));
-        TrainingData data = TrainingData.from("gradcheck", o, kind, seed);
+        TrainingData data = TrainingData.from("gradcheck", o, kind, seed,
+            TrainingData.Reading.of(o, Train.labelCheck(kind), Train.labelRequirement(kind), out));
         int n = (int) Math.min(sample, data.rows());
         NDArray raw = data.x.slice(0, 0, n).toLocal();
         // standardised, as train optimises: moderate scores keep the finite differences accurate

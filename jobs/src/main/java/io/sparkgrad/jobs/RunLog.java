@@ -1,0 +1,148 @@
+package io.sparkgrad.jobs;
+
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.Appender;
+import org.apache.logging.log4j.core.Filter;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.ConsoleAppender;
+import org.apache.logging.log4j.core.appender.FileAppender;
+import org.apache.logging.log4j.core.config.Configuration;
+import org.apache.logging.log4j.core.config.LoggerConfig;
+import org.apache.logging.log4j.core.filter.DenyAllFilter;
+import org.apache.logging.log4j.core.layout.PatternLayout;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The log of one command-line run: while a command runs, what Spark and its libraries log (task
+ * failures with their stack traces, memory warnings) goes to a file instead of the console, so
+ * that the console holds the command's own lines and at most one error line, which names the file.
+ *
+ * <p>The file is {@code <dir>/<command>-<date>-<time>-<pid>.log}, {@code dir} being the system
+ * property {@code sparkgrad.log.dir}, else the environment variable {@code SPARKGRAD_LOG_DIR},
+ * else {@code sparkgrad-logs} in the temporary folder; it is created only when something is
+ * logged. Runs in one JVM at the same time share one file. Only the launcher does this: a library
+ * user's logging stays as configured. Without log4j 2 as the logging backend nothing changes.
+ */
+final class RunLog implements AutoCloseable {
+    private static final String APPENDER = "sparkgrad-run-log";
+    private static int users;
+    private static Path file;
+    private static FileAppender appender;
+    private static final List<Appender> consoles = new ArrayList<>();
+    private static final List<LoggerConfig> attached = new ArrayList<>();
+    private static Filter deny;
+
+    private RunLog() {}
+
+    /** Starts sending the logs to the run's file (or joins the run that already does). */
+    static synchronized RunLog open(String command) {
+        if (users++ == 0) {
+            try {
+                install(command);
+            } catch (LinkageError | RuntimeException e) {
+                file = null; // another logging backend: leave it as it is
+            }
+        }
+        return new RunLog();
+    }
+
+    private static void install(String command) {
+        if (!(LogManager.getContext(false) instanceof LoggerContext)) {
+            return;
+        }
+        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+        Configuration cfg = ctx.getConfiguration();
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path dir = logDir();
+        Path f = dir.resolve(command.replaceAll("[^A-Za-z0-9-]", "_") + "-" + stamp + "-" + ProcessHandle.current().pid()
+            + ".log");
+        for (int i = 2; Files.exists(f); i++) {
+            f = dir.resolve(f.getFileName().toString().replaceAll("(-\\d+)?\\.log$", "") + "-" + i + ".log");
+        }
+        FileAppender a = FileAppender.newBuilder().setName(APPENDER).withFileName(f.toString()).withCreateOnDemand(true)
+            .setLayout(PatternLayout.newBuilder().withPattern("%d{yyyy-MM-dd HH:mm:ss.SSS} %p %c{1}: %m%n").build())
+            .setConfiguration(cfg).build();
+        a.start();
+        cfg.addAppender(a);
+        deny = DenyAllFilter.newBuilder().build();
+        deny.start();
+        for (Appender c : cfg.getAppenders().values()) {
+            if (c instanceof ConsoleAppender) {
+                ((ConsoleAppender) c).addFilter(deny);
+                consoles.add(c);
+            }
+        }
+        List<LoggerConfig> loggers = new ArrayList<>(cfg.getLoggers().values());
+        if (!loggers.contains(cfg.getRootLogger())) {
+            loggers.add(cfg.getRootLogger());
+        }
+        for (LoggerConfig l : loggers) {
+            if (l == cfg.getRootLogger() || !l.getAppenders().isEmpty()) {
+                l.addAppender(a, (Level) null, null);
+                attached.add(l);
+            }
+        }
+        ctx.updateLoggers();
+        appender = a;
+        file = f;
+    }
+
+    private static Path logDir() {
+        String dir = System.getProperty("sparkgrad.log.dir");
+        if (dir == null || dir.isBlank()) {
+            dir = System.getenv("SPARKGRAD_LOG_DIR");
+        }
+        if (dir == null || dir.isBlank()) {
+            return Paths.get(System.getProperty("java.io.tmpdir"), "sparkgrad-logs");
+        }
+        return Paths.get(dir);
+    }
+
+    /** The log file when something was logged during the run, else null. */
+    synchronized Path logged() {
+        try {
+            return file != null && Files.exists(file) && Files.size(file) > 0 ? file : null;
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    /** The file, which exists only once something was logged; null when logs are not redirected. */
+    static synchronized Path file() {
+        return file;
+    }
+
+    @Override
+    public void close() {
+        synchronized (RunLog.class) {
+            if (--users > 0 || appender == null) {
+                return;
+            }
+            LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+            for (LoggerConfig l : attached) {
+                l.removeAppender(APPENDER);
+            }
+            attached.clear();
+            for (Appender c : consoles) {
+                ((ConsoleAppender) c).removeFilter(deny);
+            }
+            consoles.clear();
+            Configuration cfg = ctx.getConfiguration();
+            if (cfg instanceof org.apache.logging.log4j.core.config.AbstractConfiguration) {
+                ((org.apache.logging.log4j.core.config.AbstractConfiguration) cfg).removeAppender(APPENDER);
+            }
+            ctx.updateLoggers();
+            appender.stop();
+            appender = null;
+            file = null;
+        }
+    }
+}
