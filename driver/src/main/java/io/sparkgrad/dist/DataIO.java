@@ -843,7 +843,8 @@ final class DataIO {
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
         }
-        String m = String.valueOf(root.getMessage()).replaceAll("\\s*\\R\\s*", " ");
+        // one line, and local paths as the user wrote them
+        String m = String.valueOf(root.getMessage()).replaceAll("\\s*\\R\\s*", " ").replaceAll("\\bfile:(?=/)", "");
         return root.getClass().getSimpleName() + ": " + m;
     }
 

@@ -70,6 +70,12 @@ final class TextData {
 
     private static final Pattern SPACES = Pattern.compile("\\s+");
 
+    /**
+     * The fewest splits Hadoop's line reader makes of a file (1: a split per storage block, 32 MiB
+     * on a local disk). Tests raise it to read small files in several splits.
+     */
+    static volatile int minSplitsPerFile = 1;
+
     // ------------------------------------------------------------------ files
 
     /** The lines of some files, one RDD each, and where each file's partitions start in their union. */
@@ -92,7 +98,7 @@ final class TextData {
             lines = new ArrayList<>();
             first = new int[paths.size() + 1];
             for (int i = 0; i < paths.size(); i++) {
-                JavaRDD<String> rdd = jsc.textFile(paths.get(i), 1);
+                JavaRDD<String> rdd = jsc.textFile(paths.get(i), minSplitsPerFile);
                 lines.add(rdd);
                 first[i + 1] = first[i] + rdd.getNumPartitions();
             }

@@ -113,6 +113,31 @@ class StrictReadingTest {
     }
 
     @Test
+    void lineNumbersCountAcrossTheSplitsOfAFile() throws Exception {
+        StringBuilder b = new StringBuilder("a,b\n");
+        double[] expected = new double[2 * 100_000];
+        for (int i = 0; i < 100_000; i++) {
+            b.append(i % 7 == 0 ? "\n" : "").append(i).append(',').append(-i).append('\n'); // a blank line every 7 rows
+            expected[2 * i] = i;
+            expected[2 * i + 1] = -i;
+        }
+        String good = file("long-good.csv", b.toString());
+        String bad = file("long-bad.csv", b.toString().replace("\n99999,-99999\n", "\n99999,oops\n"));
+        TextData.minSplitsPerFile = 5;
+        try {
+            DataReader.Result r = DataReader.csv(good).blocking(Dist.Blocking.SOURCE_PARTITIONS).read();
+            assertEquals(5, r.array().numBlocks(), "one block per split");
+            assertArrayEquals(expected, r.array().toArray(), "rows in the file's order");
+            // line 1 the header, row i at line i + 2, plus the blank lines up to it (i / 7 + 1)
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Dist.readCsv(bad));
+            assertTrue(e.getMessage().contains("long-bad.csv line " + (2 + 99_999 + 99_999 / 7 + 1) + ", column 'b': 'oops'"),
+                e.getMessage());
+        } finally {
+            TextData.minSplitsPerFile = 1;
+        }
+    }
+
+    @Test
     void csvFieldsMayBeQuotedAndBlankLinesAreSkipped() throws Exception {
         String csv = file("quoted.csv", "\uFEFFa,\"b, the second\",c\n\n\"1\",\"2.5\",3\r\n4,\"5\"\"\",6\n");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Dist.readCsv(csv));

@@ -107,7 +107,7 @@ public final class Main {
     }
 
     /** The one line of a failure, and the exit code: 2 for bad input, 1 for a failed Spark job or a bug. */
-    private static int failure(String command, Throwable e, boolean verbose, RunLog log, PrintStream err) {
+    static int failure(String command, Throwable e, boolean verbose, RunLog log, PrintStream err) {
         int code;
         String line;
         if (e instanceof JobError) {

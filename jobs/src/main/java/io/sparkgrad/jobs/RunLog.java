@@ -62,10 +62,10 @@ final class RunLog implements AutoCloseable {
         Configuration cfg = ctx.getConfiguration();
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Path dir = logDir();
-        Path f = dir.resolve(command.replaceAll("[^A-Za-z0-9-]", "_") + "-" + stamp + "-" + ProcessHandle.current().pid()
-            + ".log");
+        String base = command.replaceAll("[^A-Za-z0-9-]", "_") + "-" + stamp + "-" + ProcessHandle.current().pid();
+        Path f = dir.resolve(base + ".log");
         for (int i = 2; Files.exists(f); i++) {
-            f = dir.resolve(f.getFileName().toString().replaceAll("(-\\d+)?\\.log$", "") + "-" + i + ".log");
+            f = dir.resolve(base + "-" + i + ".log");
         }
         FileAppender a = FileAppender.newBuilder().setName(APPENDER).withFileName(f.toString()).withCreateOnDemand(true)
             .setLayout(PatternLayout.newBuilder().withPattern("%d{yyyy-MM-dd HH:mm:ss.SSS} %p %c{1}: %m%n").build())

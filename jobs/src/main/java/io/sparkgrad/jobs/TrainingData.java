@@ -86,10 +86,10 @@ final class TrainingData {
     }
 
     /** How a path is read: by its {@code format} when given, else by its extension. */
-    static String formatOf(String path, String format) {
+    static String formatOf(String command, String path, String format) {
         if (format != null) {
             if (!List.of("parquet", "csv", "libsvm").contains(format)) {
-                throw new JobError("--format must be one of parquet, csv, libsvm, got '" + format + "'");
+                throw new JobError(command + ": --format must be one of parquet, csv, libsvm, got '" + format + "'");
             }
             return format;
         }
@@ -116,7 +116,7 @@ final class TrainingData {
     static TrainingData read(String command, String path, String format, String label, List<String> features,
                              Reading how) {
         checkExists(command, path);
-        String fmt = formatOf(path, format);
+        String fmt = formatOf(command, path, format);
         try {
             if (fmt.equals("libsvm")) {
                 if (!features.isEmpty()) {
@@ -145,7 +145,7 @@ final class TrainingData {
     /** Reads the data a saved model scores: its feature columns, checked against what the data has. */
     static TrainingData forModel(String command, String path, String format, ModelFile model, Reading how) {
         checkExists(command, path);
-        String fmt = formatOf(path, format);
+        String fmt = formatOf(command, path, format);
         List<String> want = model.features;
         try {
             if (fmt.equals("libsvm")) {
