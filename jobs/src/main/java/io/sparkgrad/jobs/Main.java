@@ -1,6 +1,5 @@
 package io.sparkgrad.jobs;
 
-import io.sparkgrad.dist.Dist;
 import io.sparkgrad.dist.SparkJobException;
 import org.apache.spark.sql.SparkSession;
 
@@ -152,16 +151,21 @@ public final class Main {
     }
 
     /**
-     * Parses the options and runs {@code body} on Spark, with a one-line report of each job of
-     * the run that spilled cached blocks to disk ({@link SpillReport}).
+     * Parses the options and runs {@code body}, which uses Spark, with a one-line report of each
+     * job of the run that spilled cached blocks to disk ({@link SpillReport}, started when the
+     * command first needs Spark).
      */
     private static int withSpark(Options o, String[] args, PrintStream out, PrintStream err, Body body) {
         if (!o.parse(args)) {
             out.print(o.usage("[options]"));
             return 0;
         }
-        try (SpillReport spills = SpillReport.watch(o.command(), err, Dist.session().sparkContext())) {
+        try (AutoCloseable spills = SpillReport.pending(o.command(), err)) {
             return body.run(o);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e); // close() of the report throws nothing checked
         }
     }
 }

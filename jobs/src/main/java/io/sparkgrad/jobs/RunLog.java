@@ -28,7 +28,9 @@ import java.util.List;
  * <p>The file is {@code <dir>/<command>-<date>-<time>-<pid>.log}, {@code dir} being the system
  * property {@code sparkgrad.log.dir}, else the environment variable {@code SPARKGRAD_LOG_DIR},
  * else {@code sparkgrad-logs} in the temporary folder; it is created only when something is
- * logged. Runs in one JVM at the same time share one file. Only the launcher does this: a library
+ * logged (at the levels the logging configuration sets: WARN with {@code bin/sparkgrad}, Spark's
+ * INFO under {@code spark-submit} without a configuration), and the error line names it when a
+ * warning or an error was. Runs in one JVM at the same time share one file. Only the launcher does this: a library
  * user's logging stays as configured. Without log4j 2 as the logging backend nothing changes.
  */
 final class RunLog implements AutoCloseable {
@@ -39,6 +41,18 @@ final class RunLog implements AutoCloseable {
     private static final List<Appender> consoles = new ArrayList<>();
     private static final List<LoggerConfig> attached = new ArrayList<>();
     private static Filter deny;
+    private static final java.util.concurrent.atomic.AtomicLong warnings = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Lets every event through, counting those of level WARN and above: only those make the log worth naming. */
+    private static final class CountWarnings extends org.apache.logging.log4j.core.filter.AbstractFilter {
+        @Override
+        public Result filter(org.apache.logging.log4j.core.LogEvent event) {
+            if (event.getLevel().isMoreSpecificThan(Level.WARN)) {
+                warnings.incrementAndGet();
+            }
+            return Result.NEUTRAL;
+        }
+    }
 
     private RunLog() {}
 
@@ -67,9 +81,10 @@ final class RunLog implements AutoCloseable {
         for (int i = 2; Files.exists(f); i++) {
             f = dir.resolve(base + "-" + i + ".log");
         }
+        warnings.set(0);
         FileAppender a = FileAppender.newBuilder().setName(APPENDER).withFileName(f.toString()).withCreateOnDemand(true)
             .setLayout(PatternLayout.newBuilder().withPattern("%d{yyyy-MM-dd HH:mm:ss.SSS} %p %c{1}: %m%n").build())
-            .setConfiguration(cfg).build();
+            .setFilter(new CountWarnings()).setConfiguration(cfg).build();
         a.start();
         cfg.addAppender(a);
         deny = DenyAllFilter.newBuilder().build();
@@ -106,13 +121,9 @@ final class RunLog implements AutoCloseable {
         return Paths.get(dir);
     }
 
-    /** The log file when something was logged during the run, else null. */
+    /** The log file when a warning or an error was logged during the run, else null. */
     synchronized Path logged() {
-        try {
-            return file != null && Files.exists(file) && Files.size(file) > 0 ? file : null;
-        } catch (java.io.IOException e) {
-            return null;
-        }
+        return file != null && warnings.get() > 0 && Files.exists(file) ? file : null;
     }
 
     /** The file, which exists only once something was logged; null when logs are not redirected. */

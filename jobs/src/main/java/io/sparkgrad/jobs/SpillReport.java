@@ -46,6 +46,33 @@ final class SpillReport extends SparkListener implements AutoCloseable {
         return r;
     }
 
+    /** The command this thread runs, and its report once Spark is in use: see {@link #pending}. */
+    private static final ThreadLocal<Object[]> PENDING = new ThreadLocal<>();
+
+    /**
+     * Makes {@link #attach} start a report for this thread's command, so that a command that fails
+     * before it needs Spark (a missing file, a bad option) never starts it; {@link AutoCloseable#close}
+     * ends the report if one was started.
+     */
+    static AutoCloseable pending(String command, PrintStream err) {
+        Object[] state = {command, err, null};
+        PENDING.set(state);
+        return () -> {
+            PENDING.remove();
+            if (state[2] != null) {
+                ((SpillReport) state[2]).close();
+            }
+        };
+    }
+
+    /** Starts the pending report of this thread's command on sparkgrad's session (once); no-op outside a command. */
+    static void attach() {
+        Object[] state = PENDING.get();
+        if (state != null && state[2] == null) {
+            state[2] = watch((String) state[0], (PrintStream) state[1], io.sparkgrad.dist.Dist.session().sparkContext());
+        }
+    }
+
     /** A report of the jobs whose local property {@value #RUN} is {@code id}, fed events by the caller. */
     static SpillReport of(String command, PrintStream err, String id) {
         return new SpillReport(command, err, null, id);

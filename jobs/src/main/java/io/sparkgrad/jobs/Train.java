@@ -231,6 +231,11 @@ final class Train {
 
     private static int predict(Options o, PrintStream out) {
         String command = "train --predict";
+        if (o.flag("drop-invalid")) {
+            // the predictions are one row per input row, without an id: a dropped row would shift the rest
+            throw new JobError(command + ": --drop-invalid cannot be used with --predict, whose output has one row per "
+                + "input row in order: a dropped row would pair every later prediction with the wrong row");
+        }
         ModelFile saved = ModelFile.read(command, Paths.get(o.string("predict")));
         Path outDir = Paths.get(o.required("out"));
         String path = o.required("data");

@@ -117,6 +117,7 @@ final class TrainingData {
                              Reading how) {
         checkExists(command, path);
         String fmt = formatOf(command, path, format);
+        SpillReport.attach();
         try {
             if (fmt.equals("libsvm")) {
                 if (!features.isEmpty()) {
@@ -146,6 +147,7 @@ final class TrainingData {
     static TrainingData forModel(String command, String path, String format, ModelFile model, Reading how) {
         checkExists(command, path);
         String fmt = formatOf(command, path, format);
+        SpillReport.attach();
         List<String> want = model.features;
         try {
             if (fmt.equals("libsvm")) {
@@ -292,6 +294,7 @@ final class TrainingData {
      * known model of the given kind ({@code classes} classes for softmax and MLP).
      */
     static TrainingData synthetic(String kind, int rows, int cols, int classes, long seed) {
+        SpillReport.attach();
         int blockRows = Dist.defaultBlockRows(cols);
         NDArray x = Dist.cache(Dist.randomNormal(seed, blockRows, rows, cols));
         NDArray noise = Dist.randomNormal(seed + 1, blockRows, rows);

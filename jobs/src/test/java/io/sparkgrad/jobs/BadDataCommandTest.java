@@ -191,6 +191,9 @@ class BadDataCommandTest {
                 return new String[] {"train", "--predict", m.toString(), "--data", dir().resolve("abc.csv").toString(),
                     "--out", "OUT"};
             }, "model.json", "\"abc\"", "not a finite number"),
+            new Bad("--drop-invalid with --predict (predictions would shift)", () -> new String[] {"train", "--predict",
+                csvModel(), "--data", dir().resolve("abc.csv").toString(), "--out", "OUT", "--drop-invalid"},
+                "--drop-invalid cannot be used with --predict"),
             new Bad("an unknown format", () -> new String[] {"train", "--data", dir().resolve("abc.csv").toString(),
                 "--format", "xls"}, "--format", "xls"));
     }
