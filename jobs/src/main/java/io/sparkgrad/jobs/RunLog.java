@@ -32,16 +32,21 @@ import java.util.List;
  * INFO under {@code spark-submit} without a configuration), and the error line names it when a
  * warning or an error was. Runs in one JVM at the same time share one file. Only the launcher does this: a library
  * user's logging stays as configured. Without log4j 2 as the logging backend nothing changes.
+ * Spark may replace the logging configuration when it starts (its default profile, under
+ * spark-submit without one): the redirection is then applied again to the new configuration.
  */
 final class RunLog implements AutoCloseable {
     private static final String APPENDER = "sparkgrad-run-log";
+    private static final java.util.concurrent.atomic.AtomicLong warnings = new java.util.concurrent.atomic.AtomicLong();
     private static int users;
     private static Path file;
-    private static FileAppender appender;
-    private static final List<Appender> consoles = new ArrayList<>();
-    private static final List<LoggerConfig> attached = new ArrayList<>();
-    private static Filter deny;
-    private static final java.util.concurrent.atomic.AtomicLong warnings = new java.util.concurrent.atomic.AtomicLong();
+    private static LoggerContext context;
+    private static Applied applied;
+    private static final java.beans.PropertyChangeListener RECONFIGURED = e -> {
+        if (LoggerContext.PROPERTY_CONFIG.equals(e.getPropertyName())) {
+            reapply();
+        }
+    };
 
     /** Lets every event through, counting those of level WARN and above: only those make the log worth naming. */
     private static final class CountWarnings extends org.apache.logging.log4j.core.filter.AbstractFilter {
@@ -51,6 +56,56 @@ final class RunLog implements AutoCloseable {
                 warnings.incrementAndGet();
             }
             return Result.NEUTRAL;
+        }
+    }
+
+    /** What was changed in one configuration: the file appender, the consoles muted, the loggers given the file. */
+    private static final class Applied {
+        final Configuration cfg;
+        final FileAppender appender;
+        final Filter deny;
+        final List<Appender> consoles = new ArrayList<>();
+        final List<LoggerConfig> loggers = new ArrayList<>();
+
+        Applied(Configuration cfg, Path f) {
+            this.cfg = cfg;
+            appender = FileAppender.newBuilder().setName(APPENDER).withFileName(f.toString()).withCreateOnDemand(true)
+                .withAppend(true)
+                .setLayout(PatternLayout.newBuilder().withPattern("%d{yyyy-MM-dd HH:mm:ss.SSS} %p %c{1}: %m%n").build())
+                .setFilter(new CountWarnings()).setConfiguration(cfg).build();
+            appender.start();
+            cfg.addAppender(appender);
+            deny = DenyAllFilter.newBuilder().build();
+            deny.start();
+            for (Appender c : cfg.getAppenders().values()) {
+                if (c instanceof ConsoleAppender) {
+                    ((ConsoleAppender) c).addFilter(deny);
+                    consoles.add(c);
+                }
+            }
+            List<LoggerConfig> all = new ArrayList<>(cfg.getLoggers().values());
+            if (!all.contains(cfg.getRootLogger())) {
+                all.add(cfg.getRootLogger());
+            }
+            for (LoggerConfig l : all) {
+                if (l == cfg.getRootLogger() || !l.getAppenders().isEmpty()) {
+                    l.addAppender(appender, (Level) null, null);
+                    loggers.add(l);
+                }
+            }
+        }
+
+        void undo() {
+            for (LoggerConfig l : loggers) {
+                l.removeAppender(APPENDER);
+            }
+            for (Appender c : consoles) {
+                ((ConsoleAppender) c).removeFilter(deny);
+            }
+            if (cfg instanceof org.apache.logging.log4j.core.config.AbstractConfiguration) {
+                ((org.apache.logging.log4j.core.config.AbstractConfiguration) cfg).removeAppender(APPENDER);
+            }
+            appender.stop();
         }
     }
 
@@ -68,12 +123,19 @@ final class RunLog implements AutoCloseable {
         return new RunLog();
     }
 
+    /**
+     * The logging context Spark's classes log to: log4j keeps one per class loader, and under
+     * spark-submit this class comes from the application jar's loader, not Spark's.
+     */
+    private static org.apache.logging.log4j.spi.LoggerContext sparkContext() {
+        return LogManager.getContext(org.apache.spark.SparkContext.class.getClassLoader(), false);
+    }
+
     private static void install(String command) {
-        if (!(LogManager.getContext(false) instanceof LoggerContext)) {
+        if (!(sparkContext() instanceof LoggerContext)) {
             return;
         }
-        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-        Configuration cfg = ctx.getConfiguration();
+        LoggerContext ctx = (LoggerContext) sparkContext();
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Path dir = logDir();
         String base = command.replaceAll("[^A-Za-z0-9-]", "_") + "-" + stamp + "-" + ProcessHandle.current().pid();
@@ -82,32 +144,20 @@ final class RunLog implements AutoCloseable {
             f = dir.resolve(base + "-" + i + ".log");
         }
         warnings.set(0);
-        FileAppender a = FileAppender.newBuilder().setName(APPENDER).withFileName(f.toString()).withCreateOnDemand(true)
-            .setLayout(PatternLayout.newBuilder().withPattern("%d{yyyy-MM-dd HH:mm:ss.SSS} %p %c{1}: %m%n").build())
-            .setFilter(new CountWarnings()).setConfiguration(cfg).build();
-        a.start();
-        cfg.addAppender(a);
-        deny = DenyAllFilter.newBuilder().build();
-        deny.start();
-        for (Appender c : cfg.getAppenders().values()) {
-            if (c instanceof ConsoleAppender) {
-                ((ConsoleAppender) c).addFilter(deny);
-                consoles.add(c);
-            }
-        }
-        List<LoggerConfig> loggers = new ArrayList<>(cfg.getLoggers().values());
-        if (!loggers.contains(cfg.getRootLogger())) {
-            loggers.add(cfg.getRootLogger());
-        }
-        for (LoggerConfig l : loggers) {
-            if (l == cfg.getRootLogger() || !l.getAppenders().isEmpty()) {
-                l.addAppender(a, (Level) null, null);
-                attached.add(l);
-            }
-        }
-        ctx.updateLoggers();
-        appender = a;
         file = f;
+        context = ctx;
+        applied = new Applied(ctx.getConfiguration(), f);
+        ctx.updateLoggers();
+        ctx.addPropertyChangeListener(RECONFIGURED);
+    }
+
+    /** The configuration was replaced (the old one stopped with our appender): apply the redirection to the new one. */
+    private static synchronized void reapply() {
+        if (context == null || applied == null || applied.cfg == context.getConfiguration()) {
+            return;
+        }
+        applied = new Applied(context.getConfiguration(), file);
+        context.updateLoggers();
     }
 
     private static Path logDir() {
@@ -126,33 +176,19 @@ final class RunLog implements AutoCloseable {
         return file != null && warnings.get() > 0 && Files.exists(file) ? file : null;
     }
 
-    /** The file, which exists only once something was logged; null when logs are not redirected. */
-    static synchronized Path file() {
-        return file;
-    }
-
     @Override
     public void close() {
         synchronized (RunLog.class) {
-            if (--users > 0 || appender == null) {
+            if (--users > 0 || context == null) {
                 return;
             }
-            LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
-            for (LoggerConfig l : attached) {
-                l.removeAppender(APPENDER);
+            context.removePropertyChangeListener(RECONFIGURED);
+            if (applied != null && applied.cfg == context.getConfiguration()) {
+                applied.undo();
             }
-            attached.clear();
-            for (Appender c : consoles) {
-                ((ConsoleAppender) c).removeFilter(deny);
-            }
-            consoles.clear();
-            Configuration cfg = ctx.getConfiguration();
-            if (cfg instanceof org.apache.logging.log4j.core.config.AbstractConfiguration) {
-                ((org.apache.logging.log4j.core.config.AbstractConfiguration) cfg).removeAppender(APPENDER);
-            }
-            ctx.updateLoggers();
-            appender.stop();
-            appender = null;
+            context.updateLoggers();
+            applied = null;
+            context = null;
             file = null;
         }
     }
