@@ -196,8 +196,8 @@ public final class DataReader {
     }
 
     /**
-     * What was read: the array, its column names, and the rows skipped under
-     * {@link #dropInvalid} with where the first one was (null when none).
+     * What was read: the array, its column names (null for one vector column), and the rows
+     * skipped under {@link #dropInvalid} with where the first one was (null when none).
      */
     public record Result(DistArray array, List<String> columns, long droppedRows, String firstDropped) {}
 }

@@ -45,8 +45,8 @@ public final class Main {
     /**
      * Runs one command and returns the process exit code. Every failure ends here and becomes one
      * line on {@code err}: bad input (a {@link JobError}, or sparkgrad's {@link IllegalArgumentException}s,
-     * which name the file, line, column or option) exits 2; a Spark job that failed for good, or
-     * a bug, exits 1 and says which. While the command runs, Spark's logging goes to the run's
+     * which name the file, line, column or option) exits 2; a Spark job that failed for good, a
+     * limit sparkgrad names ({@link IllegalStateException}) or a bug exits 1 and says which. While the command runs, Spark's logging goes to the run's
      * log file ({@link RunLog}), which the line names when anything was logged.
      */
     static int run(String[] args, PrintStream out, PrintStream err) {
@@ -115,7 +115,8 @@ public final class Main {
         } else if (e instanceof IllegalArgumentException) {
             code = 2;
             line = "sparkgrad " + command + ": " + oneLine(e.getMessage());
-        } else if (e instanceof SparkJobException) {
+        } else if (e instanceof SparkJobException || e instanceof IllegalStateException) {
+            // a Spark job that failed for good, or a limit sparkgrad names (a local array too large, a stopped session)
             code = 1;
             line = "sparkgrad " + command + ": " + oneLine(e.getMessage());
         } else if (e instanceof OutOfMemoryError) {
