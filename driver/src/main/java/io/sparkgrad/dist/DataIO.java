@@ -5,6 +5,7 @@ import io.sparkgrad.worker.Block;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.api.java.function.Function2;
@@ -47,7 +48,8 @@ import java.util.NoSuchElementException;
 import java.util.Set;
 
 /**
- * Data IO of distributed tensors: Spark DataFrames, Parquet and CSV in; DataFrames and Parquet out.
+ * Data IO of distributed tensors: Spark DataFrames and Parquet in (CSV and LIBSVM text: see
+ * {@link TextData}); DataFrames and Parquet out.
  *
  * <p><b>In.</b> The selected columns are projected by Spark SQL (numeric columns cast to double)
  * and each partition of the query's output becomes one {@link Block} on the executors (an empty
@@ -57,10 +59,17 @@ import java.util.Set;
  * persisted blocks. Unless the caller keeps the source's partitions
  * ({@link Dist.Blocking#SOURCE_PARTITIONS}), a second job then moves the rows into blocks of
  * about {@link Dist#blockBytes()} each (a shuffle by row range) when the source has another
- * number of partitions, and keeps those. The returned array never reads the source again. A bad value (a null, text that is not a number, a
- * vector of another size) fails the job with a {@link BadValue} naming the partition and the row
- * within it; only then a second job counts the rows of the partitions before that one, so that
- * the {@link IllegalArgumentException} the user gets names the global row.
+ * number of partitions, and keeps those. The returned array never reads the source again.
+ *
+ * <p><b>Bad data.</b> A bad value (a null, text that is not a number, NaN, an infinity, a vector
+ * of another size, a value a {@link DataReader#check} refuses) fails the job with a
+ * {@link BadValue} naming the partition and the row within it, or is skipped and counted under
+ * {@link DataReader#dropInvalid}. The driver then says where it was, counting from 1: for a
+ * Parquet file, the row group and row (from the row's {@code _metadata.row_index} and the
+ * file's footer); for a DataFrame, the row of the data set (a second job, on the error path
+ * only, counts the rows of the partitions before the bad one). A Parquet file that cannot be
+ * read (a truncated footer, a page whose CRC32 does not match: page checksums are verified
+ * unless {@link DataReader#permissive}) is named with the row group the reader had reached.
  *
  * <p><b>Vectors.</b> A Spark ML vector column ({@code org.apache.spark.ml.linalg.VectorUDT}) is
  * recognised by its type name ({@code vector}) or class name together with its storage type,
@@ -94,24 +103,28 @@ final class DataIO {
         .add("indices", DataTypes.createArrayType(DataTypes.IntegerType, false), true)
         .add("values", DataTypes.createArrayType(DataTypes.DoubleType, false), true);
 
+    /** The file a Parquet row came from, and its row within that file (counted from 0). */
     private static final String FILE_PATH = "_metadata.file_path";
+    private static final String ROW_INDEX = "_metadata.row_index";
 
     // ------------------------------------------------------------------ DataFrames in
 
-    static DistArray fromDataFrame(Dataset<Row> df, Dist.Blocking blocking, String[] columns) {
+    static DataReader.Result fromDataFrame(DataReader spec) {
         String op = "fromDataFrame";
+        Dataset<Row> df = spec.frame;
         if (df == null) {
             throw new IllegalArgumentException(op + ": the DataFrame is null");
         }
         if (df.isStreaming()) {
             throw new IllegalArgumentException(op + ": a streaming DataFrame cannot become a distributed array");
         }
-        Selection sel = select(op, "the DataFrame", df.schema(), columns, false, caseSensitive(df.sparkSession()));
-        return load(op, "the data set", df.select(sel.projection()), sel.names, sel.kinds, false, blocking);
+        Selection sel = select(op, "the DataFrame", df.schema(), spec.columns, false, caseSensitive(df.sparkSession()));
+        Rules rules = Rules.of(op, spec, sel.names, caseSensitive(df.sparkSession()));
+        return loadRows(op, "the data set", df.select(sel.projection()), sel, false, rules, spec.blocking);
     }
 
     /** The columns chosen from a schema and how each becomes doubles. */
-    private static final class Selection {
+    static final class Selection {
         final String[] names;
         final int[] kinds;
 
@@ -131,8 +144,9 @@ final class DataIO {
 
         Column[] projectionWithFile() {
             Column[] p = projection();
-            Column[] cols = Arrays.copyOf(p, p.length + 1);
+            Column[] cols = Arrays.copyOf(p, p.length + 2);
             cols[p.length] = functions.col(FILE_PATH);
+            cols[p.length + 1] = functions.col(ROW_INDEX);
             return cols;
         }
     }
@@ -141,7 +155,7 @@ final class DataIO {
      * Resolves the requested columns (none: all of them) against {@code schema}, before any job:
      * a missing or non-numeric column fails naming it, its type and the numeric columns there are.
      */
-    private static Selection select(String op, String where, StructType schema, String[] requested,
+    static Selection select(String op, String where, StructType schema, String[] requested,
                                     boolean textAllowed, boolean caseSensitive) {
         String[] names = requested == null || requested.length == 0 ? schema.fieldNames() : requested;
         if (names.length == 0) {
@@ -237,7 +251,7 @@ final class DataIO {
             && ((ArrayType) f[3].dataType()).elementType() instanceof DoubleType;
     }
 
-    private static boolean caseSensitive(SparkSession s) {
+    static boolean caseSensitive(SparkSession s) {
         return Boolean.parseBoolean(s.conf().get("spark.sql.caseSensitive", "false"));
     }
 
@@ -248,29 +262,66 @@ final class DataIO {
 
     /**
      * Turns the projected query (one column per name, then the file path when {@code withFile})
-     * into a distributed array: one job that builds and persists the blocks, see the class comment.
+
+    // ------------------------------------------------------------------ loading and bad values
+
+    /** Where a bad value was, in the user's terms: "data.csv line 3", "row 10 of the data set". */
+    interface Locator {
+        /** Returns the place of {@code bad} (may run a job that counts rows or lines). */
+        String where(BadValue bad);
+    }
+
+    /**
+     * Turns a Spark SQL query (one column per selected name, then the file and row index when
+     * {@code withFile}) into a distributed array, see {@link #load}.
      */
-    private static DistArray load(String op, String what, Dataset<Row> projected, String[] names, int[] kinds,
-                                  boolean withFile, Dist.Blocking blocking) {
-        boolean vector = kinds.length == 1 && kinds[0] == VECTOR;
+    private static DataReader.Result loadRows(String op, String what, Dataset<Row> projected, Selection sel,
+                                              boolean withFile, Rules rules, Dist.Blocking blocking) {
         RDD<InternalRow> rows = Jobs.run(op, () -> projected.queryExecution().toRdd());
-        ToBlock toBlock = new ToBlock(names, kinds, withFile ? names.length : -1, Dist.dropInvalidRows());
-        JavaRDD<Block> raw = rows.toJavaRDD().mapPartitionsWithIndex(toBlock, true)
-            .persist(StorageLevel.MEMORY_AND_DISK());
+        Drops drops = Drops.create(rules.drop);
+        ToBlock toBlock = new ToBlock(sel.names, sel.kinds, withFile ? sel.names.length : -1, rules, drops);
+        JavaRDD<Block> raw = rows.toJavaRDD().mapPartitionsWithIndex(toBlock, true);
+        Locator rowsBefore = bad -> {
+            if (bad.unreadable && bad.file != null) {
+                return damagedRowGroup(bad.file);
+            }
+            if (bad.file != null && bad.fileRow >= 0) {
+                return parquetPlace(bad.file, bad.fileRow);
+            }
+            long before = countBefore(op, rows.toJavaRDD(), 0, bad.partition);
+            return before < 0 ? "row " + (bad.localIndex + 1) + " of partition " + (bad.partition + 1)
+                : "row " + (before + bad.localIndex + 1) + " of " + what;
+        };
+        boolean vector = sel.kinds.length == 1 && sel.kinds[0] == VECTOR;
+        return load(op, what, raw, rowsBefore, vector, List.of(sel.names), blocking, drops);
+    }
+
+    /**
+     * Makes the array from {@code raw}, one block per partition (not yet persisted): one job
+     * builds and persists the blocks and returns each block's row count and width; the driver
+     * builds the {@link Layout} from the counts and re-keys each block's first row to its global
+     * offset with a narrow map over the persisted blocks; unless {@code blocking} keeps the
+     * source's partitions, a second job moves the rows into blocks of about
+     * {@link Dist#blockBytes()} when their number differs. A {@link BadValue} from the executors
+     * becomes the user's one-line error, placed by {@code locator}.
+     */
+    static DataReader.Result load(String op, String what, JavaRDD<Block> unpersisted, Locator locator, boolean vector,
+                                  List<String> names, Dist.Blocking blocking, Drops drops) {
+        JavaRDD<Block> raw = unpersisted.persist(StorageLevel.MEMORY_AND_DISK());
         List<int[]> sizes;
         try {
             sizes = Jobs.run(op, () -> raw.map(b -> new int[] {b.rows(), b.shapeRef()[1]}).collect());
-        } catch (Exception e) {
+        } catch (RuntimeException e) {
             raw.unpersist(false);
             BadValue bad = find(e);
             if (bad != null) {
-                throw located(op, rows, bad);
+                throw new IllegalArgumentException(message(op, locator, bad), bad);
             }
-            throw surface(op, e);
+            throw e;
         }
         int n = sizes.size();
         long[] rowsPerBlock = new long[n];
-        int width = vector ? -1 : names.length;
+        int width = vector ? -1 : names.size();
         long rowsBefore = 0;
         for (int i = 0; i < n; i++) {
             int[] s = sizes.get(i);
@@ -280,16 +331,23 @@ final class DataIO {
                     width = s[1];
                 } else if (s[1] != width) {
                     raw.unpersist(false);
-                    throw new IllegalArgumentException(op + ": column '" + names[0] + "' holds vectors of size " + width
-                        + " before row " + rowsBefore + " but of size " + s[1] + " at row " + rowsBefore
-                        + "; all vectors must have the same size");
+                    throw new IllegalArgumentException(op + ": column '" + names.get(0) + "' holds vectors of size " + width
+                        + " before row " + (rowsBefore + 1) + " but of size " + s[1] + " at row " + (rowsBefore + 1)
+                        + " of " + what + "; all vectors must have the same size");
                 }
             }
             rowsBefore += s[0];
         }
+        long dropped = drops == null ? 0 : drops.count.value();
+        String firstDropped = null;
+        if (dropped > 0) {
+            BadValue first = drops.first();
+            firstDropped = first == null ? null : place(locator, first);
+        }
         if (rowsBefore == 0) {
             raw.unpersist(false);
-            throw new IllegalArgumentException(op + ": " + what + " has no rows");
+            throw new IllegalArgumentException(op + ": " + what + " has no rows"
+                + (dropped > 0 ? " once the " + dropped + " invalid rows are dropped (the first: " + firstDropped + ")" : ""));
         }
         Layout layout;
         try {
@@ -305,9 +363,10 @@ final class DataIO {
         int w = width;
         JavaRDD<Block> blocks = raw.map(b -> new Block(b.index(), starts[b.index()], new int[] {b.rows(), w}, b.dataRef()));
         DistArray source = new DistArray(layout, blocks);
+        List<String> columns = vector ? null : names;
         Layout target = Layout.ofBlockRows(layout.rows(), Dist.defaultBlockRows(w), new int[] {w});
         if (blocking == Dist.Blocking.SOURCE_PARTITIONS || target.numBlocks() == layout.numBlocks()) {
-            return source;
+            return new DataReader.Result(source, columns, dropped, firstDropped);
         }
         // One more job moves the rows into blocks of the target size and keeps those instead.
         DistArray moved = DistBackend.reblock(source, target);
@@ -318,11 +377,137 @@ final class DataIO {
         } finally {
             raw.unpersist(false);
         }
-        return new DistArray(target, rdd);
+        return new DataReader.Result(new DistArray(target, rdd), columns, dropped, firstDropped);
     }
 
-    /** The executor-side failure {@code e} carries, if a bad value caused it. */
-    private static BadValue find(Throwable e) {
+    /** The one line the user gets for {@code bad}: the op, the place, the column, what is wrong. */
+    static String message(String op, Locator locator, BadValue bad) {
+        if (bad.unreadable) {
+            return op + ": cannot read " + place(locator, bad) + ": " + bad.detail;
+        }
+        return op + ": " + place(locator, bad) + ": " + bad.detail + (bad.droppable ? " (" + bad.hint + ")" : "");
+    }
+
+    private static String place(Locator locator, BadValue bad) {
+        String where;
+        try {
+            where = locator.where(bad);
+        } catch (RuntimeException e) {
+            where = bad.file != null ? display(bad.file) : "partition " + (bad.partition + 1);
+        }
+        return where + (bad.column != null ? ", column '" + bad.column + "'" : "");
+    }
+
+    /**
+     * Counts the rows of the partitions {@code from} to {@code to - 1} (a job, on the error path
+     * only); -1 when that job fails too.
+     */
+    static <T> long countBefore(String op, JavaRDD<T> rows, int from, int to) {
+        if (to <= from) {
+            return 0;
+        }
+        try {
+            List<Long> counts = Jobs.run(op + ": locate the bad row", () -> rows
+                .mapPartitionsWithIndex((Integer i, Iterator<T> it) -> {
+                    long c = 0;
+                    if (i >= from && i < to) {
+                        while (it.hasNext()) {
+                            it.next();
+                            c++;
+                        }
+                    }
+                    return Collections.singletonList(c).iterator();
+                }, true).collect());
+            long before = 0;
+            for (int i = from; i < to; i++) {
+                before += counts.get(i);
+            }
+            return before;
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * "FILE, row group 2 of 3, row 7 (row 1031 of the file)" for the row {@code fileRow} (from 0)
+     * of a Parquet file; the row groups come from the file's footer, read on the driver.
+     */
+    static String parquetPlace(String file, long fileRow) {
+        String where = display(file);
+        try {
+            org.apache.hadoop.conf.Configuration conf = Dist.session().sparkContext().hadoopConfiguration();
+            try (org.apache.parquet.hadoop.ParquetFileReader r = org.apache.parquet.hadoop.ParquetFileReader.open(
+                org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(new Path(file), conf))) {
+                var groups = r.getRowGroups();
+                long start = 0;
+                for (int g = 0; g < groups.size(); g++) {
+                    long count = groups.get(g).getRowCount();
+                    if (fileRow < start + count) {
+                        return where + ", row group " + (g + 1) + " of " + groups.size() + ", row " + (fileRow - start + 1)
+                            + " (row " + (fileRow + 1) + " of the file)";
+                    }
+                    start += count;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the footer cannot be read either: name the row of the file alone
+        }
+        return where + ", row " + (fileRow + 1) + " of the file";
+    }
+
+    /**
+     * "FILE, row group 2 of 6": the first row group of a Parquet file whose pages cannot be read
+     * (checksums verified), read on the driver on the error path only; the file alone when its
+     * footer cannot be read or every row group reads.
+     */
+    static String damagedRowGroup(String file) {
+        org.apache.hadoop.conf.Configuration conf = Dist.session().sparkContext().hadoopConfiguration();
+        org.apache.parquet.ParquetReadOptions options = org.apache.parquet.HadoopReadOptions.builder(conf)
+            .usePageChecksumVerification(true).build();
+        try (org.apache.parquet.hadoop.ParquetFileReader r = org.apache.parquet.hadoop.ParquetFileReader.open(
+            org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(new Path(file), conf), options)) {
+            int groups = r.getRowGroups().size();
+            var columns = r.getFooter().getFileMetaData().getSchema().getColumns();
+            for (int g = 0; g < groups; g++) {
+                try {
+                    org.apache.parquet.column.page.PageReadStore store = r.readNextRowGroup();
+                    for (var c : columns) {
+                        var pages = store.getPageReader(c);
+                        while (pages.readPage() != null) {
+                            // reading a page verifies its checksum
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    return display(file) + ", row group " + (g + 1) + " of " + groups;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the footer cannot be read: the file alone
+        }
+        return display(file);
+    }
+
+    /** A path as the user wrote it: local files without their {@code file:} scheme. */
+    static String display(String path) {
+        if (path.startsWith("file:///")) {
+            return path.substring(7);
+        }
+        if (path.startsWith("file:/")) {
+            return path.substring(5);
+        }
+        return path;
+    }
+
+    /** A failed job as an unchecked exception naming the op; Spark's own exception is its cause. */
+    private static RuntimeException surface(String op, Exception e) {
+        if (e instanceof RuntimeException) {
+            return (RuntimeException) e;
+        }
+        return new SparkJobException(Jobs.describe(op) + ": the Spark job failed: " + rootCause(e), e);
+    }
+
+    /** The executor-side failure {@code e} carries, if bad data caused it. */
+    static BadValue find(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof BadValue) {
                 return (BadValue) t;
@@ -332,106 +517,172 @@ final class DataIO {
     }
 
     /**
-     * Counts the rows of the partitions before the bad one (a second job, on the error path only)
-     * and returns the error naming the column and the global row.
-     */
-    private static IllegalArgumentException located(String op, RDD<InternalRow> rows, BadValue bad) {
-        int p = bad.partition;
-        String where;
-        try {
-            List<Long> counts = Jobs.run(op + ": locate the bad row", () -> rows.toJavaRDD()
-                .mapPartitionsWithIndex((Integer i, Iterator<InternalRow> it) -> {
-                    long c = 0;
-                    if (i < p) {
-                        while (it.hasNext()) {
-                            it.next();
-                            c++;
-                        }
-                    }
-                    return Collections.singletonList(c).iterator();
-                }, true).collect());
-            long before = 0;
-            for (int i = 0; i < p; i++) {
-                before += counts.get(i);
-            }
-            where = "at row " + (before + bad.localRow);
-        } catch (Exception e) {
-            where = "at row " + bad.localRow + " of partition " + p;
-        }
-        return new IllegalArgumentException(op + ": column '" + bad.column + "' " + bad.detail + " " + where
-            + (bad.file != null ? " (file " + bad.file + ")" : ""), bad);
-    }
-
-    /** A failed job as an unchecked exception naming the op; Spark's own exception is its cause. */
-    private static RuntimeException surface(String op, Exception e) {
-        if (e instanceof RuntimeException) {
-            return (RuntimeException) e;
-        }
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return new SparkJobException(Jobs.describe(op) + ": the Spark job failed: " + root.getClass().getSimpleName()
-            + ": " + root.getMessage(), e);
-    }
-
-    /**
-     * A value the executors cannot turn into a double: the partition and the row within it, the
-     * column, what is wrong, and the file when known. The driver turns it into the user's error.
+     * Bad data found on the executors: the partition and the row or line within it (from 0), the
+     * column (null: the whole row or line), what is wrong, and the file when known. The driver
+     * turns it into the user's error with {@link #message}. No stack trace: it is data, not code.
      */
     static final class BadValue extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         final int partition;
-        final long localRow;
+        final long localIndex;
+        final long fileRow;
         final String column;
         final String detail;
         final String file;
+        final boolean droppable;
+        final boolean unreadable;
+        final String hint;
 
-        BadValue(int partition, long localRow, String column, String detail, String file) {
-            super("column '" + column + "' " + detail + " at row " + localRow + " of partition " + partition
-                + (file != null ? " (file " + file + ")" : ""));
+        private BadValue(int partition, long localIndex, long fileRow, String column, String detail, String file,
+                         boolean droppable, boolean unreadable, String hint) {
+            super((file != null ? display(file) + ": " : "") + (column != null ? "column '" + column + "' " : "") + detail
+                + " at row or line " + (localIndex + 1) + " of partition " + (partition + 1), null, false, false);
             this.partition = partition;
-            this.localRow = localRow;
+            this.localIndex = localIndex;
+            this.fileRow = fileRow;
             this.column = column;
             this.detail = detail;
             this.file = file;
+            this.droppable = droppable;
+            this.unreadable = unreadable;
+            this.hint = hint;
+        }
+
+        /** A row or line that {@link DataReader#dropInvalid} could skip. */
+        static BadValue invalid(int partition, long localIndex, long fileRow, String column, String detail, String file,
+                                String hint) {
+            return new BadValue(partition, localIndex, fileRow, column, detail, file, true, false, hint);
+        }
+
+        /** Bad data that no option skips (a header that differs, an index past the bound). */
+        static BadValue fatal(int partition, long localIndex, long fileRow, String column, String detail, String file) {
+            return new BadValue(partition, localIndex, fileRow, column, detail, file, false, false, null);
+        }
+
+        /** A file that cannot be read (damaged, truncated); {@code fileRow} the next row to read, -1 unknown. */
+        static BadValue unreadable(int partition, long fileRow, String detail, String file) {
+            return new BadValue(partition, -1, fileRow, null, detail, file, false, true, null);
         }
     }
 
-    /** Makes the one block of a partition from its rows of doubles, text or vectors (on the executors). */
+    /** What makes a value acceptable: finite, and passing the column's check; whether to drop rows that fail. */
+    static final class Rules implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+
+        final boolean drop;
+        final boolean strict;
+        final String hint;
+        private final DataReader.ValueCheck[] checks;
+        private final String[] requirements;
+
+        private Rules(boolean drop, boolean strict, String hint, DataReader.ValueCheck[] checks, String[] requirements) {
+            this.drop = drop;
+            this.strict = strict;
+            this.hint = hint;
+            this.checks = checks;
+            this.requirements = requirements;
+        }
+
+        /** The rules of {@code spec} for the selected columns {@code names}: an unknown checked column fails. */
+        static Rules of(String op, DataReader spec, String[] names, boolean caseSensitive) {
+            DataReader.ValueCheck[] checks = new DataReader.ValueCheck[names.length];
+            String[] requirements = new String[names.length];
+            for (int c = 0; c < spec.checkColumns.size(); c++) {
+                String col = spec.checkColumns.get(c);
+                int k = -1;
+                for (int i = 0; i < names.length; i++) {
+                    if (names[i].equals(col) || (!caseSensitive && names[i].equalsIgnoreCase(col))) {
+                        k = i;
+                        break;
+                    }
+                }
+                if (k < 0) {
+                    throw new IllegalArgumentException(op + ": a check names the column '" + col + "', which is not read (the "
+                        + "columns read: " + String.join(", ", names) + ")");
+                }
+                checks[k] = spec.checks.get(c);
+                requirements[k] = spec.requirements.get(c);
+            }
+            return new Rules(spec.drop(), !spec.permissive, spec.hint(), checks, requirements);
+        }
+
+        /** Returns null when {@code v} is acceptable in the selected column {@code k}, else what is wrong with it. */
+        String problem(int k, double v) {
+            if (Double.isNaN(v)) {
+                return "is NaN";
+            }
+            if (Double.isInfinite(v)) {
+                return "is " + (v > 0 ? "+infinity" : "-infinity");
+            }
+            if (k < checks.length && checks[k] != null && !checks[k].test(v)) {
+                return "is " + show(v) + "; " + requirements[k];
+            }
+            return null;
+        }
+
+        static String show(double v) {
+            return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+        }
+    }
+
+    /**
+     * The rows skipped under {@link DataReader#dropInvalid}: how many, and the first of each
+     * partition. Accumulators, read once after the job that builds the blocks (a failed task
+     * attempt's updates are not counted).
+     */
+    static final class Drops implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+
+        final org.apache.spark.util.LongAccumulator count;
+        final org.apache.spark.util.CollectionAccumulator<BadValue> firsts;
+
+        private Drops(org.apache.spark.util.LongAccumulator count, org.apache.spark.util.CollectionAccumulator<BadValue> firsts) {
+            this.count = count;
+            this.firsts = firsts;
+        }
+
+        /** Null when rows are not dropped. */
+        static Drops create(boolean drop) {
+            if (!drop) {
+                return null;
+            }
+            SparkContext sc = Dist.session().sparkContext();
+            return new Drops(sc.longAccumulator(), sc.collectionAccumulator());
+        }
+
+        /** The first dropped row of the data: the lowest partition's. */
+        BadValue first() {
+            BadValue first = null;
+            for (BadValue b : firsts.value()) {
+                if (first == null || b.partition < first.partition) {
+                    first = b;
+                }
+            }
+            return first;
+        }
+    }
+
+    /**
+     * Makes the one block of a partition from its rows of doubles, text or vectors (on the
+     * executors). With the file columns (Parquet) a failure to read the file becomes a
+     * {@link BadValue} naming it and the row the reader had reached.
+     */
     static final class ToBlock implements Function2<Integer, Iterator<InternalRow>, Iterator<Block>> {
         private static final long serialVersionUID = 1L;
 
         private final String[] names;
         private final int[] kinds;
         private final int fileColumn;
-        private final boolean dropInvalid;
+        private final Rules rules;
+        private final Drops drops;
 
-        ToBlock(String[] names, int[] kinds, int fileColumn, boolean dropInvalid) {
+        ToBlock(String[] names, int[] kinds, int fileColumn, Rules rules, Drops drops) {
             this.names = names;
             this.kinds = kinds;
             this.fileColumn = fileColumn;
-            this.dropInvalid = dropInvalid;
-        }
-
-        /**
-         * Returns true to keep a row: one with NaN or an infinity is dropped when asked to, and
-         * otherwise an error naming the column and row.
-         */
-        private boolean valid(int partition, long row, double[] values, InternalRow r) {
-            for (int k = 0; k < values.length; k++) {
-                if (!Double.isFinite(values[k])) {
-                    if (dropInvalid) {
-                        return false;
-                    }
-                    String what = Double.isNaN(values[k]) ? "NaN" : values[k] > 0 ? "+infinity" : "-infinity";
-                    throw bad(partition, row, kinds.length == 1 && kinds[0] == VECTOR ? 0 : k, r, "is " + what
-                        + (kinds.length == 1 && kinds[0] == VECTOR ? " at vector index " + k : "")
-                        + " (Dist.setDropInvalidRows(true) skips such rows)");
-                }
-            }
-            return true;
+            this.rules = rules;
+            this.drops = drops;
         }
 
         @Override
@@ -442,42 +693,99 @@ final class DataIO {
             int width = vector ? -1 : cols;
             long row = 0;
             long kept = 0;
+            String lastFile = null;
+            boolean recorded = false;
             double[] values = new double[cols];
-            while (rows.hasNext()) {
-                InternalRow r = rows.next();
-                if (vector) {
-                    double[] v = vector(partition, row, r);
-                    if (width < 0) {
-                        width = v.length;
-                    } else if (v.length != width) {
-                        throw bad(partition, row, 0, r, "holds a vector of size " + v.length
-                            + " but the rows before hold vectors of size " + width
-                            + "; all vectors must have the same size");
+            while (true) {
+                InternalRow r;
+                try {
+                    if (!rows.hasNext()) {
+                        break;
                     }
-                    if (valid(partition, row, v, r)) {
-                        out.add(v);
-                        kept++;
+                    r = rows.next();
+                } catch (BadValue | org.apache.spark.TaskKilledException e) {
+                    throw e;
+                } catch (Exception e) {
+                    if (fileColumn < 0) {
+                        throw e instanceof RuntimeException ? (RuntimeException) e : new IllegalStateException(e);
+                    }
+                    throw unreadable(partition, lastFile, e);
+                }
+                if (fileColumn >= 0 && !r.isNullAt(fileColumn)) {
+                    lastFile = r.getUTF8String(fileColumn).toString();
+                }
+                BadValue bad = null;
+                double[] v = values;
+                if (vector) {
+                    try {
+                        v = vector(partition, row, r);
+                    } catch (BadValue b) {
+                        bad = b;
+                    }
+                    if (bad == null) {
+                        if (width < 0) {
+                            width = v.length;
+                        } else if (v.length != width) {
+                            bad = bad(partition, row, 0, r, "holds a vector of size " + v.length
+                                + " but the rows before hold vectors of size " + width + "; all vectors must have the same size");
+                        }
+                    }
+                    for (int k = 0; bad == null && k < v.length; k++) {
+                        String p = rules.problem(Integer.MAX_VALUE, v[k]);
+                        if (p != null) {
+                            bad = bad(partition, row, 0, r, p + " at vector index " + k);
+                        }
                     }
                 } else {
-                    for (int c = 0; c < cols; c++) {
+                    for (int c = 0; bad == null && c < cols; c++) {
                         if (r.isNullAt(c)) {
-                            throw bad(partition, row, c, r, "is null");
+                            bad = bad(partition, row, c, r, "is null");
+                            break;
                         }
-                        values[c] = kinds[c] == NUMBER ? r.getDouble(c) : parse(partition, row, c, r);
+                        if (kinds[c] == NUMBER) {
+                            values[c] = r.getDouble(c);
+                        } else {
+                            String s = r.getUTF8String(c).toString();
+                            values[c] = parseNumber(s);
+                            if (Double.isNaN(values[c]) && !isNaNText(s)) {
+                                bad = bad(partition, row, c, r, "'" + shorten(s) + "' is not a number");
+                                break;
+                            }
+                        }
+                        String p = rules.problem(c, values[c]);
+                        if (p != null) {
+                            bad = bad(partition, row, c, r, p);
+                        }
                     }
-                    if (valid(partition, row, values, r)) {
-                        out.add(values);
-                        kept++;
+                }
+                if (bad != null) {
+                    if (!rules.drop || !bad.droppable) {
+                        throw bad;
                     }
+                    drops.count.add(1);
+                    if (!recorded) {
+                        drops.firsts.add(bad);
+                        recorded = true;
+                    }
+                } else {
+                    if (!out.fits(v.length)) {
+                        throw BadValue.fatal(partition, row, -1, null, "this partition holds more than "
+                            + Integer.MAX_VALUE + " values, more than a block holds; repartition the data into more partitions",
+                            lastFile);
+                    }
+                    out.add(v);
+                    kept++;
                 }
                 row++;
             }
-            if (kept > Integer.MAX_VALUE) {
-                throw new IllegalStateException("partition " + partition + " has " + kept + " rows, more than a block "
-                    + "holds; repartition the DataFrame");
-            }
             int w = Math.max(width, 0);
             return Collections.singletonList(new Block(partition, 0, new int[] {(int) kept, w}, out.toArray())).iterator();
+        }
+
+        /** The reader failed on the file it was reading: name it (the driver finds the row group) and the root cause. */
+        private static BadValue unreadable(int partition, String lastFile, Exception e) {
+            String current = org.apache.spark.rdd.InputFileBlockHolder.getInputFilePath().toString();
+            return BadValue.unreadable(partition, -1, rootCause(e), current.isEmpty() ? lastFile : current);
         }
 
         private double[] vector(int partition, long row, InternalRow r) {
@@ -513,20 +821,31 @@ final class DataIO {
             return dense;
         }
 
-        private double parse(int partition, long row, int c, InternalRow r) {
-            String s = r.getUTF8String(c).toString();
-            double v = parseNumber(s);
-            if (Double.isNaN(v) && !isNaNText(s)) {
-                String shown = s.length() > 40 ? s.substring(0, 40) + "..." : s;
-                throw bad(partition, row, c, r, "has '" + shown + "', not a number");
-            }
-            return v;
-        }
-
         private BadValue bad(int partition, long row, int c, InternalRow r, String detail) {
-            String file = fileColumn >= 0 && !r.isNullAt(fileColumn) ? r.getUTF8String(fileColumn).toString() : null;
-            return new BadValue(partition, row, names[c], detail, file);
+            String file = null;
+            long fileRow = -1;
+            if (fileColumn >= 0) {
+                file = r.isNullAt(fileColumn) ? null : r.getUTF8String(fileColumn).toString();
+                fileRow = r.isNullAt(fileColumn + 1) ? -1 : r.getLong(fileColumn + 1);
+            }
+            return BadValue.invalid(partition, row, fileRow, names[c], detail, file, rules.hint);
         }
+    }
+
+    /** A value as an error message shows it: at most 40 characters. */
+    static String shorten(String s) {
+        return s.length() > 40 ? s.substring(0, 40) + "..." : s;
+    }
+
+    /** The innermost cause's class and message, in one line. */
+    static String rootCause(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        // one line, and local paths as the user wrote them
+        String m = String.valueOf(root.getMessage()).replaceAll("\\s*\\R\\s*", " ").replaceAll("\\bfile:(?=/)", "");
+        return root.getClass().getSimpleName() + ": " + m;
     }
 
     /**
@@ -567,7 +886,7 @@ final class DataIO {
     }
 
     /** A growable array of doubles for one partition. */
-    private static final class Doubles {
+    static final class Doubles {
         private static final int MAX = Integer.MAX_VALUE - 16;
         private final int partition;
         private double[] data = new double[1024];
@@ -575,6 +894,11 @@ final class DataIO {
 
         Doubles(int partition) {
             this.partition = partition;
+        }
+
+        /** True when {@code n} more values fit in one block. */
+        boolean fits(long n) {
+            return size + n <= MAX;
         }
 
         void add(double v) {
@@ -605,41 +929,48 @@ final class DataIO {
         }
     }
 
-    // ------------------------------------------------------------------ files in
 
-    static DistArray readParquet(String path, Dist.Blocking blocking, String[] columns) {
-        return readFile("readParquet", "parquet", path, blocking, columns);
-    }
+    // ------------------------------------------------------------------ Parquet in
 
-    static DistArray readCsv(String path, Dist.Blocking blocking, String[] columns) {
-        return readFile("readCsv", "csv", path, blocking, columns);
-    }
+    /** Spark passes a reader's options to Parquet's Hadoop configuration: verify the pages' CRC32. */
+    static final String VERIFY_CHECKSUMS = "parquet.page.verify-checksum.enabled";
 
-    private static DistArray readFile(String op, String format, String path, Dist.Blocking blocking, String[] columns) {
+    static DataReader.Result readParquet(DataReader spec) {
+        String op = "readParquet";
+        String path = spec.path;
         if (path == null) {
             throw new IllegalArgumentException(op + ": the path is null");
         }
         SparkSession spark = Dist.session();
-        boolean csv = format.equals("csv");
         List<String> files = orderedFiles(op, spark, path);
-        // The schema, from the first file (Spark too infers it from one file unless told to merge).
-        StructType schema = reader(spark, csv).load(files == null ? path : files.get(0), op, path).schema();
-        String where = (files != null && files.size() == 1 ? "the file " : "the data at ") + path;
-        Selection sel = select(op, where, schema, columns, csv, caseSensitive(spark));
+        Reader reader = new Reader(spark.read().format("parquet").option(VERIFY_CHECKSUMS, !spec.permissive));
+        StructType schema = parquetSchema(op, path, files, reader);
+        String where = (files != null && files.size() == 1 ? "the file " : "the data at ") + display(path);
+        boolean caseSensitive = caseSensitive(spark);
+        Selection sel = select(op, where, schema, spec.columns, false, caseSensitive);
+        Rules rules = Rules.of(op, spec, sel.names, caseSensitive);
         boolean withFile = field(schema, "_metadata", false) == null;
         List<Dataset<Row>> parts = new ArrayList<>();
-        if (files == null) {
-            parts.add(project(reader(spark, csv).schema(schema).load(path, op, path), sel, withFile));
-        } else {
-            for (String f : files) {
-                parts.add(project(reader(spark, csv).schema(schema).load(f, op, path), sel, withFile));
-            }
+        Reader typed = reader.schema(schema);
+        for (String f : files == null ? List.of(path) : files) {
+            Dataset<Row> df = typed.load(f, op, path);
+            parts.add(df.select(withFile ? sel.projectionWithFile() : sel.projection()));
         }
-        return load(op, where, union(parts, 0, parts.size()), sel.names, sel.kinds, withFile, blocking);
+        return loadRows(op, where, union(parts, 0, parts.size()), sel, withFile, rules, spec.blocking);
     }
 
-    private static Dataset<Row> project(Dataset<Row> df, Selection sel, boolean withFile) {
-        return df.select(withFile ? sel.projectionWithFile() : sel.projection());
+    /** The schema of a Parquet source: its first file's (Spark too infers it from one file unless told to merge). */
+    static StructType parquetSchema(String op, String path, boolean permissive) {
+        if (path == null) {
+            throw new IllegalArgumentException(op + ": the path is null");
+        }
+        SparkSession spark = Dist.session();
+        return parquetSchema(op, path, orderedFiles(op, spark, path),
+            new Reader(spark.read().format("parquet").option(VERIFY_CHECKSUMS, !permissive)));
+    }
+
+    private static StructType parquetSchema(String op, String path, List<String> files, Reader reader) {
+        return reader.load(files == null ? path : files.get(0), op, path).schema();
     }
 
     /** A balanced union, so that many files do not make a deep plan; partitions keep the list's order. */
@@ -649,15 +980,6 @@ final class DataIO {
         }
         int mid = (from + to) >>> 1;
         return union(parts, from, mid).union(union(parts, mid, to));
-    }
-
-    /** A reader of one format; CSV with a header row and every column read as text. */
-    private static Reader reader(SparkSession spark, boolean csv) {
-        DataFrameReader r = spark.read().format(csv ? "csv" : "parquet");
-        if (csv) {
-            r = r.option("header", "true").option("inferSchema", "false");
-        }
-        return new Reader(r);
     }
 
     /** A DataFrameReader whose load turns Spark's "path not found" into an error naming the path. */
@@ -679,20 +1001,18 @@ final class DataIO {
                 if (e instanceof AnalysisException) {
                     String condition = ((AnalysisException) e).getCondition();
                     if ("PATH_NOT_FOUND".equals(condition)) {
-                        throw new IllegalArgumentException(op + ": no file or directory at " + path, e);
+                        throw new IllegalArgumentException(op + ": no file or directory at " + display(path), e);
                     }
-                    throw new IllegalArgumentException(op + ": cannot read " + path + ": " + e.getMessage(), e);
+                    throw new IllegalArgumentException(op + ": cannot read " + display(path) + ": "
+                        + e.getMessage().replaceAll("\\s*\\R\\s*", " "), e);
                 }
-                // a damaged file fails while its footer or header is read (SparkException, unchecked
-                // in Scala): name the file and the root cause in one line
-                Throwable root = e;
-                while (root.getCause() != null && root.getCause() != root) {
-                    root = root.getCause();
-                }
-                throw new IllegalArgumentException(op + ": cannot read " + file + ": " + root.getMessage(), e);
+                // a damaged file fails while its footer is read (SparkException, unchecked in
+                // Scala): name the file and the root cause in one line
+                throw new IllegalArgumentException(op + ": cannot read " + display(file) + ": " + rootCause(e), e);
             }
         }
     }
+
 
     /**
      * The data files at {@code path} in the writer's order (part number, then name): the file

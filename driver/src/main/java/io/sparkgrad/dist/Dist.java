@@ -389,38 +389,50 @@ public final class Dist {
      */
     public static DistArray fromDataFrame(Dataset<Row> df,
                                           String... numericColumns) {
-        return DataIO.fromDataFrame(df, Blocking.TARGET_SIZE, numericColumns);
+        return fromDataFrame(df, Blocking.TARGET_SIZE, numericColumns);
     }
 
     /** As {@link #fromDataFrame(Dataset, String...)}, split into blocks as {@code blocking} says. */
     public static DistArray fromDataFrame(Dataset<Row> df, Blocking blocking, String... numericColumns) {
-        return DataIO.fromDataFrame(df, blocking, numericColumns);
+        return DataReader.dataFrame(df).columns(numericColumns).blocking(blocking).read().array();
     }
 
     /**
      * Reads the given numeric columns (none given: all) of a Parquet file or directory as by
      * {@link #fromDataFrame}; the files of a directory are read in the order their writer numbered
-     * them, so that what {@link DistArray#writeParquet} wrote comes back in row order.
+     * them, so that what {@link DistArray#writeParquet} wrote comes back in row order. Page
+     * checksums are verified where the writer stored them; a bad value names the file, row group
+     * and row ({@link DataReader} has the other choices).
      */
     public static DistArray readParquet(String path, String... columns) {
-        return DataIO.readParquet(path, Blocking.TARGET_SIZE, columns);
+        return readParquet(path, Blocking.TARGET_SIZE, columns);
     }
 
     /** As {@link #readParquet(String, String...)}, split into blocks as {@code blocking} says. */
     public static DistArray readParquet(String path, Blocking blocking, String... columns) {
-        return DataIO.readParquet(path, blocking, columns);
+        return DataReader.parquet(path).columns(columns).blocking(blocking).read().array();
     }
 
     /**
-     * Reads the given columns (none given: all) of a CSV file or directory with a header row as by
-     * {@link #fromDataFrame}; a value that is not a number fails naming the file, column and row.
+     * Reads the given columns (none given: all) of a CSV file or directory with a header line as by
+     * {@link #fromDataFrame}; every line must have as many fields as the header, and a value that
+     * is not a number fails naming the file, line and column ({@link DataReader} has the other
+     * choices).
      */
     public static DistArray readCsv(String path, String... columns) {
-        return DataIO.readCsv(path, Blocking.TARGET_SIZE, columns);
+        return readCsv(path, Blocking.TARGET_SIZE, columns);
     }
 
     /** As {@link #readCsv(String, String...)}, split into blocks as {@code blocking} says. */
     public static DistArray readCsv(String path, Blocking blocking, String... columns) {
-        return DataIO.readCsv(path, blocking, columns);
+        return DataReader.csv(path).columns(columns).blocking(blocking).read().array();
+    }
+
+    /**
+     * Reads LIBSVM text ({@code label index:value ...}, indices from 1, strictly ascending) as
+     * the columns {@code f1..fd, label}, d the largest index; missing indices are zeros.
+     */
+    public static DistArray readLibsvm(String path) {
+        return DataReader.libsvm(path).read().array();
     }
 }

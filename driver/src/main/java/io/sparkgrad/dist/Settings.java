@@ -164,8 +164,9 @@ public final class Settings {
     }
 
     /**
-     * Whether reading data skips rows holding NaN or an infinity (default false: such a value is an
-     * error naming its column and row).
+     * Whether reading data skips the rows that strict parsing refuses (a null, text that is not a
+     * number, NaN, an infinity, a malformed CSV or LIBSVM line; see {@link DataReader#dropInvalid})
+     * instead of failing (default false: such a row is an error naming its place and column).
      */
     public boolean dropInvalidRows() {
         return dropInvalidRows;

@@ -109,7 +109,7 @@ class BadInputTest {
             }, IllegalStateException.class, "toLocal", "(6, 2)", "limit"),
             new Bad("empty data", () -> Dist.readCsv(emptyCsv.toString()), IllegalArgumentException.class, "no rows"),
             new Bad("not a number", () -> Dist.readCsv(textCsv.toString()), IllegalArgumentException.class, "'b'", "four",
-                "row 1"),
+                "text.csv line 3"),
             new Bad("missing column", () -> Dist.readCsv(textCsv.toString(), "c"), IllegalArgumentException.class, "'c'"),
             new Bad("corrupt parquet", () -> Dist.readParquet(corrupt.toString()), IllegalArgumentException.class,
                 "corrupt.parquet"),
@@ -129,10 +129,10 @@ class BadInputTest {
     void nanAndInfinityNameColumnAndRowUnlessDropped(@TempDir Path tmp) throws Exception {
         Dataset<Row> df = frame(new Object[] {1.0, 2.0}, new Object[] {3.0, Double.NaN}, new Object[] {5.0, 6.0},
             new Object[] {Double.NEGATIVE_INFINITY, 8.0});
-        assertError(IllegalArgumentException.class, () -> Dist.fromDataFrame(df, "a", "b"), "'b'", "NaN", "row 1");
+        assertError(IllegalArgumentException.class, () -> Dist.fromDataFrame(df, "a", "b"), "'b'", "NaN", "row 2");
         Path csv = tmp.resolve("inf.csv");
         Files.writeString(csv, "a,b\n1,2\n3,4\n5,Infinity\n");
-        assertError(IllegalArgumentException.class, () -> Dist.readCsv(csv.toString()), "'b'", "+infinity", "row 2",
+        assertError(IllegalArgumentException.class, () -> Dist.readCsv(csv.toString()), "'b'", "+infinity", "inf.csv line 4",
             "inf.csv");
 
         Dist.setDropInvalidRows(true);

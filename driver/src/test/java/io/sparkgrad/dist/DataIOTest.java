@@ -271,7 +271,7 @@ class DataIOTest {
         Dataset<Row> between = vectors(two, two, three, three);
         assertEquals(2, between.rdd().getNumPartitions());
         List<Dataset<Row>> bad = List.of(within, between);
-        String[] badRow = {"row 3", "row 2"};
+        String[] badRow = {"row 4", "row 3"}; // counted from 1
         for (int i = 0; i < 2; i++) {
             Dataset<Row> d = bad.get(i);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Dist.fromDataFrame(d, "features"));
@@ -330,7 +330,7 @@ class DataIOTest {
         // check the parsing itself
         IllegalArgumentException nan = assertThrows(IllegalArgumentException.class,
             () -> Dist.readCsv(csv.toString(), "x", "y", "id"));
-        assertTrue(nan.getMessage().contains("'y' is NaN") && nan.getMessage().contains("row 1"), nan.getMessage());
+        assertTrue(nan.getMessage().contains("data.csv line 3, column 'y': is NaN"), nan.getMessage());
         DistArray x = Dist.readCsv(csv.toString(), "x", "id");
         assertArrayEquals(new long[] {3, 2}, x.shape());
         assertArrayEquals(new double[] {1.5, 0, 2250, 1, -0.1, 2}, x.toArray());
@@ -341,7 +341,7 @@ class DataIOTest {
         Files.writeString(bad, "a,b\n1,2\n3,4\n5,x7\n");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Dist.readCsv(bad.toString(), "a", "b"));
         String m = e.getMessage();
-        assertTrue(m.contains("bad.csv") && m.contains("'b'") && m.contains("row 2") && m.contains("x7"), m);
+        assertTrue(m.contains("bad.csv line 4") && m.contains("'b'") && m.contains("x7"), m);
 
         e = assertThrows(IllegalArgumentException.class, () -> Dist.readCsv(csv.toString(), "id", "z"));
         assertTrue(e.getMessage().contains("'z'") && e.getMessage().contains("data.csv"), e.getMessage());
@@ -383,13 +383,13 @@ class DataIOTest {
             rows.add(RowFactory.create((double) i, i == 9 ? null : (long) i));
         }
         Dataset<Row> one = spark.createDataFrame(rows, schema).coalesce(1);
-        // four partitions of three rows, in order: row 9 is the first row of the last one
+        // four partitions of three rows, in order: row 10 is the first row of the last one
         Dataset<Row> four = spark.range(0, 12, 1, 4).select(col("id").cast("double").as("a"),
             when(col("id").equalTo(9), lit(null)).otherwise(col("id")).as("b"));
         for (Dataset<Row> d : List.of(one, four)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Dist.fromDataFrame(d, "a", "b"));
             String m = e.getMessage();
-            assertTrue(m.contains("'b'") && m.contains("null") && m.contains("row 9"), m);
+            assertTrue(m.contains("'b'") && m.contains("null") && m.contains("row 10 of the data set"), m);
             assertTrue(!m.contains("Exception") && !m.contains("\n"), m);
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

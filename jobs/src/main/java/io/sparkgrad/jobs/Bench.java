@@ -48,6 +48,7 @@ final class Bench {
     static int run(Options o, PrintStream out) {
         int rows = o.positiveInt("rows") / (o.flag("quick") ? 10 : 1);
         int cols = o.positiveInt("cols");
+        SpillReport.attach();
         var spark = Dist.session();
         out.printf("sparkgrad bench: %d x %d, master %s, %d cores%n", rows, cols, spark.sparkContext().master(),
             Runtime.getRuntime().availableProcessors());

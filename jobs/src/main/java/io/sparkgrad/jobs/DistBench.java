@@ -19,6 +19,7 @@ public final class DistBench {
 
     /** Runs the benchmark; {@code rows} x {@code cols} data, {@code iterations} timed gradients. */
     public static void run(PrintStream out, int rows, int cols, int iterations) {
+        SpillReport.attach();
         var spark = Dist.session();
         out.printf("sparkgrad distributed benchmark: logistic regression loss + gradient%n");
         out.printf("master %s, %d rows x %d columns, float64, %d timed iterations%n",

@@ -35,8 +35,15 @@ final class GradCheckJob {
         double l2 = o.number("l2", 0, Double.MAX_VALUE);
         int sample = o.positiveInt("sample");
         List<Integer> hidden = new ArrayList<>();
-        o.list("hidden").forEach(h -> hidden.add(Integer.parseInt(h)));
-        TrainingData data = TrainingData.from("gradcheck", o, kind, seed);
+        for (String h : o.list("hidden")) {
+            try {
+                hidden.add(Integer.parseInt(h));
+            } catch (NumberFormatException e) {
+                throw new JobError("gradcheck: --hidden must list positive widths like 8,4, got '" + o.string("hidden") + "'");
+            }
+        }
+        TrainingData data = TrainingData.from("gradcheck", o, kind, seed,
+            TrainingData.Reading.of(o, Train.labelCheck(kind), Train.labelRequirement(kind), out));
         int n = (int) Math.min(sample, data.rows());
         NDArray raw = data.x.slice(0, 0, n).toLocal();
         // standardised, as train optimises: moderate scores keep the finite differences accurate

@@ -4,6 +4,9 @@ import io.sparkgrad.dist.SparkJobException;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Arrays;
 
 /**
@@ -29,6 +32,8 @@ public final class Main {
         "Without spark-submit, jobs run on an embedded local[*] Spark; under spark-submit they use its master.");
 
     public static void main(String[] args) {
+        // Spark's own lines, until the JVM exits (stopping the session, shutdown hooks), go to the run's log
+        RunLog.open(args.length == 0 ? "help" : args[0]);
         int code = run(args, System.out, System.err);
         SparkSession.getDefaultSession().foreach(s -> {
             s.stop();
@@ -37,75 +42,131 @@ public final class Main {
         System.exit(code);
     }
 
-    /** Runs one command and returns the process exit code. */
+    /**
+     * Runs one command and returns the process exit code. Every failure ends here and becomes one
+     * line on {@code err}: bad input (a {@link JobError}, or sparkgrad's {@link IllegalArgumentException}s,
+     * which name the file, line, column or option) exits 2; a Spark job that failed for good, a
+     * limit sparkgrad names ({@link IllegalStateException}) or a bug exits 1 and says which. While the command runs, Spark's logging goes to the run's
+     * log file ({@link RunLog}), which the line names when anything was logged.
+     */
     static int run(String[] args, PrintStream out, PrintStream err) {
         String command = args.length == 0 ? "help" : args[0];
         String[] rest = Arrays.copyOfRange(args, Math.min(1, args.length), args.length);
         boolean verbose = Arrays.asList(rest).contains("--verbose");
-        try {
-            switch (command) {
-                case "tour":
-                    if (rest.length > 0) {
-                        throw new JobError("tour takes no options, got " + String.join(" ", rest));
-                    }
-                    Tour.run(out);
-                    return 0;
-                case "train":
-                    return withOptions(Train.options(), rest, out, "[options]", o -> Train.run(o, out));
-                case "gradcheck":
-                    return withOptions(GradCheckJob.options(), rest, out, "[options]", o -> GradCheckJob.run(o, out));
-                case "bench-core":
-                    return withOptions(new Options("bench-core").flag("quick", "every size at a tenth"), rest, out, "[--quick]",
-                        o -> {
-                            CoreBench.run(out, o.flag("quick"));
-                            return 0;
-                        });
-                case "bench":
-                    return withOptions(Bench.options(), rest, out, "[options]", o -> Bench.run(o, out));
-                case "bench-dist":
-                    return withOptions(new Options("bench-dist")
-                        .option("rows", "1000000", "rows").option("cols", "50", "columns")
-                        .option("iterations", "10", "timed gradients").flag("quick", "rows / 10"), rest, out, "[options]",
-                        o -> {
-                            int rows = o.positiveInt("rows");
-                            DistBench.run(out, o.flag("quick") ? Math.max(1, rows / 10) : rows, o.positiveInt("cols"),
-                                o.positiveInt("iterations"));
-                            return 0;
-                        });
-                case "help":
-                case "--help":
-                case "-h":
-                    out.println(USAGE);
-                    return 0;
-                default:
-                    throw new JobError("unknown command '" + command + "'\n" + USAGE);
+        try (RunLog log = RunLog.open(command)) {
+            try {
+                return dispatch(command, rest, out, err);
+            } catch (Throwable e) {
+                return failure(command, e, verbose, log, err);
             }
-        } catch (JobError | IllegalArgumentException e) {
-            err.println("sparkgrad " + (e instanceof JobError ? "" : command + ": ") + e.getMessage());
-            if (verbose) {
-                e.printStackTrace(err);
-            }
-            return 2;
-        } catch (SparkJobException e) {
-            err.println("sparkgrad " + command + ": " + e.getMessage());
-            if (verbose) {
-                e.printStackTrace(err);
-            } else {
-                err.println("(run with --verbose for the stack trace)");
-            }
-            return 1;
         }
+    }
+
+    private static int dispatch(String command, String[] rest, PrintStream out, PrintStream err) {
+        switch (command) {
+            case "tour":
+                if (rest.length > 0) {
+                    throw new JobError("tour takes no options, got " + String.join(" ", rest));
+                }
+                Tour.run(out);
+                return 0;
+            case "train":
+                return withSpark(Train.options(), rest, out, err, o -> Train.run(o, out));
+            case "gradcheck":
+                return withSpark(GradCheckJob.options(), rest, out, err, o -> GradCheckJob.run(o, out));
+            case "bench-core": {
+                Options o = new Options("bench-core").flag("quick", "every size at a tenth");
+                if (!o.parse(rest)) {
+                    out.print(o.usage("[--quick]"));
+                    return 0;
+                }
+                CoreBench.run(out, o.flag("quick"));
+                return 0;
+            }
+            case "bench":
+                return withSpark(Bench.options(), rest, out, err, o -> Bench.run(o, out));
+            case "bench-dist":
+                return withSpark(new Options("bench-dist")
+                    .option("rows", "1000000", "rows").option("cols", "50", "columns")
+                    .option("iterations", "10", "timed gradients").flag("quick", "rows / 10"), rest, out, err,
+                    o -> {
+                        int rows = o.positiveInt("rows");
+                        DistBench.run(out, o.flag("quick") ? Math.max(1, rows / 10) : rows, o.positiveInt("cols"),
+                            o.positiveInt("iterations"));
+                        return 0;
+                    });
+            case "help":
+            case "--help":
+            case "-h":
+                out.println(USAGE);
+                return 0;
+            default:
+                throw new JobError("unknown command '" + command + "'\n" + USAGE);
+        }
+    }
+
+    /** The one line of a failure, and the exit code: 2 for bad input, 1 for a failed Spark job or a bug. */
+    static int failure(String command, Throwable e, boolean verbose, RunLog log, PrintStream err) {
+        int code;
+        String line;
+        if (e instanceof JobError) {
+            code = 2;
+            line = "sparkgrad " + e.getMessage();
+        } else if (e instanceof IllegalArgumentException) {
+            code = 2;
+            line = "sparkgrad " + command + ": " + oneLine(e.getMessage());
+        } else if (e instanceof SparkJobException || e instanceof IllegalStateException) {
+            // a Spark job that failed for good, or a limit sparkgrad names (a local array too large, a stopped session)
+            code = 1;
+            line = "sparkgrad " + command + ": " + oneLine(e.getMessage());
+        } else if (e instanceof OutOfMemoryError) {
+            code = 1;
+            line = "sparkgrad " + command + ": out of memory (" + e.getMessage() + "): give the JVM more heap "
+                + "(bin/sparkgrad: SPARKGRAD_JAVA_OPTS=-Xmx8g; spark-submit: --driver-memory)";
+        } else {
+            code = 1;
+            line = "sparkgrad " + command + ": internal error, a bug in sparkgrad (please report it with the output of "
+                + "--verbose): " + e.getClass().getSimpleName() + ": " + oneLine(String.valueOf(e.getMessage()));
+        }
+        List<String> notes = new ArrayList<>();
+        Path logged = log.logged();
+        if (logged != null) {
+            notes.add("Spark's log: " + logged);
+        }
+        if (code == 1 && !verbose) {
+            notes.add("--verbose prints the stack trace");
+        }
+        err.println(line + (notes.isEmpty() ? "" : " (" + String.join("; ", notes) + ")"));
+        if (verbose) {
+            e.printStackTrace(err);
+        }
+        return code;
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replaceAll("\\s*\\R\\s*", " ");
     }
 
     private interface Body {
         int run(Options o);
     }
 
-    private static int withOptions(Options o, String[] args, PrintStream out, String synopsis, Body body) {
+    /**
+     * Parses the options and runs {@code body}, which uses Spark, with a one-line report of each
+     * job of the run that spilled cached blocks to disk ({@link SpillReport}, started when the
+     * command first needs Spark).
+     */
+    private static int withSpark(Options o, String[] args, PrintStream out, PrintStream err, Body body) {
         if (!o.parse(args)) {
-            out.print(o.usage(synopsis));
+            out.print(o.usage("[options]"));
             return 0;
         }
-        return body.run(o);
+        try (AutoCloseable spills = SpillReport.pending(o.command(), err)) {
+            return body.run(o);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e); // close() of the report throws nothing checked
+        }
     }
 }

@@ -23,6 +23,11 @@ final class Options {
         this.command = command;
     }
 
+    /** The sub-command these options belong to. */
+    String command() {
+        return command;
+    }
+
     /** Declares {@code --name VALUE}; {@code def} null means no default. */
     Options option(String name, String def, String text) {
         help.put(name, text);

@@ -1,6 +1,7 @@
 package io.sparkgrad.jobs;
 
 import io.sparkgrad.autograd.Autograd;
+import io.sparkgrad.dist.DataReader;
 import io.sparkgrad.dist.Dist;
 import io.sparkgrad.dist.DistArray;
 import io.sparkgrad.np.NDArray;
@@ -15,11 +16,8 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * {@code bin/sparkgrad train}: fits a model written with sparkgrad's autograd on distributed
@@ -34,7 +32,6 @@ final class Train {
             .option("model", "logistic", "linear | logistic | softmax | mlp")
             .option("hidden", "64,32", "hidden layer widths of the MLP");
         return TrainingData.dataOptions(o, "100000", "20")
-            .flag("drop-invalid", "skip rows holding NaN or an infinity (default: such a value is an error)")
             .option("optimizer", "lbfgs", "sgd | momentum | adam | lbfgs")
             .option("lr", "0.1", "learning rate (sgd, momentum, adam)")
             .option("iterations", "20", "iterations (steps of the optimizer)")
@@ -43,8 +40,9 @@ final class Train {
             .option("seed", "1", "seed of the synthetic data, the initial weights and the row sampling")
             .flag("no-standardize", "train on the features as they are (default: divided by their standard deviation, "
                 + "which changes neither the objective nor the weights reported, only how fast the optimizer converges)")
-            .option("out", null, "folder to write (model.json, weights.parquet, history.csv, loss.png)")
-            .flag("overwrite", "replace --out if it exists")
+            .option("out", null, "folder to write (model.json, weights.parquet, history.csv, loss.png); claimed at the "
+                + "start, so a second run on it fails at once")
+            .flag("overwrite", "replace --out if it exists (the old folder is removed once the new one is in place)")
             .option("predict", null, "score --data with the model saved in this folder, writing predictions to --out")
             .flag("verbose", "print stack traces of errors");
     }
@@ -70,20 +68,20 @@ final class Train {
             }
         }
         Path outDir = o.has("out") ? Paths.get(o.string("out")) : null;
-        checkOut(outDir, o.flag("overwrite"));
-        Dist.setDropInvalidRows(o.flag("drop-invalid"));
-
-        TrainingData data = TrainingData.from("train", o, kind, seed);
-        int classes = checkLabels(kind, data);
-        Model model = Model.of(kind, data.features.size(), classes, hidden);
-        out.printf("train: %s model, %d rows x %d features%s, %s, %d iterations, l2 %s, master %s%n", kind, data.rows(),
-            data.features.size(), classes > 2 ? ", " + classes + " classes" : "", optimizerName, iterations, o.string("l2"),
-            Dist.session().sparkContext().master());
-        Fit fit = fit(model, data, new Setup(optimizerName, lr, iterations, l2, fraction, seed, !o.flag("no-standardize")), out);
-        if (outDir != null) {
-            writeOutputs(outDir, new ModelFile(model, fit.weights(), data.features, data.label), fit.history(),
-                o.flag("overwrite"));
-            out.println("train: wrote " + outDir + " (model.json, weights.parquet, history.csv, loss.png)");
+        try (OutputClaim claim = outDir == null ? null : OutputClaim.claim("train", outDir, o.flag("overwrite"))) {
+            TrainingData.Reading how = TrainingData.Reading.of(o, labelCheck(kind), labelRequirement(kind), out);
+            TrainingData data = TrainingData.from("train", o, kind, seed, how);
+            int classes = classes(kind, data);
+            Model model = Model.of(kind, data.features.size(), classes, hidden);
+            out.printf("train: %s model, %d rows x %d features%s, %s, %d iterations, l2 %s, master %s%n", kind, data.rows(),
+                data.features.size(), classes > 2 ? ", " + classes + " classes" : "", optimizerName, iterations,
+                o.string("l2"), Dist.session().sparkContext().master());
+            Fit fit = fit(model, data, new Setup(optimizerName, lr, iterations, l2, fraction, seed, !o.flag("no-standardize")),
+                out);
+            if (claim != null) {
+                writeOutputs(claim, new ModelFile(model, fit.weights(), data.features, data.label), fit.history());
+                out.println("train: wrote " + outDir + " (model.json, weights.parquet, history.csv, loss.png)");
+            }
         }
         return 0;
     }
@@ -145,48 +143,55 @@ final class Train {
         return new Fit(std == null ? params : std.original(params), history);
     }
 
-    /** Checks the labels the model needs and returns the number of classes (0 for regression). */
-    private static int checkLabels(String kind, TrainingData data) {
-        String col = "label column '" + data.label + "'";
+    /** The labels a model of {@code kind} can learn from, checked on the executors as the data is read; null: any. */
+    static DataReader.ValueCheck labelCheck(String kind) {
         switch (kind) {
             case "linear":
-                return 0;
-            case "logistic": {
-                double[] bad = TrainingData.firstBadLabel(data.y, v -> v == 0 || v == 1);
-                if (bad != null) {
-                    throw new JobError("train: " + col + " is " + bad[1] + " at row " + (long) bad[0]
-                        + "; logistic regression needs labels 0 or 1");
-                }
-                return 2;
-            }
-            default: {
-                double[] bad = TrainingData.firstBadLabel(data.y, v -> v >= 0 && v == Math.rint(v) && v < 1_000_000);
-                if (bad != null) {
-                    throw new JobError("train: " + col + " is " + bad[1] + " at row " + (long) bad[0] + "; " + kind
-                        + " needs class labels 0, 1, 2, ...");
-                }
-                int classes = (int) data.y.max().item() + 1;
-                if (classes < 2) {
-                    throw new JobError("train: " + col + " holds a single class; " + kind + " needs at least two");
-                }
-                return classes;
-            }
+                return null;
+            case "logistic":
+                return v -> v == 0 || v == 1;
+            default:
+                return v -> v >= 0 && v == Math.rint(v) && v < 1_000_000;
         }
     }
 
-    private static void checkOut(Path outDir, boolean overwrite) {
-        if (outDir != null && Files.exists(outDir) && !overwrite) {
-            throw new JobError("train: " + outDir + " already exists (pass --overwrite to replace it)");
-        }
+    static String labelRequirement(String kind) {
+        return kind.equals("logistic") ? "logistic regression needs labels 0 or 1" : kind + " needs class labels 0, 1, 2, ...";
     }
 
     /**
-     * Writes everything into a temporary folder beside {@code outDir}, then renames it: a failed
+     * The number of classes (0 for regression): the labels were checked while the data was read
+     * (synthetic labels and labels already in memory are checked here).
+     */
+    private static int classes(String kind, TrainingData data) {
+        String col = "label column '" + data.label + "'";
+        DataReader.ValueCheck check = labelCheck(kind);
+        if (check == null) {
+            return 0;
+        }
+        if (!data.labelsChecked) {
+            double[] bad = TrainingData.firstBadLabel(data.y, check::test);
+            if (bad != null) {
+                throw new JobError("train: " + col + " is " + bad[1] + " at row " + ((long) bad[0] + 1) + "; "
+                    + labelRequirement(kind));
+            }
+        }
+        if (kind.equals("logistic")) {
+            return 2;
+        }
+        int classes = (int) data.y.max().item() + 1;
+        if (classes < 2) {
+            throw new JobError("train: " + col + " holds a single class; " + kind + " needs at least two");
+        }
+        return classes;
+    }
+
+    /**
+     * Writes everything into the claim's temporary folder, then moves it to {@code --out}: a failed
      * run never leaves a half-written model where {@code --predict} would read it.
      */
-    private static void writeOutputs(Path outDir, ModelFile model, List<double[]> history, boolean overwrite) {
-        Path parent = outDir.toAbsolutePath().getParent();
-        Path tmp = parent.resolve("." + outDir.getFileName() + ".tmp-" + System.nanoTime());
+    private static void writeOutputs(OutputClaim claim, ModelFile model, List<double[]> history) {
+        Path tmp = claim.temporary();
         try {
             Files.createDirectories(tmp);
             model.write(tmp);
@@ -200,17 +205,11 @@ final class Train {
             }
             Files.writeString(tmp.resolve("history.csv"), csv);
             LossChart.write(tmp.resolve("loss.png"), model.model.kind + " model: training loss", losses);
-            if (overwrite && Files.exists(outDir)) {
-                deleteTree(outDir);
-            }
-            Files.move(tmp, outDir, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            deleteQuietly(tmp);
-            throw new JobError("train: cannot write " + outDir + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            deleteQuietly(tmp);
-            throw e;
+            throw new JobError("train: cannot write " + tmp + " (for --out): " + e.getClass().getSimpleName() + ": "
+                + e.getMessage(), e);
         }
+        claim.commit();
     }
 
     /** The parameters as Parquet rows (param, index, value), for tools that read tables. */
@@ -226,50 +225,52 @@ final class Train {
             DataTypes.createStructField("param", DataTypes.StringType, false),
             DataTypes.createStructField("index", DataTypes.IntegerType, false),
             DataTypes.createStructField("value", DataTypes.DoubleType, false)));
-        Dist.session().createDataFrame(rows, schema).coalesce(1).write().mode(SaveMode.ErrorIfExists)
-            .parquet(path.toString());
+        write("train", path, () -> Dist.session().createDataFrame(rows, schema).coalesce(1).write()
+            .mode(SaveMode.ErrorIfExists).parquet(path.toString()));
     }
 
     private static int predict(Options o, PrintStream out) {
-        ModelFile saved = ModelFile.read("train --predict", Paths.get(o.string("predict")));
-        Path outDir = Paths.get(o.required("out"));
-        checkOut(outDir, o.flag("overwrite"));
-        TrainingData data = TrainingData.read("train --predict", o.required("data"), o.string("format"), null,
-            saved.features);
-        NDArray p = saved.model.predict(data.x, saved.params);
-        DistArray result = (DistArray) (p.isDistributed() ? p : Dist.fromLocal(p, 1));
-        Path parent = outDir.toAbsolutePath().getParent();
-        Path tmp = parent.resolve("." + outDir.getFileName() + ".tmp-" + System.nanoTime());
-        try {
-            result.toDataFrame("prediction").write().parquet(tmp.toString());
-            if (o.flag("overwrite") && Files.exists(outDir)) {
-                deleteTree(outDir);
-            }
-            Files.move(tmp, outDir, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            deleteQuietly(tmp);
-            throw new JobError("train --predict: cannot write " + outDir + ": " + e.getMessage(), e);
+        String command = "train --predict";
+        if (o.flag("drop-invalid")) {
+            // the predictions are one row per input row, without an id: a dropped row would shift the rest
+            throw new JobError(command + ": --drop-invalid cannot be used with --predict, whose output has one row per "
+                + "input row in order: a dropped row would pair every later prediction with the wrong row");
         }
-        out.printf("train --predict: scored %d rows with the %s model in %s; predictions in %s%n", data.rows(),
-            saved.model.kind, o.string("predict"), outDir);
+        ModelFile saved = ModelFile.read(command, Paths.get(o.string("predict")));
+        Path outDir = Paths.get(o.required("out"));
+        String path = o.required("data");
+        try (OutputClaim claim = OutputClaim.claim(command, outDir, o.flag("overwrite"))) {
+            TrainingData data = TrainingData.forModel(command, path, o.string("format"), saved,
+                TrainingData.Reading.of(o, null, null, out));
+            NDArray p = saved.model.predict(data.x, saved.params);
+            DistArray result = (DistArray) (p.isDistributed() ? p : Dist.fromLocal(p, 1));
+            write(command, outDir, () -> result.toDataFrame("prediction").write().parquet(claim.temporary().toString()));
+            claim.commit();
+            out.printf("%s: scored %d rows with the %s model in %s; predictions in %s%n", command, data.rows(),
+                saved.model.kind, o.string("predict"), outDir);
+        }
         return 0;
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
+    /**
+     * Runs a Spark write of an output: a failure to write (a folder that cannot be written) is
+     * the user's error naming {@code target}; sparkgrad's own errors pass through.
+     */
+    private static void write(String command, Path target, Runnable write) {
         try {
-            if (Files.exists(dir)) {
-                deleteTree(dir);
+            write.run();
+        } catch (IllegalArgumentException | IllegalStateException | JobError e) {
+            throw e;
+        } catch (RuntimeException e) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
             }
-        } catch (IOException ignored) {
-            // best effort: a leftover hidden temporary folder is harmless
+            if (root instanceof IOException) {
+                throw new JobError(command + ": cannot write " + target + ": " + root.getClass().getSimpleName() + ": "
+                    + String.valueOf(root.getMessage()).replaceAll("\\s*\\R\\s*", " "), e);
+            }
+            throw e;
         }
     }
 }

@@ -1,20 +1,18 @@
 package io.sparkgrad.jobs;
 
+import io.sparkgrad.dist.DataReader;
 import io.sparkgrad.dist.Dist;
 import io.sparkgrad.dist.DistArray;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
 import io.sparkgrad.worker.Block;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 
 import java.io.File;
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -29,34 +27,57 @@ final class TrainingData {
     final NDArray y;
     final List<String> features;
     final String label;
+    /** True when the labels passed the model's check while they were read. */
+    final boolean labelsChecked;
 
-    private TrainingData(NDArray x, NDArray y, List<String> features, String label) {
+    private TrainingData(NDArray x, NDArray y, List<String> features, String label, boolean labelsChecked) {
         this.x = x;
         this.y = y;
-        this.features = List.copyOf(features);
+        this.features = features;
         this.label = label;
+        this.labelsChecked = labelsChecked;
     }
 
     /** Rows already in memory: features {@code x} (n, d) and labels {@code y} (n), with their names. */
     static TrainingData of(NDArray x, NDArray y, List<String> features, String label) {
-        return new TrainingData(x, y, features, label);
+        return new TrainingData(x, y, List.copyOf(features), label, false);
     }
 
-    /** Declares the options that choose the data: a file, or synthetic rows. */
+    /** Declares the options that choose the data and how strictly it is read: a file, or synthetic rows. */
     static Options dataOptions(Options o, String syntheticRows, String syntheticCols) {
         return o.option("data", null, "Parquet file or folder, CSV with a header, or LIBSVM text; none: synthetic data")
             .option("format", null, "parquet | csv | libsvm (default: from the file name)")
             .option("label", "label", "label column")
             .option("features", null, "feature columns, comma-separated (default: every other numeric column)")
+            .flag("drop-invalid", "skip the rows strict parsing refuses (a null or empty value, text that is not a number, "
+                + "NaN, an infinity, a label the model cannot take, a malformed line), counting them (default: an error)")
+            .flag("permissive", "parse as Spark's PERMISSIVE mode: a CSV line's extra fields dropped and missing ones "
+                + "empty, LIBSVM indices in any order (a repeated index keeps its last value), Parquet page checksums "
+                + "not verified")
             .option("rows", syntheticRows, "rows of synthetic data")
             .option("cols", syntheticCols, "columns of synthetic data")
             .option("classes", "3", "classes of synthetic data for softmax and mlp");
     }
 
+    /**
+     * How to read a file: strict or permissive, whether invalid rows are dropped, the check the
+     * labels must pass (null: none) and where notes go (columns left out, rows dropped).
+     */
+    record Reading(boolean dropInvalid, boolean permissive, DataReader.ValueCheck labelCheck, String labelRequirement,
+                   PrintStream notes) {
+        static Reading of(Options o, DataReader.ValueCheck labelCheck, String labelRequirement, PrintStream notes) {
+            return new Reading(o.flag("drop-invalid"), o.flag("permissive"), labelCheck, labelRequirement, notes);
+        }
+
+        DataReader apply(DataReader r) {
+            return r.dropInvalid(dropInvalid).permissive(permissive).dropHint("--drop-invalid skips such rows");
+        }
+    }
+
     /** Reads the data the options name (as {@link #dataOptions} declared them). */
-    static TrainingData from(String command, Options o, String kind, long seed) {
+    static TrainingData from(String command, Options o, String kind, long seed, Reading how) {
         return o.has("data")
-            ? read(command, o.string("data"), o.string("format"), o.required("label"), o.list("features"))
+            ? read(command, o.string("data"), o.string("format"), o.required("label"), o.list("features"), how)
             : synthetic(kind, o.positiveInt("rows"), o.positiveInt("cols"), o.positiveInt("classes"), seed);
     }
 
@@ -65,8 +86,11 @@ final class TrainingData {
     }
 
     /** How a path is read: by its {@code format} when given, else by its extension. */
-    static String formatOf(String path, String format) {
+    static String formatOf(String command, String path, String format) {
         if (format != null) {
+            if (!List.of("parquet", "csv", "libsvm").contains(format)) {
+                throw new JobError(command + ": --format must be one of parquet, csv, libsvm, got '" + format + "'");
+            }
             return format;
         }
         String p = path.toLowerCase(Locale.ROOT);
@@ -79,132 +103,190 @@ final class TrainingData {
         return "parquet";
     }
 
+    private static void checkExists(String command, String path) {
+        if (!path.contains("://") && !path.matches(".*[*?\\[\\]{}].*") && !new File(path).exists()) {
+            throw new JobError(command + ": no file or directory at " + path);
+        }
+    }
+
     /**
      * Reads {@code path}: the {@code features} columns (empty: every numeric column but the label)
      * and, when {@code label} is not null, the label column.
      */
-    static TrainingData read(String command, String path, String format, String label, List<String> features) {
-        if (!path.contains("://") && !new File(path).exists()) {
-            throw new JobError(command + ": no file or directory at " + path);
-        }
-        String fmt = formatOf(path, format);
+    static TrainingData read(String command, String path, String format, String label, List<String> features,
+                             Reading how) {
+        checkExists(command, path);
+        String fmt = formatOf(command, path, format);
+        SpillReport.attach();
         try {
             if (fmt.equals("libsvm")) {
-                return libsvm(command, path, label != null);
+                if (!features.isEmpty()) {
+                    throw new JobError(command + ": LIBSVM rows have the features f1..fd by index; --features applies to "
+                        + "CSV and Parquet columns");
+                }
+                if (label != null && !label.equals("label")) {
+                    throw new JobError(command + ": a LIBSVM row's label is its first value; --label applies to CSV and "
+                        + "Parquet columns");
+                }
+                return libsvm(command, path, label != null, 0, null, how);
             }
-            List<String> cols = new ArrayList<>(features.isEmpty() ? numericColumns(path, fmt, label) : features);
+            List<String> cols = new ArrayList<>(features.isEmpty() ? defaultFeatures(command, path, fmt, label, how) : features);
             if (cols.isEmpty()) {
                 throw new JobError(command + ": " + path + " has no numeric feature columns besides the label '" + label + "'");
             }
-            List<String> all = new ArrayList<>(cols);
-            if (label != null) {
-                if (cols.contains(label)) {
-                    throw new JobError(command + ": the label column '" + label + "' is also listed as a feature");
-                }
-                all.add(label);
+            if (label != null && cols.contains(label)) {
+                throw new JobError(command + ": the label column '" + label + "' is also listed as a feature");
             }
-            String[] names = all.toArray(new String[0]);
-            DistArray data = fmt.equals("csv") ? Dist.readCsv(path, names) : Dist.readParquet(path, names);
-            return split(data, cols, label);
+            return columns(command, path, fmt, cols, label, how);
         } catch (IllegalArgumentException e) {
-            throw new JobError(e.getMessage(), e); // sparkgrad's IO errors name the file, column and row
+            throw userError(command, e);
         }
     }
 
-    private static TrainingData split(NDArray data, List<String> features, String label) {
+    /** Reads the data a saved model scores: its feature columns, checked against what the data has. */
+    static TrainingData forModel(String command, String path, String format, ModelFile model, Reading how) {
+        checkExists(command, path);
+        String fmt = formatOf(command, path, format);
+        SpillReport.attach();
+        List<String> want = model.features;
+        try {
+            if (fmt.equals("libsvm")) {
+                for (int j = 0; j < want.size(); j++) {
+                    if (!want.get(j).equals("f" + (j + 1))) {
+                        throw new JobError(command + ": the model was trained on the columns " + list(want) + ", and LIBSVM "
+                            + "rows have the features f1..fd by index: score data that has the model's columns");
+                    }
+                }
+                return libsvm(command, path, false, want.size(), "the model's " + want.size() + " features (f1..f"
+                    + want.size() + ")", how);
+            }
+            List<String> have = allColumns(path, fmt);
+            List<String> missing = new ArrayList<>();
+            for (String f : want) {
+                if (have.stream().noneMatch(h -> h.equalsIgnoreCase(f))) {
+                    missing.add(f);
+                }
+            }
+            if (!missing.isEmpty()) {
+                throw new JobError(command + ": " + path + " lacks " + (missing.size() == 1 ? "the feature " : "the features ")
+                    + list(missing) + " of the model (trained on " + list(want) + "; the data has " + list(have) + ")");
+            }
+            List<String> unused = new ArrayList<>();
+            for (String h : have) {
+                if (want.stream().noneMatch(h::equalsIgnoreCase) && !h.equalsIgnoreCase(String.valueOf(model.label))) {
+                    unused.add(h);
+                }
+            }
+            if (!unused.isEmpty()) {
+                how.notes().println(command + ": not scoring with " + (unused.size() == 1 ? "the column " : "the columns ")
+                    + list(unused) + " of " + path + ": the model was trained on " + list(want));
+            }
+            return columns(command, path, fmt, want, null, how);
+        } catch (IllegalArgumentException e) {
+            throw userError(command, e);
+        }
+    }
+
+    private static JobError userError(String command, IllegalArgumentException e) {
+        return new JobError(command + ": " + e.getMessage(), e);
+    }
+
+    private static String list(List<String> names) {
+        return names.size() <= 12 ? String.join(", ", names)
+            : String.join(", ", names.subList(0, 10)) + ", ... (" + names.size() + " in all)";
+    }
+
+    private static TrainingData columns(String command, String path, String fmt, List<String> cols, String label,
+                                        Reading how) {
+        List<String> all = new ArrayList<>(cols);
+        if (label != null) {
+            all.add(label);
+        }
+        DataReader r = how.apply(fmt.equals("csv") ? DataReader.csv(path) : DataReader.parquet(path))
+            .columns(all.toArray(new String[0]));
+        if (label != null && how.labelCheck() != null) {
+            r.check(label, how.labelCheck(), how.labelRequirement());
+        }
+        DataReader.Result result = r.read();
+        noteDropped(command, result, how);
+        return split(result.array(), List.copyOf(cols), label, how.labelCheck() != null);
+    }
+
+    private static void noteDropped(String command, DataReader.Result result, Reading how) {
+        if (result.droppedRows() > 0) {
+            long kept = result.array().dim(0);
+            how.notes().printf("%s: dropped %d invalid row%s of %d (--drop-invalid); the first: %s%n", command,
+                result.droppedRows(), result.droppedRows() == 1 ? "" : "s", kept + result.droppedRows(), result.firstDropped());
+        }
+    }
+
+    private static TrainingData split(NDArray data, List<String> features, String label, boolean checked) {
         int d = features.size();
         NDArray x = data.slice(1, 0, d);
         NDArray y = label == null ? null : data.slice(1, d, d + 1).reshape(-1);
-        return new TrainingData(x, y, features, label);
+        return new TrainingData(x, y, features, label, checked);
     }
 
-    /** The numeric columns of a Parquet or CSV source, without the label, in file order. */
-    private static List<String> numericColumns(String path, String fmt, String label) {
-        SparkSession spark = Dist.session();
+    /**
+     * Every numeric column but the label, in file order; for Parquet the columns left out (text,
+     * vectors, ...) are named in a note. CSV columns are text until parsed, so all are features.
+     */
+    private static List<String> defaultFeatures(String command, String path, String fmt, String label, Reading how) {
         List<String> out = new ArrayList<>();
         if (fmt.equals("csv")) {
-            // CSV columns are text until parsed: every column but the label is a feature
-            for (String c : spark.read().option("header", "true").csv(path).columns()) {
+            for (String c : allColumns(path, fmt)) {
                 if (!c.equals(label)) {
                     out.add(c);
                 }
             }
             return out;
         }
-        for (StructField f : spark.read().parquet(path).schema().fields()) {
-            if (f.dataType() instanceof NumericType && !f.name().equals(label)) {
-                out.add(f.name());
+        List<String> skipped = new ArrayList<>();
+        for (StructField f : schema(path, fmt).fields()) {
+            if (f.name().equals(label)) {
+                continue;
             }
+            if (f.dataType() instanceof NumericType) {
+                out.add(f.name());
+            } else {
+                skipped.add("'" + f.name() + "' (" + f.dataType().simpleString() + ")");
+            }
+        }
+        if (!skipped.isEmpty()) {
+            how.notes().println(command + ": leaving out the non-numeric " + (skipped.size() == 1 ? "column " : "columns ")
+                + list(skipped) + " of " + path + "; --features names the columns to use");
         }
         return out;
     }
 
+    /** The column names of a CSV header or a Parquet schema. */
+    private static List<String> allColumns(String path, String fmt) {
+        return List.of(schema(path, fmt).fieldNames());
+    }
+
+    private static StructType schema(String path, String fmt) {
+        return (fmt.equals("csv") ? DataReader.csv(path) : DataReader.parquet(path)).schema();
+    }
+
     /**
-     * Reads LIBSVM text ({@code label index:value ...}, indices from 1): one job finds the
-     * number of features, then the rows become dense columns {@code f1..fd} and {@code label}.
+     * Reads LIBSVM text ({@code label index:value ...}, indices from 1) as dense columns
+     * {@code f1..fd} and {@code label}: d the largest index, or {@code numFeatures} when positive
+     * (an index past it fails naming {@code source}).
      */
-    private static TrainingData libsvm(String command, String path, boolean withLabel) {
-        SparkSession spark = Dist.session();
-        JavaRDD<String> lines = spark.read().textFile(path).javaRDD()
-            .filter(l -> !l.isBlank() && !l.trim().startsWith("#"));
-        int d = lines.map(l -> maxIndex(l, path)).fold(0, Math::max);
-        if (d == 0) {
-            throw new JobError(command + ": " + path + " has no LIBSVM rows with features");
+    private static TrainingData libsvm(String command, String path, boolean withLabel, int numFeatures, String source,
+                                       Reading how) {
+        DataReader r = how.apply(DataReader.libsvm(path));
+        if (numFeatures > 0) {
+            r.numFeatures(numFeatures, source);
         }
-        JavaRDD<Row> rows = lines.map(l -> parseLibsvm(l, d, path));
-        List<StructField> fields = new ArrayList<>();
-        List<String> features = new ArrayList<>();
-        for (int j = 1; j <= d; j++) {
-            features.add("f" + j);
-            fields.add(DataTypes.createStructField("f" + j, DataTypes.DoubleType, false));
+        if (withLabel && how.labelCheck() != null) {
+            r.check("label", how.labelCheck(), how.labelRequirement());
         }
-        fields.add(DataTypes.createStructField("label", DataTypes.DoubleType, false));
-        Dataset<Row> df = spark.createDataFrame(rows, DataTypes.createStructType(fields));
-        List<String> cols = new ArrayList<>(features);
-        if (withLabel) {
-            cols.add("label");
-        }
-        DistArray data = Dist.fromDataFrame(df, cols.toArray(new String[0]));
-        return split(data, features, withLabel ? "label" : null);
-    }
-
-    private static int maxIndex(String line, String path) {
-        String[] t = line.trim().split("\\s+");
-        int max = 0;
-        for (int i = 1; i < t.length; i++) {
-            int colon = t[i].indexOf(':');
-            try {
-                int idx = Integer.parseInt(t[i].substring(0, colon));
-                Double.parseDouble(t[i].substring(colon + 1));
-                if (idx < 1) {
-                    throw new NumberFormatException();
-                }
-                max = Math.max(max, idx);
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException("train: " + path + ": '" + t[i] + "' is not index:value (indices from 1)"
-                    + " in the line '" + line + "'");
-            }
-        }
-        return max;
-    }
-
-    private static Row parseLibsvm(String line, int d, String path) {
-        String[] t = line.trim().split("\\s+");
-        Object[] values = new Object[d + 1];
-        for (int j = 0; j < d; j++) {
-            values[j] = 0.0;
-        }
-        try {
-            values[d] = Double.parseDouble(t[0]);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("train: " + path + ": label '" + t[0] + "' is not a number in the line '"
-                + line + "'");
-        }
-        for (int i = 1; i < t.length; i++) {
-            int colon = t[i].indexOf(':');
-            values[Integer.parseInt(t[i].substring(0, colon)) - 1] = Double.parseDouble(t[i].substring(colon + 1));
-        }
-        return RowFactory.create(values);
+        DataReader.Result result = r.read();
+        noteDropped(command, result, how);
+        List<String> cols = result.columns();
+        return split(result.array(), cols.subList(0, cols.size() - 1), withLabel ? "label" : null,
+            how.labelCheck() != null);
     }
 
     /**
@@ -212,6 +294,7 @@ final class TrainingData {
      * known model of the given kind ({@code classes} classes for softmax and MLP).
      */
     static TrainingData synthetic(String kind, int rows, int cols, int classes, long seed) {
+        SpillReport.attach();
         int blockRows = Dist.defaultBlockRows(cols);
         NDArray x = Dist.cache(Dist.randomNormal(seed, blockRows, rows, cols));
         NDArray noise = Dist.randomNormal(seed + 1, blockRows, rows);
@@ -232,7 +315,7 @@ final class TrainingData {
         for (int j = 0; j < cols; j++) {
             names.add("f" + j);
         }
-        return new TrainingData(x, Dist.cache(y), names, "label");
+        return new TrainingData(x, Dist.cache(y), names, "label", false);
     }
 
     /**

@@ -95,11 +95,16 @@ final class SparkProcesses implements AutoCloseable {
 
     /** {@code spark-submit --class io.sparkgrad.jobs.Main sparkgrad-app.jar} with the options, then the job's arguments. */
     static List<String> sparkSubmit(List<String> submitOptions, String... jobArgs) {
+        return sparkSubmit("1g", submitOptions, jobArgs);
+    }
+
+    /** As {@link #sparkSubmit(List, String...)} with a driver heap of {@code heap} ({@code -Xmx}). */
+    static List<String> sparkSubmit(String heap, List<String> submitOptions, String... jobArgs) {
         List<String> args = new ArrayList<>(submitOptions);
         args.addAll(List.of("--conf", "spark.ui.enabled=false", "--class", Main.class.getName(), APP_JAR.toString()));
         args.addAll(Arrays.asList(jobArgs));
         // in client mode the driver is this JVM, so its heap and flags go on the java command itself
-        return java(List.of("-Xmx1g"), "org.apache.spark.deploy.SparkSubmit", args.toArray(new String[0]));
+        return java(List.of("-Xmx" + heap), "org.apache.spark.deploy.SparkSubmit", args.toArray(new String[0]));
     }
 
     /** A TCP port free on 127.0.0.1 a moment ago. */

@@ -80,4 +80,20 @@ class SparkSubmitIT {
         assertTrue(r.stdout().isEmpty(), r::stdout);
         assertTrue(Files.notExists(tmp.resolve("never")));
     }
+
+    @Test
+    void blocksThatDoNotFitInMemorySpillWithOneLinePerJob() throws Exception {
+        // 1,000,000 x 40 doubles (305 MiB) cached on a driver of 600 MiB (about 180 MiB for Spark's memory)
+        SparkProcesses.Result r = processes.run("submit-spill", SparkProcesses.sparkSubmit("600m",
+            List.of("--master", "local[2]"),
+            "train", "--rows", "1000000", "--cols", "40", "--iterations", "2", "--optimizer", "sgd"), 300);
+        assertEquals(0, r.exitCode(), () -> "spark-submit train failed\n" + processes.logs());
+        Pattern spill = Pattern.compile("train: job \\d+ spilled \\d+ blocks?, \\d+\\.\\d GiB to disk: not enough memory to "
+            + "cache them \\(sparkgrad .*\\)");
+        List<String> spills = r.stderrLines().stream().filter(l -> l.contains("spilled")).collect(Collectors.toList());
+        assertTrue(!spills.isEmpty() && spills.stream().allMatch(l -> spill.matcher(l).matches()), r::stderr);
+        assertTrue(r.stderrLines().stream().noneMatch(l -> l.contains("MemoryStore") || l.contains("Not enough space")),
+            r::stderr);
+        assertTrue(r.stdout().contains("iteration    2"), r::stdout);
+    }
 }

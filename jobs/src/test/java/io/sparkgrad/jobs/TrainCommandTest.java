@@ -153,21 +153,22 @@ class TrainCommandTest {
         assertUserError(run("train", "--data", "/no/such/points.csv"), "/no/such/points.csv");
         assertUserError(run("train", "--data", RealDataTest.DATA, "--features", "mean_radius,no_such_column"),
             "no_such_column");
-        assertUserError(run("train", "--data", RealDataTest.DATA, "--label", "mean_radius"), "mean_radius", "row 0");
+        assertUserError(run("train", "--data", RealDataTest.DATA, "--label", "mean_radius"), "breast_cancer.csv line 2",
+            "column 'mean_radius'", "labels 0 or 1");
         assertUserError(run("train", "--iterations", "zero"), "--iterations");
         assertUserError(run("train", "--model", "forest"), "--model", "forest");
         assertUserError(run("train", "--wat"), "--wat");
 
         Path text = tmp.resolve("text.csv");
         Files.writeString(text, "a,b,label\n1,2,0\n3,oops,1\n");
-        assertUserError(run("train", "--data", text.toString()), "'b'", "oops", "row 1");
+        assertUserError(run("train", "--data", text.toString()), "text.csv line 3", "'b'", "oops");
 
         Path nulls = tmp.resolve("nulls.parquet");
         List<Row> rows = Arrays.asList(RowFactory.create(1.0, 0.0), RowFactory.create(null, 1.0), RowFactory.create(2.0, 1.0));
         Dist.session().createDataFrame(rows, DataTypes.createStructType(List.of(
             DataTypes.createStructField("x", DataTypes.DoubleType, true),
             DataTypes.createStructField("label", DataTypes.DoubleType, true)))).coalesce(1).write().parquet(nulls.toString());
-        assertUserError(run("train", "--data", nulls.toString()), "'x'", "row 1");
+        assertUserError(run("train", "--data", nulls.toString()), "'x'", "row group 1 of 1, row 2");
 
         Path empty = tmp.resolve("empty.csv");
         Files.writeString(empty, "x,label\n");
