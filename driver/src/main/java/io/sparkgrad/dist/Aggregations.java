@@ -158,6 +158,31 @@ final class Aggregations {
         return LocalArray.pending(shape, () -> batch.valueOf(m));
     }
 
+    /**
+     * Runs this thread's planned aggregations now if one of them reads the blocks of {@code node}
+     * (which are about to be dropped from Spark's cache: a variable was assigned). Computed later,
+     * they would be right too, but from the lineage of blocks no longer cached, which for a
+     * parameter updated step after step goes back to its first value.
+     */
+    static void runIfReading(DistNode node) {
+        Batch b = OPEN.get();
+        if (b == null) {
+            return;
+        }
+        List<DistNode> roots = new ArrayList<>();
+        synchronized (b) {
+            for (WeakReference<Member> r : b.members) {
+                Member m = r.get();
+                if (m != null) {
+                    roots.add(m.partials);
+                }
+            }
+        }
+        if (DistNode.reaches(roots, node)) {
+            b.run();
+        }
+    }
+
     // ------------------------------------------------------------------ the job
 
     private static void runJob(List<Member> members) {

@@ -34,8 +34,11 @@ import java.util.List;
 public final class DistArray extends NDArray {
     private final Layout layout;
     private DistNode node;
-    // true when this array persisted its RDD for a backward pass, or as a materialised gradient
-    private boolean cachedBySparkgrad;
+    // true when this array persisted its RDD for a backward pass: released when the graph is freed
+    private boolean cachedForBackward;
+    // true when assign cached the blocks it made (a variable's value, a stored gradient): released
+    // when they are replaced, never when a graph that read them is freed
+    private boolean ownsBlocks;
     // the number of times assign replaced the blocks
     private volatile int version;
 
@@ -142,11 +145,13 @@ public final class DistArray extends NDArray {
         JavaRDD<Block> fresh = v.rdd().persist(StorageLevel.MEMORY_AND_DISK());
         Jobs.run("materialise " + Shape.str(shape), moves, fresh::count);
         DistNode old = node;
-        boolean oldOurs = cachedBySparkgrad;
+        boolean oldOurs = ownsBlocks || cachedForBackward;
         node = DistNode.leaf(layout, fresh);
-        cachedBySparkgrad = true;
+        ownsBlocks = true;
+        cachedForBackward = false;
         version++;
         if (oldOurs && old.builtRdd() != fresh) {
+            Aggregations.runIfReading(old); // a pending loss of the old values: from the cached blocks, while they are
             old.unpersist();
         }
     }
@@ -159,7 +164,7 @@ public final class DistArray extends NDArray {
     /** Caches the blocks because a backward pass will read them again (idempotent). */
     void persistForBackward() {
         if (node.persist()) {
-            cachedBySparkgrad = true;
+            cachedForBackward = true;
         }
     }
 
@@ -170,9 +175,9 @@ public final class DistArray extends NDArray {
      */
     @Override
     public void onGraphFreed() {
-        if (cachedBySparkgrad) {
+        if (cachedForBackward) {
             node.unpersist();
-            cachedBySparkgrad = false;
+            cachedForBackward = false;
         }
         node.releaseBroadcasts();
     }

@@ -13,9 +13,11 @@ import io.sparkgrad.np.UnaryFn;
 import io.sparkgrad.worker.Block;
 import io.sparkgrad.worker.BlockFn;
 import io.sparkgrad.worker.BlockProgram;
+import io.sparkgrad.worker.Gather;
 import io.sparkgrad.worker.Generators;
 import io.sparkgrad.worker.Kernels;
 import io.sparkgrad.worker.Reblock;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 
 import java.util.ArrayList;
@@ -644,11 +646,17 @@ final class DistBackend implements Backend {
      * Rows of {@code table} picked by {@code indices}. Distributed indices with a local table
      * (an embedding lookup from a column of the data) stay distributed like the indices, the table
      * travelling with the tasks. Local indices into a distributed table gather, in one job, the
-     * rows each block holds. Both distributed: the table is collected when it fits this JVM.
+     * rows each block holds. Both distributed, each in blocks of rows (an embedding table kept on
+     * the executors): a join by row, the result blocked like the indices; split otherwise, the
+     * table is collected when it fits this JVM.
      */
     private NDArray take(NDArray table, NDArray indices, long[] shape) {
         if (table instanceof DistArray && indices instanceof DistArray) {
-            DistArray t = (DistArray) table;
+            DistArray t = dist("take", table);
+            DistArray idx = dist("take", indices);
+            if (t.layout().axis() == 0 && idx.layout().axis() == 0) {
+                return joinedTake(t, idx, shape);
+            }
             if (8L * t.size() > Dist.maxLocalBytes()) {
                 throw new IllegalArgumentException("take: gathering rows of a distributed table of shape "
                     + Shape.str(t.shape()) + " by distributed indices of shape " + Shape.str(indices.shape())
@@ -696,6 +704,17 @@ final class DistBackend implements Backend {
         }
         if (like instanceof DistArray) {
             DistArray d = dist("scatterAdd", like);
+            DistArray carrier = (DistArray) (indices instanceof DistArray ? indices : values);
+            boolean valuesInRows = !(values instanceof DistArray) || ((DistArray) values).layout().axis() == 0;
+            if (d.layout().axis() == 0 && carrier.layout().axis() == 0 && indices.ndim() >= 1 && valuesInRows) {
+                // the gradient of a distributed table gathered by distributed indices: summed where its blocks live
+                Layout rows = carrier.layout();
+                DistArray idx = dist("scatterAdd", indices instanceof DistArray ? indices
+                    : split(indices, indices.ndim(), rows));
+                DistArray val = values instanceof DistArray ? dist("scatterAdd", values)
+                    : Dist.fromLocal(values, rows.along(0, without(values.shape(), 0)));
+                return scattered(d.layout(), idx, reblock(val, idx.layout()));
+            }
             if (8L * d.size() > Dist.maxLocalBytes()) {
                 throw new IllegalArgumentException("scatterAdd: adding distributed values into a distributed array of "
                     + "shape " + Shape.str(d.shape()) + " sums them in this JVM, and it holds " + 8L * d.size()
@@ -721,6 +740,66 @@ final class DistBackend implements Backend {
         int[] out = Shape.toInt("scatterAdd (its result is local)", shape);
         return aggregate("scatterAdd", ops, Kernels.scatterAdd(out, ops.position[0], ops.position[1]), ReduceFn.SUM,
             shape, BlockProgram.Kind.ROWWISE);
+    }
+
+    /**
+     * {@code take} of a table in blocks of rows by indices in blocks of rows, as a join by row on
+     * the executors: each block of indices asks each table block for the distinct rows it needs,
+     * and puts its block of the result together from the answers ({@link Gather}).
+     */
+    private static DistArray joinedTake(DistArray table, DistArray indices, long[] shape) {
+        Layout t = table.layout();
+        long[] starts = t.rowStarts();
+        int[] tableRowShape = t.rowShape();
+        int width = Shape.size(tableRowShape);
+        int tableBlocks = t.numBlocks();
+        int indexBlocks = indices.numBlocks();
+        Layout out = indices.layout().along(0, without(shape, 0));
+        String what = "gather (rows of " + tableBlocks + " table blocks joined to " + indexBlocks + " blocks of indices)";
+        DistNode.Movement m = new DistNode.Movement() {
+            @Override
+            public JavaRDD<Block> apply(List<JavaRDD<Block>> in) {
+                JavaPairRDD<Integer, Gather.Rows> asked = in.get(1)
+                    .mapPartitionsToPair(Gather.requests("take", starts), false)
+                    .partitionBy(new IndexPartitioner(tableBlocks));
+                JavaPairRDD<Integer, Gather.Rows> answered = JavaPairRDD.fromJavaRDD(
+                    in.get(0).zipPartitions(asked, Gather.answers(width))).partitionBy(new IndexPartitioner(indexBlocks));
+                return in.get(1).zipPartitions(answered, Gather.assemble("take", starts[tableBlocks], tableRowShape));
+            }
+
+            @Override
+            public String describe() {
+                return what;
+            }
+        };
+        return new DistArray(DistNode.moved(out, m, List.of(table.node(), indices.node())));
+    }
+
+    /**
+     * {@code scatterAdd} into zeros laid out as {@code target} (blocks of rows) from indices and
+     * values in the same blocks of rows, as a shuffle keyed by the target block: each target block
+     * adds what it receives in the indices' global order ({@link Gather#sum}).
+     */
+    private static DistArray scattered(Layout target, DistArray indices, DistArray values) {
+        long[] starts = target.rowStarts();
+        int[] rowShape = target.rowShape();
+        int n = target.numBlocks();
+        String what = "scatter-add (" + indices.numBlocks() + " blocks of indices summed into " + n + " blocks)";
+        DistNode.Movement m = new DistNode.Movement() {
+            @Override
+            public JavaRDD<Block> apply(List<JavaRDD<Block>> in) {
+                JavaRDD<scala.Tuple2<Integer, Gather.Rows>> pieces = in.get(0).zipPartitions(in.get(1),
+                    Gather.pieces("scatterAdd", starts, Shape.size(rowShape)));
+                return JavaPairRDD.fromJavaRDD(pieces).partitionBy(new IndexPartitioner(n))
+                    .mapPartitionsWithIndex(Gather.sum(starts, rowShape), false);
+            }
+
+            @Override
+            public String describe() {
+                return what;
+            }
+        };
+        return new DistArray(DistNode.moved(target, m, List.of(indices.node(), values.node())));
     }
 
     /** Refuses, before any job, local indices that name no row of an axis of {@code rows}. */

@@ -145,6 +145,22 @@ final class DistNode {
         return found.isEmpty() ? null : String.join(", ", found);
     }
 
+    /** True when {@code target} is one of {@code roots} or an input of theirs, directly or not. */
+    static boolean reaches(List<DistNode> roots, DistNode target) {
+        java.util.ArrayDeque<DistNode> todo = new java.util.ArrayDeque<>(roots);
+        java.util.Set<DistNode> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        while (!todo.isEmpty()) {
+            DistNode n = todo.pop();
+            if (n == target) {
+                return true;
+            }
+            if (seen.add(n)) {
+                n.inputs.forEach(todo::push);
+            }
+        }
+        return false;
+    }
+
     /** True when the blocks exist in Spark's storage (cached) or are data Spark reads itself. */
     private synchronized boolean isStored() {
         return rdd != null && (isLeaf() || !rdd.getStorageLevel().equals(StorageLevel.NONE()));

@@ -91,21 +91,86 @@ class DistGatherTest {
     }
 
     @Test
-    void bothDistributedCollectsTheTableWhenItFitsAndOtherwiseSaysWhatToChange() {
+    void bothDistributedJoinByRowAndTheDriverNeverHoldsTheTable() {
         double[][] local = embedding(tableL.mul(1), idxL, featL.mul(1));
-        NDArray idx = Dist.fromLocal(idxL, 2);
-        assertSame(local, embedding(Dist.fromLocal(tableL, 2), idx, Dist.fromLocal(featL, 2)), "both distributed");
         long limit = Dist.maxLocalBytes();
-        try {
-            Dist.setMaxLocalBytes(100);
-            NDArray table = Dist.fromLocal(tableL, 2);
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> table.take(idx));
-            String m = e.getMessage();
-            assertTrue(m.startsWith("take: ") && m.contains("(7, 3)") && m.contains("(20,)")
-                && m.contains("Dist.setMaxLocalBytes"), m);
-        } finally {
-            Dist.setMaxLocalBytes(limit);
+        for (int tb : new int[] {1, 3, 9}) { // 9 blocks of 7 rows: some empty
+            for (int ib : new int[] {1, 4}) {
+                NDArray table = Dist.fromLocal(tableL, tb);
+                NDArray idx = Dist.fromLocal(idxL, ib);
+                NDArray feat = Dist.fromLocal(featL, ib);
+                double loss;
+                try {
+                    Dist.setMaxLocalBytes(8L * V * D - 1); // collecting the table would fail
+                    table.attachGrad();
+                    feat.attachGrad();
+                    NDArray l;
+                    try (var r = Autograd.record()) {
+                        l = table.take(idx).mul(feat).sum(1).tanh().square().mean();
+                    }
+                    l.backward();
+                    loss = l.item();
+                } finally {
+                    Dist.setMaxLocalBytes(limit);
+                }
+                String what = tb + " table blocks, " + ib + " blocks of indices";
+                assertEquals(local[0][0], loss, 1e-12, what);
+                assertArrayEquals(local[1], table.grad().toArray(), 1e-12, what);
+                assertArrayEquals(local[2], feat.grad().toArray(), 1e-12, what);
+                assertEquals(tb, ((DistArray) table.grad()).numBlocks(), "the table's gradient is summed in its blocks");
+            }
         }
+    }
+
+    @Test
+    void aJoinedGatherKeepsTheIndicesShapeAndBlocks() {
+        NDArray idx2 = Np.array(new int[] {6, 2}, new double[] {6, 0, -1, 3, 3, 3, 0, 0, -7, 2, 5, 4});
+        for (int tb : new int[] {1, 2, 7}) {
+            DistArray got = (DistArray) Dist.fromLocal(tableL, tb).take(Dist.fromLocal(idx2, 4));
+            assertArrayEquals(new long[] {6, 2, 3}, got.shape());
+            assertEquals(4, got.numBlocks(), "blocked like the indices");
+            assertArrayEquals(tableL.take(idx2).toArray(), got.toArray(), 0.0, tb + " table blocks");
+        }
+        NDArray vector = Np.arange(10).mul(1.5); // a table of scalars: a weight vector
+        NDArray picks = Np.array(9, 0, 0, 4, -1);
+        assertArrayEquals(vector.take(picks).toArray(),
+            Dist.fromLocal(vector, 3).take(Dist.fromLocal(picks, 2)).toArray(), 0.0);
+    }
+
+    @Test
+    void scatterAddIntoADistributedArraySumsInTheLocalOrderToTheBit() {
+        Np.seed(5);
+        NDArray idx = Np.randomUniform(0, 5, 400).floor();       // many repeats of each row
+        NDArray val = Np.randomNormal(0, 1, 400, 2).mul(Np.randomNormal(0, 5, 400, 2).exp()); // magnitudes 1e-6..1e6
+        double[] expected = Np.scatterAdd(Np.zeros(9, 2), idx, val).toArray();
+        // the sums' rounding depends on their order: added backwards, they differ
+        double[] backwards = new double[18];
+        double[] i = idx.toArray();
+        double[] v = val.toArray();
+        for (int k = i.length - 1; k >= 0; k--) {
+            backwards[2 * (int) i[k]] += v[2 * k];
+            backwards[2 * (int) i[k] + 1] += v[2 * k + 1];
+        }
+        assertFalse(java.util.Arrays.equals(expected, backwards), "a test of the order needs sums that depend on it");
+        for (int lb : new int[] {1, 4}) {
+            for (int ib : new int[] {1, 3, 8}) {
+                NDArray got = Np.scatterAdd(Dist.fromLocal(Np.zeros(9, 2), lb), Dist.fromLocal(idx, ib),
+                    Dist.fromLocal(val, 5)); // the values in other blocks: moved to the indices' first
+                assertTrue(got.isDistributed());
+                assertEquals(lb, ((DistArray) got).numBlocks());
+                assertArrayEquals(expected, got.toArray(), 0.0, lb + " blocks, " + ib + " blocks of indices");
+            }
+        }
+    }
+
+    @Test
+    void aJoinedGatherNamesAnIndexOutOfRangeInOneLine() {
+        NDArray table = Dist.fromLocal(tableL, 2);
+        SparkJobException e = assertThrows(SparkJobException.class,
+            () -> table.take(Dist.fromLocal(Np.array(1, 2, 0, 7.5), 2)).sum().item());
+        String m = e.getMessage();
+        assertTrue(m.contains("take: index 7.5 (position 3 of the indices) is not an integer"), m);
+        assertFalse(m.contains("\n"), m);
     }
 
     @Test

@@ -16,5 +16,6 @@ public final class Registrator implements KryoRegistrator {
         kryo.register(double[].class);
         kryo.register(int[].class);
         kryo.register(long[].class);
+        kryo.register(Gather.Rows.class);
     }
 }
