@@ -72,9 +72,7 @@ class DistParameterTest {
             Dist.setMaxLocalBytes(8L * nItems * k - 1); // the driver cannot hold either factor matrix
             for (int s = 0; s < 20; s++) {
                 local.add(step(usersL, itemsL, uL, iL, ratingL, 20.0));
-                long t0 = System.nanoTime();
                 dist.add(step(users, items, u, i, rating, 20.0));
-                System.out.printf("factorization step %d: %.2f s%n", s, (System.nanoTime() - t0) / 1e9);
             }
             assertThrows(IllegalStateException.class, users::toLocal, "the limit holds");
         } finally {
@@ -120,9 +118,7 @@ class DistParameterTest {
             Dist.setMaxLocalBytes(8L * features / 2); // the driver cannot hold the weights
             for (int s = 0; s < 2; s++) {
                 lossL[s] = logisticStep(wL, idxL, valL, labelL);
-                long t0 = System.nanoTime();
                 lossD[s] = logisticStep(w, idx, val, label);
-                System.out.printf("logistic step %d: %.2f s%n", s, (System.nanoTime() - t0) / 1e9);
             }
         } finally {
             Dist.setMaxLocalBytes(limit);
