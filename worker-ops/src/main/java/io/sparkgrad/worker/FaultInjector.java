@@ -40,11 +40,12 @@ public final class FaultInjector {
     }
 
     private static volatile long delaySeed;
+    private static final java.util.Set<Long> DELAYED = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static volatile int maxDelayMillis;
 
     /**
-     * Makes every task of this JVM's executors wait a pseudo-random time in {@code [0, maxMillis)}
-     * before its work, drawn from {@code seed}, the stage, the partition and the attempt: with a
+     * Makes every task of this JVM's executors wait, once, a pseudo-random time in
+     * {@code [0, maxMillis)} before its work, drawn from {@code seed}, the stage, the partition and the attempt: with a
      * new seed per run, the tasks of a stage finish in another order, and a shuffle's blocks reach
      * their reducers in another order. For tests of determinism; 0 turns it off.
      */
@@ -60,6 +61,7 @@ public final class FaultInjector {
     public static void clear() {
         RULES.clear();
         maxDelayMillis = 0;
+        DELAYED.clear();
     }
 
     /** The delay of a task of {@code stage}, {@code partition} and {@code attempt} for {@code seed}, in [0, max). */
@@ -80,7 +82,7 @@ public final class FaultInjector {
         if (task == null) {
             return;
         }
-        if (max > 0) {
+        if (max > 0 && DELAYED.add(task.taskAttemptId())) { // once per task, however many kernels it runs
             try {
                 Thread.sleep(delayMillis(delaySeed, max, task.stageId(), task.partitionId(), task.attemptNumber()));
             } catch (InterruptedException e) {
