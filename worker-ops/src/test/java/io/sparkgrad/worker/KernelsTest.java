@@ -73,9 +73,9 @@ class KernelsTest {
 
     @Test
     void theSharesOfAGatherFromBlocksOfRowsAddUpToTheGather() {
-        NDArray idx = Np.array(9, 0, 4, -1, 3, 3, 6);
-        int[] outShape = {7, 3};
-        NDArray sum = Np.zeros(7, 3);
+        NDArray idx = Np.array(9, 0, 4, -1, 3, 3, 6, 2, 7);
+        int[] outShape = {9, 3};
+        NDArray sum = Np.zeros(9, 3);
         List<NDArray> b = blocks(X, STARTS);
         for (int i = 0; i < b.size(); i++) {
             sum = sum.add(Kernels.takeFromRows(STARTS, outShape).apply(i, new NDArray[] {b.get(i), idx}));
@@ -85,8 +85,9 @@ class KernelsTest {
 
     @Test
     void rowsOfAGeneratedScatterAddAreTheScatterAddsRows() {
-        NDArray idx = Np.array(1, 8, 1, -1, 5);
-        NDArray values = Np.arange(10.0).reshape(5, 2);
+        // rows at the first and last positions of blocks (0, 2, 3, 6, 7, 9), repeated, from the end
+        NDArray idx = Np.array(1, 8, 1, -1, 5, 0, 3, 6, 7, 2, 3);
+        NDArray values = Np.arange(22.0).reshape(11, 2);
         NDArray want = Np.scatterAdd(Np.zeros(10, 2), idx, values);
         List<NDArray> got = new ArrayList<>();
         for (int i = 0; i + 1 < STARTS.length; i++) {
