@@ -13,9 +13,11 @@ import java.util.Random;
  * GradCheck.check(xs -> xs[0].tanh().mul(xs[1]).sum(), Np.randomNormal(0, 1, 3, 4), Np.randomNormal(0, 1, 4));
  * }</pre>
  *
- * A non-scalar output is contracted with a fixed random weight array {@code w}, so the check covers
- * every output element rather than only their sum: the quantity differentiated is
- * {@code sum(w * f(x))}. The inputs are copied; the function sees fresh variables.
+ * A non-scalar output is contracted with a fixed random weight array {@code w} of both signs, so
+ * the check covers every output element rather than only their sum, and a rule that ignores its
+ * incoming gradient (or only its sign) fails: the quantity differentiated is {@code sum(w * f(x))},
+ * whose head gradient is {@code w}, not ones. The inputs are copied; the function sees fresh
+ * variables.
  */
 public final class GradCheck {
     private GradCheck() {}
@@ -82,25 +84,33 @@ public final class GradCheck {
     }
 
     /**
-     * Checks second derivatives: the gradients of {@code fn}, computed with
-     * {@code createGraph = true}, are contracted with fixed weights into one number whose own
-     * gradient is compared with finite differences of it. Covers every op the first-order
-     * gradients pass through.
+     * Checks second derivatives: the gradients of {@code fn} for a head gradient {@code v} (random,
+     * of both signs), computed with {@code createGraph = true}, are contracted with fixed weights
+     * into one number, whose own gradient is compared with finite differences of it, with respect
+     * to the inputs and to {@code v} (as PyTorch's gradgradcheck does for {@code grad_outputs}).
+     * Covers every op the first-order gradients pass through, and a rule whose result does not
+     * follow its incoming gradient in the graph (one that detaches it, or uses it in a constant)
+     * fails even where that incoming gradient is constant in the inputs.
      */
     public static Report gradgradcheck(ArrayFunction fn, double eps, double rtol, double atol, NDArray... inputs) {
+        long[] outShape;
+        try (Autograd.Scope p = Autograd.pause(Autograd.isTraining())) {
+            outShape = fn.apply(copies(inputs)).shape();
+        }
+        int n = inputs.length;
         ArrayFunction firstOrder = xs -> {
             // Under check's analytic pass the inputs are variables already; under its probes they
-            // are plain arrays, which get fresh variables here.
-            NDArray[] vs = new NDArray[xs.length];
-            for (int k = 0; k < xs.length; k++) {
+            // are plain arrays, which get fresh variables here. xs[n] is the head gradient.
+            NDArray[] vs = new NDArray[n];
+            for (int k = 0; k < n; k++) {
                 vs[k] = xs[k].requiresGrad() ? xs[k] : Autograd.freshVariable(xs[k]);
             }
             try (Autograd.Scope r = Autograd.record()) {
                 NDArray out = fn.apply(vs);
                 if (!out.requiresGrad()) {
-                    return Np.scalar(0);
+                    return xs[n].mul(0.0).sum();
                 }
-                NDArray head = out.mul(Np.array(out.shape(), weights(out.shape(), 0))).sum();
+                NDArray head = out.mul(xs[n]).sum();
                 java.util.List<NDArray> gs = Autograd.grad(java.util.List.of(head), java.util.Arrays.asList(vs), null,
                     true, true, true);
                 NDArray total = Np.scalar(0);
@@ -110,7 +120,17 @@ public final class GradCheck {
                 return total;
             }
         };
-        return check(firstOrder, eps, rtol, atol, inputs);
+        NDArray[] withHead = java.util.Arrays.copyOf(inputs, n + 1);
+        withHead[n] = Np.array(outShape, weights(outShape, 0));
+        return check(firstOrder, eps, rtol, atol, withHead);
+    }
+
+    private static NDArray[] copies(NDArray[] inputs) {
+        NDArray[] xs = new NDArray[inputs.length];
+        for (int k = 0; k < xs.length; k++) {
+            xs[k] = Np.array(inputs[k].shape(), inputs[k].toArray());
+        }
+        return xs;
     }
 
     /** sum(w * f(inputs with element e of input k set to v)), computed without recording. */
@@ -130,12 +150,16 @@ public final class GradCheck {
         return s;
     }
 
-    /** Fixed pseudo-random weights in [0.5, 1.5), different per element, same for every run. */
-    private static double[] weights(long[] shape, int stream) {
+    /**
+     * Fixed pseudo-random weights of magnitude in [0.5, 1.5) and random sign, different per element,
+     * the same for every run: never ones, never zero.
+     */
+    static double[] weights(long[] shape, int stream) {
         Random r = new Random(0x5eed + stream);
         double[] w = new double[Shape.size(Shape.toInt("gradcheck", shape))];
         for (int i = 0; i < w.length; i++) {
-            w[i] = 0.5 + r.nextDouble();
+            double m = 0.5 + r.nextDouble();
+            w[i] = r.nextBoolean() ? m : -m;
         }
         return w;
     }

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ReadmeExamplesTest {
 
     @Test
-    void tenLines() {
+    void tenLinesGiveTheGradientOfTwiceXDotX() {
         NDArray x = Np.arange(4.0);
         x.attachGrad();
         NDArray y;
@@ -25,7 +25,7 @@ class ReadmeExamplesTest {
     }
 
     @Test
-    void gradientsToAnyOrder() {
+    void gradientsRecordedWithCreateGraphDifferentiateAgain() {
         NDArray x = Np.array(1, 2, -3);
         x.attachGrad();
         NDArray g;
@@ -40,7 +40,7 @@ class ReadmeExamplesTest {
     }
 
     @Test
-    void helpers() {
+    void jacobianHessianVectorProductAndValueAndGradGiveTheStatedValues() {
         NDArray a = Np.array(new double[][] {{1, 2, 3}, {4, 5, 6}});
         NDArray j = Autograd.jacobian(v -> a.matmul(v), Np.array(1, -1, 2));
         assertEquals(a, j);
@@ -52,10 +52,23 @@ class ReadmeExamplesTest {
     }
 
     @Test
-    void modesAndDropout() {
+    void dropoutDropsAFractionPAndScalesTheRestInTrainingAndIsTheIdentityInPredictMode() {
+        Np.seed(3);
         try (var m = Autograd.trainMode()) {
-            for (double v : Np.ones(8).dropout(0.5).toArray()) {
-                assertTrue(v == 0 || v == 2);
+            double[] h = Np.ones(8).dropout(0.5).toArray();     // the README's line: zeros and 2s
+            long zeros = java.util.Arrays.stream(h).filter(v -> v == 0).count();
+            long twos = java.util.Arrays.stream(h).filter(v -> v == 2).count();
+            assertEquals(8, zeros + twos, java.util.Arrays.toString(h));
+            assertTrue(zeros > 0 && twos > 0, "some dropped, some kept: " + java.util.Arrays.toString(h));
+            // on many elements: the fraction dropped is p (within 6 standard deviations), the rest scaled by 1/(1-p)
+            for (double p : new double[] {0.5, 0.3, 0.9}) {
+                int n = 200_000;
+                double[] x = Np.ones(n).mul(3).dropout(p).toArray();
+                long dropped = java.util.Arrays.stream(x).filter(v -> v == 0).count();
+                assertEquals(p, dropped / (double) n, 6 * Math.sqrt(p * (1 - p) / n), "fraction dropped at p = " + p);
+                double kept = 3 / (1 - p);
+                assertTrue(java.util.Arrays.stream(x).allMatch(v -> v == 0 || Math.abs(v - kept) <= 1e-14 * kept),
+                    "survivors are 3/(1-p) = " + kept);
             }
         }
         try (var m = Autograd.predictMode()) {
@@ -64,7 +77,7 @@ class ReadmeExamplesTest {
     }
 
     @Test
-    void hooksAndIntermediateGradients() {
+    void aHookReplacesTheGradientAndRetainGradKeepsAnIntermediatesGradient() {
         NDArray x = Np.array(1, 2);
         x.attachGrad();
         x.registerHook(grad -> grad.clip(-1, 1));
@@ -81,7 +94,7 @@ class ReadmeExamplesTest {
     }
 
     @Test
-    void anomalyDetection() {
+    void anomalyDetectionNamesTheRuleThatProducedInfinity() {
         NDArray x = Np.array(0, 1);
         x.attachGrad();
         try (var a = Autograd.detectAnomaly()) {
@@ -97,7 +110,7 @@ class ReadmeExamplesTest {
     }
 
     @Test
-    void explainPrintsTheGraph() {
+    void explainPrintsTheRecordedGraphAsIndentedText() {
         NDArray x = Np.array(1, 2);
         x.attachGrad();
         NDArray y;

@@ -18,12 +18,17 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * One table of gradient checks over every differentiable op, against central finite differences:
  * broadcasting in every direction, reductions along each axis with and without keepdims, shape
  * ops, and fan-out; every row is checked to first and to second order (gradients recorded with
- * {@code createGraph} and differentiated again). {@link #everyDifferentiableOpIsInTheTable} fails when an op is added to the
+ * {@code createGraph} and differentiated again). {@link GradCheck} back-propagates a random head
+ * gradient of both signs (not the ones of {@code sum(y)}), and at second order differentiates with
+ * respect to that head gradient too, so a rule that ignores, or detaches, its incoming gradient
+ * fails its row. {@link #everyDifferentiableOpIsInTheTable} fails when an op is added to the
  * rule table without a row here.
  */
 class GradientTableTest {
@@ -199,6 +204,72 @@ class GradientTableTest {
     @MethodSource("cases")
     void secondDerivativesMatchFiniteDifferences(Case c) {
         GradCheck.gradgradcheck(c.fn(), c.inputs());
+    }
+
+    /** exp with a backward that is handed to it: the table's check must catch a wrong one. */
+    static final class ExpWithRule extends io.sparkgrad.autograd.Function {
+        private final java.util.function.BinaryOperator<NDArray> rule;
+
+        ExpWithRule(java.util.function.BinaryOperator<NDArray> rule) {
+            this.rule = rule;
+        }
+
+        @Override
+        protected NDArray forward(NDArray... x) {
+            saveForBackward(x[0]);
+            return x[0].exp();
+        }
+
+        @Override
+        protected NDArray[] backward(NDArray... g) {
+            return new NDArray[] {rule.apply(g[0], savedTensors()[0].exp())};
+        }
+    }
+
+    @Test
+    void theCheckBackPropagatesARandomSignedHeadGradientSoARuleIgnoringItFails() {
+        NDArray x = randn(3, 4);
+        GradCheck.check(xs -> new ExpWithRule(NDArray::mul).apply(xs[0]), x);           // the right rule passes
+        GradCheck.gradgradcheck(xs -> new ExpWithRule(NDArray::mul).apply(xs[0]), x);
+        // with the gradient of sum(y) (a head of ones), each of these wrong rules would pass
+        assertThrows(AssertionError.class,
+            () -> GradCheck.check(xs -> new ExpWithRule((g, e) -> e).apply(xs[0]), x), "ignores g");
+        assertThrows(AssertionError.class,
+            () -> GradCheck.check(xs -> new ExpWithRule((g, e) -> g.abs().mul(e)).apply(xs[0]), x), "ignores g's sign");
+        // right at first order, but its result does not follow g in the graph: only second order sees it
+        GradCheck.check(xs -> new ExpWithRule((g, e) -> g.detach().mul(e)).apply(xs[0]), x);
+        AssertionError e = assertThrows(AssertionError.class,
+            () -> GradCheck.gradgradcheck(xs -> new ExpWithRule((g, ex) -> g.detach().mul(ex)).apply(xs[0]), x));
+        assertTrue(e.getMessage().startsWith("gradcheck: input 1 (shape (3, 4))"), e.getMessage()); // the head gradient
+    }
+
+    @Test
+    void softmaxAlongTheRowGetsANonZeroGradientFromTheRandomHead() {
+        // the gradient of softmax(x, 1).sum() is exactly zero: only a head that is not constant
+        // along the row tests softmax's rule
+        NDArray x = randn(3, 4);
+        NDArray v = x.detach();
+        v.attachGrad();
+        NDArray y;
+        try (var r = Autograd.record()) {
+            y = v.softmax(1).sum();
+        }
+        y.backward();
+        assertTrue(v.grad().abs().max().item() < 1e-15, v.grad().toString());
+        GradCheck.check(xs -> xs[0].softmax(1), x);
+        // so a softmax whose rule gave zeros passed a check by sum(y); the check's head catches it
+        io.sparkgrad.autograd.Function zeroRule = new io.sparkgrad.autograd.Function() {
+            @Override
+            protected NDArray forward(NDArray... in) {
+                return in[0].softmax(1);
+            }
+
+            @Override
+            protected NDArray[] backward(NDArray... g) {
+                return new NDArray[] {g[0].mul(0.0)};
+            }
+        };
+        assertThrows(AssertionError.class, () -> GradCheck.check(xs -> zeroRule.apply(xs[0]), x));
     }
 
     @Test

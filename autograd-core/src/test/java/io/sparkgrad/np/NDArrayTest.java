@@ -425,7 +425,7 @@ class NDArrayTest {
         }
 
         @Test
-        void sqrtAbsAndSquare() {
+        void sqrtOfANegativeIsNaNAbsAndSquareAreNonNegative() {
             assertArray(Np.array(0, 4, 2.25, -1).sqrt(), shape(4), 0, 2, 1.5, Double.NaN);
             assertArray(Np.array(-3, 0, 2.5).abs(), shape(3), 3, 0, 2.5);
             assertArray(Np.array(-3, 0.5, 0).square(), shape(3), 9, 0.25, 0);
@@ -510,7 +510,7 @@ class NDArrayTest {
         private final NDArray b = matrix(new double[] {6, 5, 4}, new double[] {3, 2, 1});
 
         @Test
-        void sameShapeArithmetic() {
+        void arithmeticOfSameShapeArraysIsElementwise() {
             assertArray(a.add(b), shape(2, 3), 7, 7, 7, 7, 7, 7);
             assertArray(a.sub(b), shape(2, 3), -5, -3, -1, 1, 3, 5);
             assertArray(a.mul(b), shape(2, 3), 6, 10, 12, 12, 10, 6);
@@ -661,7 +661,7 @@ class NDArrayTest {
         }
 
         @Test
-        void powOfArraysAndScalars() {
+        void powBroadcastsAndGivesNaNForANegativeBaseToAFraction() {
             assertArray(Np.array(2, 3, 4).pow(2), shape(3), 4, 9, 16);
             assertArray(Np.array(4, 9).pow(0.5), shape(2), 2, 3);
             assertArray(Np.array(2, 2, 2).pow(Np.array(0, 1, -1)), shape(3), 1, 2, 0.5);
@@ -738,7 +738,7 @@ class NDArrayTest {
         private static final double PI = Math.PI;
 
         @Test
-        void tanSinhAndCosh() {
+        void tanSinhAndCoshMatchNumpyAndOverflowToInfinity() {
             // tan(inf) is NaN in numpy (math raises); sinh(711) and cosh(711) overflow to inf in numpy
             assertUlps(Np.array(0, PI / 4, 1, -1.5, INF, NAN).tan(), 1,
                 0, 0.9999999999999999, 1.5574077246549023, -14.101419947171719, NAN, NAN);
@@ -923,7 +923,7 @@ class NDArrayTest {
         }
 
         @Test
-        void comparisonsBroadcast() {
+        void comparisonsBroadcastAColumnAgainstARow() {
             NDArray col = Np.array(shape(2, 1), new double[] {1, 3});
             assertArray(col.gt(Np.array(0, 2, 4)), shape(2, 3), 1, 0, 0, 1, 1, 0);
             assertArray(col.eq(Np.array(1, 2, 3)), shape(2, 3), 1, 0, 0, 0, 0, 1);
@@ -955,7 +955,7 @@ class NDArrayTest {
         }
 
         @Test
-        void sumAlongEachAxisOfMatrix() {
+        void sumAlongEachAxisOfAMatrixDropsThatAxis() {
             assertArray(m.sum(0), shape(3), 3, 5, 7);
             assertArray(m.sum(1), shape(2), 3, 12);
             assertArray(m.sum(-1), shape(2), 3, 12);
@@ -987,7 +987,7 @@ class NDArrayTest {
         }
 
         @Test
-        void meanOfAllAndAlongAxes() {
+        void meanOverAllElementsAndAlongEachAxisDividesTheSumByTheCount() {
             assertArray(m.mean(), shape(), 2.5);
             assertArray(Np.mean(t), shape(), 11.5);
             assertArray(m.mean(0), shape(3), 1.5, 2.5, 3.5);
@@ -999,14 +999,14 @@ class NDArrayTest {
         }
 
         @Test
-        void maxAndMinOfAllElements() {
+        void maxAndMinOfAllElementsAreZeroDimensional() {
             assertArray(y.max(), shape(), 8);
             assertArray(y.min(), shape(), -5);
             assertArray(Np.array(Double.NEGATIVE_INFINITY).max(), shape(), Double.NEGATIVE_INFINITY);
         }
 
         @Test
-        void maxAndMinAlongAxes() {
+        void maxAndMinAlongAnyAxisKeepTheOtherAxes() {
             assertArray(y.max(0), shape(3), 3, 8, 7);
             assertArray(y.max(1), shape(2), 7, 8);
             assertArray(y.min(0), shape(3), 2, -1, -5);
@@ -1060,7 +1060,7 @@ class NDArrayTest {
         }
 
         @Test
-        void normAlongAxis() {
+        void normAlongAnAxisIsTheEuclideanNormOfEachRowOrColumn() {
             NDArray x = matrix(new double[] {3, 4}, new double[] {6, 8});
             assertArray(x.norm(1, false), shape(2), 5, 10);
             assertArray(x.norm(-1, true), shape(2, 1), 5, 10);
@@ -1081,7 +1081,7 @@ class NDArrayTest {
         }
 
         @Test
-        void logSumExpWithInfiniteValues() {
+        void logSumExpOfInfinitiesIsWhatNumpyGives() {
             double inf = Double.POSITIVE_INFINITY;
             assertArray(Np.array(-inf, 0).logSumExp(), shape(), 0);
             // log(0 + 0) = -inf and log(inf + 1) = inf, as numpy and scipy give
@@ -1091,7 +1091,7 @@ class NDArrayTest {
         }
 
         @Test
-        void logSumExpAlongAxis() {
+        void logSumExpAlongAnAxisIsStableForLargeRows() {
             NDArray x = matrix(new double[] {0, LN3}, new double[] {1000, 1000});
             assertClose(x.logSumExp(1), shape(2), 1e-15, LN4, 1000 + LN2);
             assertClose(x.logSumExp(-1, true), shape(2, 1), 1e-15, LN4, 1000 + LN2);

@@ -253,7 +253,7 @@ class DataIOTest {
     }
 
     @Test
-    void aVectorColumnDenseAndSparse() {
+    void aVectorColumnDenseOrSparseBecomesRowsAndVectorsOfOtherSizesAreNamedByRow() {
         assertEquals("vector", new VectorUDT().typeName());
         Dataset<Row> df = vectors(new Vec(3, null, new double[] {1, 2, 3}),
             new Vec(3, new int[] {0, 2}, new double[] {-4, 0.5}),
@@ -323,7 +323,7 @@ class DataIOTest {
     }
 
     @Test
-    void csvWithAHeader() throws IOException {
+    void csvColumnsAreReadByTheHeadersNamesAndABadValueNamesItsLine() throws IOException {
         Path csv = dir.resolve("data.csv");
         Files.writeString(csv, "id,name,x,y\n0,a,1.5,-2\n1,b, 2.25e3 ,NaN\n2,c,-0.1,Inf\n");
         // NaN and infinities parse, and are refused by default (BadInputTest); allowed here to
@@ -400,7 +400,7 @@ class DataIOTest {
     // ------------------------------------------------------------------ gradients
 
     @Test
-    void gradientThroughAnArrayFromADataFrame() {
+    void anArrayFromADataFrameGetsTheGradientsOfTheLocalEngine() {
         DistArray x = Dist.fromDataFrame(mixed(30).repartition(3), "id", "x", "price");
         NDArray w = Np.array(new double[][] {{0.5}, {-1}, {0.25}});
         w.attachGrad();

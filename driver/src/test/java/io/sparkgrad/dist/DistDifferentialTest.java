@@ -35,7 +35,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * blocks by {@link Dist#fromLocal}, and the two must agree to a relative 1e-12 per element (a sum
  * over blocks adds in another order than the local one-pass sum). Every case runs on 11 rows in
  * 1, 2 (an uneven last block) and 7 blocks, and on 3 rows in 5 blocks (empty partitions).
- * Distributed inputs must get distributed gradients, local inputs local ones.
+ * Distributed inputs must get distributed gradients, local inputs local ones. The gradients are
+ * those of {@code sum(y * r)} for a random local {@code r} of both signs (split into the result's
+ * blocks when the result is distributed), so every rule and every distributed plan of a gradient
+ * sees an incoming gradient that is not constant.
  */
 class DistDifferentialTest {
 
@@ -435,7 +438,13 @@ class DistDifferentialTest {
         double[][] grads = new double[xs.length][];
         boolean[] gradDist = new boolean[xs.length];
         if (differentiable) {
-            y.backward();
+            // back-propagate a random head gradient, not the ones of sum(y): a rule, or a plan of
+            // the distributed engine, that ignores or misplaces its incoming gradient then fails
+            NDArray loss;
+            try (var r = Autograd.record()) {
+                loss = y.mul(headGradient(c, y.shape())).sum();
+            }
+            loss.backward();
             for (int i = 0; i < xs.length; i++) {
                 NDArray g = xs[i].grad();
                 gradShapes[i] = g.shape();
@@ -444,6 +453,20 @@ class DistDifferentialTest {
             }
         }
         return new Result(y.shape(), value, y.isDistributed(), differentiable, gradShapes, grads, gradDist);
+    }
+
+    /**
+     * The head gradient of a case: a local array of {@code shape}, the same in the local and the
+     * distributed run, of magnitudes in [0.5, 1.5) and random signs, different per element.
+     */
+    static NDArray headGradient(Case c, long[] shape) {
+        Random r = new Random(c.name().hashCode() * 131L + Arrays.hashCode(shape));
+        double[] d = new double[Shape.size(Shape.toInt("head", shape))];
+        for (int i = 0; i < d.length; i++) {
+            double m = 0.5 + r.nextDouble();
+            d[i] = r.nextBoolean() ? m : -m;
+        }
+        return Np.array(Shape.toInt("head", shape), d);
     }
 
     private static final Map<String, Result> REFERENCE = new ConcurrentHashMap<>();

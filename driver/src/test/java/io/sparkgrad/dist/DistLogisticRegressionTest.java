@@ -219,8 +219,9 @@ class DistLogisticRegressionTest {
             long heapAt1000 = usedHeapAfterGc();
             System.out.printf("driver heap after GC: %.1f MiB at iteration 100, %.1f MiB at 1000%n",
                 heapAt100 / 1048576.0, heapAt1000 / 1048576.0);
-            // Spark keeps a bounded history of jobs (spark.ui.retainedJobs); sparkgrad keeps none
-            assertTrue(heapAt1000 - heapAt100 < 48L << 20, "driver heap grew by "
+            // Spark keeps a bounded history of jobs (spark.ui.retainedJobs); sparkgrad keeps none.
+            // The README's bound; measured -3.3 MiB (223.8 -> 220.5) and +5.4 MiB (194.5 -> 199.9) in two runs
+            assertTrue(heapAt1000 - heapAt100 < 16L << 20, "driver heap grew by "
                 + (heapAt1000 - heapAt100) / 1048576 + " MiB over 900 iterations");
             assertTrue(last < first * 0.9, "gradient descent lowers the loss: " + first + " -> " + last);
             assertTrue(Dist.metrics().snapshot().broadcasts() - broadcastsMadeBefore >= 1000,

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -103,7 +104,12 @@ class FaultToleranceTest {
         var e = assertThrows(SparkJobException.class, loss::backward);
         assertTrue(e.getMessage().matches("(?s)sparkgrad backward: matmul#\\d+ -> grad of input 1 \\(in one pass with "
             + "forward: sum#\\d+\\): the Spark job failed: InjectedFault: injected fault.*"), e.getMessage());
-        assertTrue(e.getCause() != null);
+        // Spark's own exception is the cause: the job aborted after the task's 4 attempts (local[2,4]),
+        // and below it the executor's exception itself
+        var spark = assertInstanceOf(org.apache.spark.SparkException.class, e.getCause());
+        assertTrue(spark.getMessage().contains("failed 4 times"), spark.getMessage());
+        var injected = assertInstanceOf(FaultInjector.InjectedFault.class, spark.getCause());
+        assertTrue(injected.getMessage().startsWith("injected fault in 'sparkgrad backward: matmul#"), injected.getMessage());
     }
 
     @Test

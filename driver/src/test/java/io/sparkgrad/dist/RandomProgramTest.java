@@ -55,8 +55,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * </pre>
  * To replay it, set {@link #REPLAY_SEED} to the printed seed (or pass
  * {@code -DrandomPrograms.replay=SEED}) and run
- * {@code mvn -q -o -pl driver -am test -Dtest=RandomProgramTest#replayOneSeed
- * -Dsurefire.failIfNoSpecifiedTests=false}: {@link #replayOneSeed()} prints the program, runs
+ * {@code mvn -q -o -pl driver -am test -Dtest=RandomProgramTest#theReplaySeedsProgramPassesEveryCheckAndFiniteDifferences
+ * -Dsurefire.failIfNoSpecifiedTests=false}: {@link #theReplaySeedsProgramPassesEveryCheckAndFiniteDifferences()} prints the program, runs
  * the same checks plus finite differences, and on a mismatch names the first node whose
  * distributed value differs from the local one (or says that every forward value agrees, so the
  * difference is in the backward pass).
@@ -91,7 +91,7 @@ class RandomProgramTest {
     static final double LIMIT = 1e3;
 
     /**
-     * The seed {@link #replayOneSeed()} replays: paste a failing program's seed here to debug it, or
+     * The seed {@link #theReplaySeedsProgramPassesEveryCheckAndFiniteDifferences()} replays: paste a failing program's seed here to debug it, or
      * pass it as {@code -DrandomPrograms.replay=SEED}.
      */
     static final long REPLAY_SEED = Long.getLong("randomPrograms.replay", mix(BASE_SEED + 7));
@@ -154,7 +154,7 @@ class RandomProgramTest {
      * the way to debug a program that {@link #randomPrograms()} reported.
      */
     @Test
-    void replayOneSeed() {
+    void theReplaySeedsProgramPassesEveryCheckAndFiniteDifferences() {
         check(REPLAY_SEED, true, true);
     }
 

@@ -252,6 +252,29 @@ class BadDataCommandTest {
     }
 
     @Test
+    void dropInvalidTrainsTheModelOfTheValidRowsAlone() throws Exception {
+        String bad = file("mixed.csv", "a,b,label\n1,2,0\n3,4,1,9\n5,x,1\n-7,8,1\n9,-10,0\n\n2,2,1\n");
+        String good = file("mixed-valid-rows.csv", "a,b,label\n1,2,0\n-7,8,1\n9,-10,0\n2,2,1\n");
+        java.nio.file.Path dropped = dir().resolve("model-dropped");
+        java.nio.file.Path clean = dir().resolve("model-clean");
+        TrainCommandTest.Run r = TrainCommandTest.run("train", "--data", bad, "--iterations", "5", "--drop-invalid",
+            "--out", dropped.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("dropped 2 invalid rows of 6 (--drop-invalid); the first: ") && r.out().contains(
+            "mixed.csv line 3"), r.out());
+        assertEquals(0, TrainCommandTest.run("train", "--data", good, "--iterations", "5", "--out", clean.toString()).code());
+        // the same rows in the same order: the same weights, bit for bit, and the same loss history
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var d = json.readTree(dropped.resolve("model.json").toFile()).path("params");
+        var c = json.readTree(clean.resolve("model.json").toFile()).path("params");
+        assertEquals(c, d);
+        assertTrue(d.get(0).path("values").get(0).asDouble() != 0, "training moved the weights: " + d);
+        assertEquals(Files.readAllLines(clean.resolve("history.csv")).stream().map(l -> l.replaceAll(",[^,]*$", "")).toList(),
+            Files.readAllLines(dropped.resolve("history.csv")).stream().map(l -> l.replaceAll(",[^,]*$", "")).toList(),
+            "losses and gradient norms (the seconds column aside)");
+    }
+
+    @Test
     void predictNamesTheColumnsItDoesNotUse() throws Exception {
         java.nio.file.Path out = dir().resolve("scored");
         String csv = file("abcd.csv", "a,b,c,d,label\n1,2,3,4,0\n");

@@ -20,8 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The application jar under {@code spark-submit} in a JVM of its own, as a user runs it:
  * {@code spark-submit --master local[2] --class io.sparkgrad.jobs.Main sparkgrad-app.jar train ...},
- * with only Spark's jars on the classpath. A run writes a model; bad input ends with exit code 2
- * and one line.
+ * with only Spark's jars on the classpath. A run writes the model a run in this JVM writes, bit for
+ * bit; bad input ends with exit code 2 and one line.
  */
 class SparkSubmitIT {
     @TempDir(cleanup = CleanupMode.ON_SUCCESS)
@@ -60,9 +60,27 @@ class SparkSubmitIT {
         JsonNode w = model.path("params").get(0);
         assertEquals("w", w.path("name").asText(), model::toString);
         assertEquals(5, w.path("values").size(), model::toString);
-        for (JsonNode v : w.path("values")) {
-            assertTrue(v.isNumber() && Double.isFinite(v.asDouble()), model::toString);
+
+        // the same run in this JVM, on the embedded session: the data are generated block by block
+        // from the seed in the same blocks (Dist.defaultBlockRows depends on the row width only),
+        // and every partial is combined in block order, so the weights agree bit for bit
+        Path local = tmp.resolve("model-in-process");
+        TrainCommandTest.Run here = TrainCommandTest.run("train", "--rows", "2000", "--cols", "5", "--iterations", "5",
+            "--seed", "3", "--out", local.toString());
+        assertEquals(0, here.code(), here.err());
+        JsonNode expected = new ObjectMapper().readTree(local.resolve("model.json").toFile()).path("params");
+        assertEquals(2, expected.size());
+        for (int p = 0; p < expected.size(); p++) {
+            JsonNode want = expected.get(p).path("values");
+            JsonNode got = model.path("params").get(p).path("values");
+            assertEquals(want.size(), got.size(), "values of parameter " + p);
+            for (int i = 0; i < want.size(); i++) {
+                assertEquals(Double.doubleToRawLongBits(want.get(i).asDouble()), Double.doubleToRawLongBits(
+                    got.get(i).asDouble()), "parameter " + p + " value " + i + ": in process " + want.get(i)
+                    + ", spark-submit " + got.get(i));
+            }
         }
+        assertTrue(w.path("values").get(0).asDouble() != 0, "training moved the weights: " + model);
         assertTrue(Files.isDirectory(out.resolve("weights.parquet")) && Files.isRegularFile(out.resolve("history.csv")),
             () -> "missing outputs in " + out);
     }

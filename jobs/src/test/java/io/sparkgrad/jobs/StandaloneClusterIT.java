@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class StandaloneClusterIT {
     static final int COLS = 6;
-    /** Two blocks of rows (see {@link #twoBlocks}): one task per executor. */
+    /** Two blocks of rows (see {@link #theClusterRunsRowsMakeTwoBlocksOneTaskPerExecutor}): one task per executor. */
     static final int ROWS = 2_000_000;
     static final String[] TRAIN = {"train", "--rows", String.valueOf(ROWS), "--cols", String.valueOf(COLS),
         "--iterations", "6", "--seed", "7"};
@@ -55,7 +55,7 @@ class StandaloneClusterIT {
     }
 
     @Test
-    void twoBlocks() {
+    void theClusterRunsRowsMakeTwoBlocksOneTaskPerExecutor() {
         int blockRows = Dist.defaultBlockRows(COLS);
         assertTrue(blockRows < ROWS && 2 * blockRows >= ROWS,
             "the cluster run is meant to have two blocks of rows, but " + ROWS + " rows of " + COLS

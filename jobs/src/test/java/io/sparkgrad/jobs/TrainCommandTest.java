@@ -98,18 +98,54 @@ class TrainCommandTest {
     }
 
     @Test
-    void predictScoresEveryRowWithTheSavedModel(@TempDir Path tmp) {
+    void predictGivesTheSigmoidOfTheSavedModelsScoresForEveryRowInOrder(@TempDir Path tmp) throws Exception {
         Path model = tmp.resolve("m");
         assertEquals(0, run("train", "--data", RealDataTest.DATA, "--iterations", "10", "--out", model.toString()).code());
         Path preds = tmp.resolve("p");
         Run r = run("train", "--predict", model.toString(), "--data", RealDataTest.DATA, "--out", preds.toString());
         assertEquals(0, r.code(), r.err());
-        Dataset<Row> p = Dist.session().read().parquet(preds.toString());
-        assertEquals(569, p.count());
-        for (Row row : p.collectAsList()) {
-            double v = row.getDouble(0);
-            assertTrue(v >= 0 && v <= 1, "a probability: " + v);
+
+        // the reference: sigmoid(x . w + b) per CSV row, in plain Java, from model.json's values
+        JsonNode m = new ObjectMapper().readTree(model.resolve("model.json").toFile());
+        List<String> features = new ArrayList<>();
+        m.path("features").forEach(f -> features.add(f.asText()));
+        double[] w = new double[features.size()];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = m.path("params").get(0).path("values").get(i).asDouble();
         }
+        double b = m.path("params").get(1).path("values").get(0).asDouble();
+        List<String> lines = Files.readAllLines(Path.of(RealDataTest.DATA));
+        List<String> header = Arrays.asList(lines.get(0).split(","));
+        List<Double> expected = new ArrayList<>();
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.split(",");
+            double z = b;
+            for (int i = 0; i < w.length; i++) {
+                z += w[i] * Double.parseDouble(f[header.indexOf(features.get(i))]);
+            }
+            expected.add(1 / (1 + Math.exp(-z)));
+        }
+        assertEquals(569, expected.size());
+
+        // the predictions, part file by part file in name order (each part keeps its rows' order)
+        List<Double> got = new ArrayList<>();
+        try (var parts = Files.list(preds)) {
+            for (Path part : parts.filter(f -> f.getFileName().toString().startsWith("part-")).sorted().toList()) {
+                for (Row row : Dist.session().read().parquet(part.toString()).collectAsList()) {
+                    got.add(row.getDouble(0));
+                }
+            }
+        }
+        assertEquals(expected.size(), got.size());
+        double lo = 1;
+        double hi = 0;
+        for (int i = 0; i < expected.size(); i++) {
+            // a dot product of 30 terms summed in another order: a few ulps of the score
+            assertEquals(expected.get(i), got.get(i), 1e-12, "row " + (i + 1));
+            lo = Math.min(lo, got.get(i));
+            hi = Math.max(hi, got.get(i));
+        }
+        assertTrue(lo < 0.1 && hi > 0.9, "the model separates the classes: predictions from " + lo + " to " + hi);
     }
 
     @Test
@@ -180,6 +216,29 @@ class TrainCommandTest {
             "already exists");
         assertUserError(run("train", "--predict", model.toString(), "--data", RealDataTest.DATA, "--out",
             tmp.resolve("p").toString()), "model.json");
+    }
+
+    @Test
+    void verboseAddsTheStackTraceBelowTheSameOneLine() {
+        Run quiet = run("train", "--data", "/no/such/points.csv");
+        Run loud = run("train", "--data", "/no/such/points.csv", "--verbose");
+        assertEquals(2, loud.code(), loud.err());
+        String line = quiet.err().lines().findFirst().orElseThrow();
+        assertEquals(line, loud.err().lines().findFirst().orElseThrow(), "the same one line first");
+        assertFalse(quiet.err().contains("\tat "), quiet.err());
+        assertTrue(loud.err().lines().skip(1).anyMatch(l -> l.startsWith("\tat io.sparkgrad.jobs.")),
+            "the trace follows: " + loud.err());
+
+        // a bug: the line no longer points to --verbose, the trace of the bug follows it
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (RunLog log = RunLog.open("train")) {
+            assertEquals(1, Main.failure("train", new NullPointerException("x is null"), true, log, new PrintStream(err)));
+        }
+        List<String> lines = err.toString().lines().toList();
+        assertTrue(lines.get(0).startsWith("sparkgrad train: internal error") && !lines.get(0).contains("--verbose prints"),
+            lines.get(0));
+        assertEquals("java.lang.NullPointerException: x is null", lines.get(1));
+        assertTrue(lines.get(2).startsWith("\tat io.sparkgrad.jobs.TrainCommandTest"), lines.get(2));
     }
 
     @Test
