@@ -66,6 +66,7 @@ public final class Dist {
             install(existing.get());
             return session;
         }
+        JvmFlags.check();
         SparkConf conf = configure(new SparkConf()); // also reads spark.* system properties (spark-submit's)
         conf.setIfMissing("spark.master", "local[*]").setIfMissing("spark.app.name", "sparkgrad");
         if (conf.get("spark.master").startsWith("local")) {
@@ -84,6 +85,9 @@ public final class Dist {
     }
 
     private static void install(SparkSession s) {
+        if (session != s) {
+            JvmFlags.check(); // one line naming a missing flag, not a Kryo failure in the first job
+        }
         session = s;
         if (LISTENING.putIfAbsent(s.sparkContext(), Boolean.TRUE) == null) {
             s.sparkContext().addSparkListener(METRICS);
