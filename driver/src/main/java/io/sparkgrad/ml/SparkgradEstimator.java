@@ -318,10 +318,21 @@ public final class SparkgradEstimator extends Estimator<SparkgradModel> implemen
         NDArray mean;
         NDArray scale;
         if (getStandardization()) {
-            mean = x.mean(0);
-            // the sample standard deviation (n - 1), as MLlib's summarizer: the same penalty as MLlib's
-            long n = rows.dim(0);
-            NDArray std = x.sub(mean).square().sum(0, false).div(Math.max(n - 1, 1)).sqrt();
+            // MLlib's summary statistics: the (weighted) mean, and the unbiased variance
+            // sum w (x - mean)^2 / (W - sum w^2 / W), which is sum (x - mean)^2 / (n - 1) for unit weights
+            double denominator;
+            NDArray m2;
+            if (w == null) {
+                mean = x.mean(0);
+                m2 = x.sub(mean).square().sum(0, false);
+                denominator = rows.dim(0) - 1;
+            } else {
+                NDArray wc = w.reshape(-1, 1);
+                mean = x.mul(wc).sum(0, false).div(weightSum);
+                m2 = x.sub(mean).square().mul(wc).sum(0, false);
+                denominator = weightSum - w.square().sum().item() / weightSum;
+            }
+            NDArray std = m2.div(denominator > 0 ? denominator : 1).sqrt();
             scale = Np.where(std.gt(0), std, 1.0); // a constant column is left as it is
             mean = Np.array(mean.shape(), mean.toArray());
             scale = Np.array(scale.shape(), scale.toArray());

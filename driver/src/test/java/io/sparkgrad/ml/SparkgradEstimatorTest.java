@@ -120,6 +120,34 @@ class SparkgradEstimatorTest {
         assertSameAfterLoading(fitted, dir);
     }
 
+    /** L1 (OWL-QN) with row weights: MLlib's LogisticRegression minimises the same objective. */
+    @Test
+    void l1WithRowWeightsMatchesMllib() {
+        // the ten mean_* features, row weights from 0.5 to 1.5
+        VectorAssembler ten = new VectorAssembler().setInputCols(Arrays.copyOf(features, 10)).setOutputCol("features");
+        Dataset<Row> weighted = ten.transform(train)
+            .withColumn("w", org.apache.spark.sql.functions.col("mean_radius").mod(1).plus(0.5));
+        double reg = 0.02;
+        SparkgradModel ours = new SparkgradEstimator().setModel("logistic").setRegParam(reg).setElasticNetParam(1)
+            .setWeightCol("w").setMaxIter(200).setTol(1e-10).fit(weighted);
+        LogisticRegressionModel mllib = new LogisticRegression().setRegParam(reg).setElasticNetParam(1).setWeightCol("w")
+            .setMaxIter(300).setTol(1e-10).fit(weighted);
+        double[] w = ours.parameters().get(0).toArray();
+        double[] theirs = mllib.coefficients().toArray();
+        int zeros = 0;
+        for (int j = 0; j < w.length; j++) {
+            assertEquals(theirs[j] == 0, w[j] == 0, "feature " + j + " (" + features[j] + "): sparkgrad " + w[j]
+                + ", MLlib " + theirs[j]);
+            zeros += w[j] == 0 ? 1 : 0;
+        }
+        assertTrue(zeros >= 2 && zeros < w.length, zeros + " exact zeros of " + w.length);
+        List<Row> a = ours.transform(ten.transform(test)).select("probability").collectAsList();
+        List<Row> b = mllib.transform(ten.transform(test)).select("probability").collectAsList();
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(((Vector) b.get(i).get(0)).apply(1), ((Vector) a.get(i).get(0)).apply(1), 1e-4, "row " + i);
+        }
+    }
+
     @Test
     void mlpPipelineClassifiesAndSurvivesSaveAndLoad(@TempDir Path dir) throws Exception {
         SparkgradEstimator est = new SparkgradEstimator().setModel("mlp").setHiddenLayers(8).setRegParam(1e-3)
