@@ -170,7 +170,7 @@ class SparkgradEstimatorTest {
 
     @Test
     void crossValidatorPicksARegParam() {
-        SparkgradEstimator est = new SparkgradEstimator().setModel("logistic").setMaxIter(25);
+        SparkgradEstimator est = new SparkgradEstimator().setModel("logistic").setMaxIter(10);
         Pipeline pipeline = new Pipeline().setStages(new PipelineStage[] {assembler(), est});
         ParamMap[] grid = new ParamGridBuilder().addGrid(est.regParam(), new double[] {1e-3, 1.0}).build();
         CrossValidatorModel cv = new CrossValidator().setEstimator(pipeline).setEstimatorParamMaps(grid)
