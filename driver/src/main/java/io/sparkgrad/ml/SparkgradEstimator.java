@@ -9,7 +9,6 @@ import io.sparkgrad.optim.Objective;
 import io.sparkgrad.optim.Optimizer;
 import io.sparkgrad.optim.Sgd;
 import org.apache.spark.ml.Estimator;
-import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.DoubleParam;
@@ -298,16 +297,13 @@ public final class SparkgradEstimator extends Estimator<SparkgradModel> implemen
         }
         Dist.use(dataset.sparkSession());
 
-        // features, label and weight in one vector column: one read of the DataFrame
-        String all = "sparkgrad_" + uid + "_rows";
+        // features, label and weight in one read of the DataFrame, into cached blocks
         List<String> inputs = new ArrayList<>(List.of(getFeaturesCol(), getLabelCol()));
         boolean weighted = !getWeightCol().isEmpty();
         if (weighted) {
             inputs.add(getWeightCol());
         }
-        Dataset<Row> assembled = new VectorAssembler().setInputCols(inputs.toArray(new String[0])).setOutputCol(all)
-            .setHandleInvalid("error").transform(dataset).select(all);
-        DistArray rows = Dist.fromDataFrame(assembled, all);
+        DistArray rows = Dist.fromDataFrame(dataset.toDF(), inputs.toArray(new String[0]));
         int d = Math.toIntExact(rows.dim(1)) - (weighted ? 2 : 1);
         NDArray x = rows.slice(1, 0, d);
         NDArray y = rows.slice(1, d, d + 1).reshape(-1);
