@@ -87,6 +87,7 @@ public final class Dist {
     private static void install(SparkSession s) {
         if (session != s) {
             JvmFlags.check(); // one line naming a missing flag, not a Kryo failure in the first job
+            JvmFlags.warnAboutExecutors(s.sparkContext().getConf());
         }
         session = s;
         if (LISTENING.putIfAbsent(s.sparkContext(), Boolean.TRUE) == null) {

@@ -93,6 +93,43 @@ public final class JvmFlags {
         check(missing());
     }
 
+    /**
+     * Returns the {@code --add-modules} flags that the executors of a session with configuration
+     * {@code conf} are not given, when its master is not local (a local master's executors run in
+     * this JVM): Spark adds its own {@code --add-opens} to executors, but not the vector module,
+     * without which their matrix products may differ in the last digit. The driver cannot see an
+     * executor's JVM, so this reads {@code spark.executor.extraJavaOptions} and
+     * {@code spark.executor.defaultJavaOptions}.
+     *
+     * @param conf the session's configuration
+     * @return the flags missing from the executors' options, empty when none is or the master is local
+     */
+    public static List<String> missingOnExecutors(org.apache.spark.SparkConf conf) {
+        if (conf.get("spark.master", "local").startsWith("local")) {
+            return List.of();
+        }
+        String options = conf.get("spark.executor.extraJavaOptions", "") + " "
+            + conf.get("spark.executor.defaultJavaOptions", "");
+        List<String> given = Arrays.asList(options.trim().split("\\s+"));
+        List<String> out = new ArrayList<>();
+        for (String f : flags()) {
+            if (f.startsWith("--add-modules=") && !given.contains(f)) {
+                out.add(f);
+            }
+        }
+        return out;
+    }
+
+    /** Logs one warning when the executors of {@code conf}'s session lack a module flag. */
+    static void warnAboutExecutors(org.apache.spark.SparkConf conf) {
+        List<String> missing = missingOnExecutors(conf);
+        if (!missing.isEmpty()) {
+            org.slf4j.LoggerFactory.getLogger(JvmFlags.class).warn("sparkgrad: spark.executor.extraJavaOptions lacks "
+                + String.join(" ", missing) + ", so the executors' matrix products may differ from the driver's in the "
+                + "last digit; give the executors every flag of " + RESOURCE + " (README, \"As a library\")");
+        }
+    }
+
     static void check(List<String> missing) {
         if (!missing.isEmpty()) {
             throw new IllegalStateException("sparkgrad: this JVM was started without " + missing.get(0)

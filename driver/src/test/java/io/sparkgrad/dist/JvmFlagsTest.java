@@ -24,6 +24,16 @@ class JvmFlagsTest {
     }
 
     @Test
+    void executorsOfAClusterNeedTheVectorModule() {
+        org.apache.spark.SparkConf local = new org.apache.spark.SparkConf(false).set("spark.master", "local[2]");
+        assertEquals(List.of(), JvmFlags.missingOnExecutors(local), "local executors are this JVM");
+        org.apache.spark.SparkConf cluster = new org.apache.spark.SparkConf(false).set("spark.master", "spark://h:7077");
+        assertEquals(List.of("--add-modules=jdk.incubator.vector"), JvmFlags.missingOnExecutors(cluster));
+        cluster.set("spark.executor.extraJavaOptions", String.join(" ", JvmFlags.flags()));
+        assertEquals(List.of(), JvmFlags.missingOnExecutors(cluster));
+    }
+
+    @Test
     void aMissingFlagIsNamedInOneLine() {
         List<String> missing = JvmFlags.missing(List.of("--add-opens=java.base/java.nio=ALL-UNNAMED",
             "--add-opens=java.base/java.time.chrono=ALL-UNNAMED", "--add-modules=jdk.nonexistent",
