@@ -142,6 +142,16 @@ final class DataIO {
             return cols;
         }
 
+        /** The index of the vector column, or -1 when there is none. */
+        int vectorColumn() {
+            for (int i = 0; i < kinds.length; i++) {
+                if (kinds[i] == VECTOR) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
         Column[] projectionWithFile() {
             Column[] p = projection();
             Column[] cols = Arrays.copyOf(p, p.length + 2);
@@ -193,9 +203,15 @@ final class DataIO {
                     + ", not a number; " + available(schema, textAllowed));
             }
         }
-        if (vector && names.length > 1) {
-            throw new IllegalArgumentException(op + ": a vector column must be the only column selected, but "
-                + names.length + " columns were selected: " + String.join(", ", resolved));
+        List<String> vectors = new ArrayList<>();
+        for (int i = 0; i < names.length; i++) {
+            if (kinds[i] == VECTOR) {
+                vectors.add(resolved[i]);
+            }
+        }
+        if (vectors.size() > 1) {
+            throw new IllegalArgumentException(op + ": at most one vector column can be selected (with numeric columns "
+                + "beside it), but " + vectors.size() + " are vectors: " + String.join(", ", vectors));
         }
         return new Selection(resolved, kinds);
     }
@@ -292,8 +308,10 @@ final class DataIO {
             return before < 0 ? "row " + (bad.localIndex + 1) + " of partition " + (bad.partition + 1)
                 : "row " + (before + bad.localIndex + 1) + " of " + what;
         };
-        boolean vector = sel.kinds.length == 1 && sel.kinds[0] == VECTOR;
-        return load(op, what, raw, rowsBefore, vector, List.of(sel.names), blocking, drops);
+        int vectorColumn = sel.vectorColumn();
+        // with a vector column the width comes from the blocks (its size plus the numeric columns)
+        return load(op, what, raw, rowsBefore, vectorColumn >= 0,
+            vectorColumn >= 0 ? List.of(sel.names[vectorColumn]) : List.of(sel.names), blocking, drops);
     }
 
     /**
@@ -688,9 +706,15 @@ final class DataIO {
         @Override
         public Iterator<Block> call(Integer partition, Iterator<InternalRow> rows) {
             int cols = kinds.length;
-            boolean vector = cols == 1 && kinds[0] == VECTOR;
+            int vectorColumn = -1;
+            for (int c = 0; c < cols; c++) {
+                if (kinds[c] == VECTOR) {
+                    vectorColumn = c;
+                }
+            }
+            boolean vector = vectorColumn >= 0;
             Doubles out = new Doubles(partition);
-            int width = vector ? -1 : cols;
+            int width = vector ? -1 : cols; // with a vector: the size of the first row's vector
             long row = 0;
             long kept = 0;
             String lastFile = null;
@@ -718,7 +742,7 @@ final class DataIO {
                 double[] v = values;
                 if (vector) {
                     try {
-                        v = vector(partition, row, r);
+                        v = vector(partition, row, r, vectorColumn);
                     } catch (BadValue b) {
                         bad = b;
                     }
@@ -726,37 +750,35 @@ final class DataIO {
                         if (width < 0) {
                             width = v.length;
                         } else if (v.length != width) {
-                            bad = bad(partition, row, 0, r, "holds a vector of size " + v.length
+                            bad = bad(partition, row, vectorColumn, r, "holds a vector of size " + v.length
                                 + " but the rows before hold vectors of size " + width + "; all vectors must have the same size");
                         }
                     }
                     for (int k = 0; bad == null && k < v.length; k++) {
                         String p = rules.problem(Integer.MAX_VALUE, v[k]);
                         if (p != null) {
-                            bad = bad(partition, row, 0, r, p + " at vector index " + k);
+                            bad = bad(partition, row, vectorColumn, r, p + " at vector index " + k);
+                        }
+                    }
+                    if (bad == null && cols > 1) {
+                        bad = numbers(partition, row, r, values, vectorColumn);
+                        if (bad == null) {
+                            // the vector's values in its place among the numeric columns
+                            double[] all = new double[v.length + cols - 1];
+                            int pos = 0;
+                            for (int c = 0; c < cols; c++) {
+                                if (c == vectorColumn) {
+                                    System.arraycopy(v, 0, all, pos, v.length);
+                                    pos += v.length;
+                                } else {
+                                    all[pos++] = values[c];
+                                }
+                            }
+                            v = all;
                         }
                     }
                 } else {
-                    for (int c = 0; bad == null && c < cols; c++) {
-                        if (r.isNullAt(c)) {
-                            bad = bad(partition, row, c, r, "is null");
-                            break;
-                        }
-                        if (kinds[c] == NUMBER) {
-                            values[c] = r.getDouble(c);
-                        } else {
-                            String s = r.getUTF8String(c).toString();
-                            values[c] = parseNumber(s);
-                            if (Double.isNaN(values[c]) && !isNaNText(s)) {
-                                bad = bad(partition, row, c, r, "'" + shorten(s) + "' is not a number");
-                                break;
-                            }
-                        }
-                        String p = rules.problem(c, values[c]);
-                        if (p != null) {
-                            bad = bad(partition, row, c, r, p);
-                        }
-                    }
+                    bad = numbers(partition, row, r, values, -1);
                 }
                 if (bad != null) {
                     if (!rules.drop || !bad.droppable) {
@@ -778,8 +800,37 @@ final class DataIO {
                 }
                 row++;
             }
-            int w = Math.max(width, 0);
+            int w = width < 0 ? 0 : vector ? width + cols - 1 : width;
             return Collections.singletonList(new Block(partition, 0, new int[] {(int) kept, w}, out.toArray())).iterator();
+        }
+
+        /**
+         * Reads the numeric and text columns of {@code r} (all but {@code skip}) into {@code values};
+         * returns the first bad value, or null.
+         */
+        private BadValue numbers(int partition, long row, InternalRow r, double[] values, int skip) {
+            for (int c = 0; c < kinds.length; c++) {
+                if (c == skip) {
+                    continue;
+                }
+                if (r.isNullAt(c)) {
+                    return bad(partition, row, c, r, "is null");
+                }
+                if (kinds[c] == NUMBER) {
+                    values[c] = r.getDouble(c);
+                } else {
+                    String s = r.getUTF8String(c).toString();
+                    values[c] = parseNumber(s);
+                    if (Double.isNaN(values[c]) && !isNaNText(s)) {
+                        return bad(partition, row, c, r, "'" + shorten(s) + "' is not a number");
+                    }
+                }
+                String p = rules.problem(c, values[c]);
+                if (p != null) {
+                    return bad(partition, row, c, r, p);
+                }
+            }
+            return null;
         }
 
         /** The reader failed on the file it was reading: name it (the driver finds the row group) and the root cause. */
@@ -788,13 +839,13 @@ final class DataIO {
             return BadValue.unreadable(partition, -1, rootCause(e), current.isEmpty() ? lastFile : current);
         }
 
-        private double[] vector(int partition, long row, InternalRow r) {
-            if (r.isNullAt(0)) {
-                throw bad(partition, row, 0, r, "is null");
+        private double[] vector(int partition, long row, InternalRow r, int c) {
+            if (r.isNullAt(c)) {
+                throw bad(partition, row, c, r, "is null");
             }
-            InternalRow v = r.getStruct(0, 4);
+            InternalRow v = r.getStruct(c, 4);
             if (v.isNullAt(0) || v.isNullAt(3)) {
-                throw bad(partition, row, 0, r, "holds a malformed vector (no type or no values)");
+                throw bad(partition, row, c, r, "holds a malformed vector (no type or no values)");
             }
             byte type = v.getByte(0);
             double[] values = v.getArray(3).toDoubleArray();
@@ -802,19 +853,19 @@ final class DataIO {
                 return values;
             }
             if (type != 0 || v.isNullAt(1) || v.isNullAt(2)) {
-                throw bad(partition, row, 0, r, "holds a malformed vector (type " + type + ")");
+                throw bad(partition, row, c, r, "holds a malformed vector (type " + type + ")");
             }
             int size = v.getInt(1);
             ArrayData idx = v.getArray(2);
             if (size < 0 || idx.numElements() != values.length) {
-                throw bad(partition, row, 0, r, "holds a malformed sparse vector (size " + size + ", "
+                throw bad(partition, row, c, r, "holds a malformed sparse vector (size " + size + ", "
                     + idx.numElements() + " indices, " + values.length + " values)");
             }
             double[] dense = new double[size];
             for (int k = 0; k < values.length; k++) {
                 int j = idx.getInt(k);
                 if (j < 0 || j >= size) {
-                    throw bad(partition, row, 0, r, "holds a sparse vector of size " + size + " with index " + j);
+                    throw bad(partition, row, c, r, "holds a sparse vector of size " + size + " with index " + j);
                 }
                 dense[j] = values[k];
             }

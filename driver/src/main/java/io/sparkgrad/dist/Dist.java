@@ -66,6 +66,7 @@ public final class Dist {
             install(existing.get());
             return session;
         }
+        JvmFlags.check();
         SparkConf conf = configure(new SparkConf()); // also reads spark.* system properties (spark-submit's)
         conf.setIfMissing("spark.master", "local[*]").setIfMissing("spark.app.name", "sparkgrad");
         if (conf.get("spark.master").startsWith("local")) {
@@ -84,6 +85,10 @@ public final class Dist {
     }
 
     private static void install(SparkSession s) {
+        if (session != s) {
+            JvmFlags.check(); // one line naming a missing flag, not a Kryo failure in the first job
+            JvmFlags.warnAboutExecutors(s.sparkContext().getConf());
+        }
         session = s;
         if (LISTENING.putIfAbsent(s.sparkContext(), Boolean.TRUE) == null) {
             s.sparkContext().addSparkListener(METRICS);
@@ -381,8 +386,8 @@ public final class Dist {
     /**
      * Makes a 2-D float64 array (rows x columns) of the given columns of {@code df} (none given:
      * all of its columns), in blocks of about {@link #blockBytes()} ({@link Blocking#TARGET_SIZE}).
-     * The columns may have any numeric type (cast to double), or be one Spark ML vector column
-     * (dense or sparse, all of one size). A missing or non-numeric column fails before any Spark
+     * The columns may have any numeric type (cast to double), and one of them may be a Spark ML
+     * vector column (dense or sparse, all of one size), whose values take its place in each row. A missing or non-numeric column fails before any Spark
      * job; a null value fails naming its column and row. One Spark job reads {@code df} and caches
      * its partitions' rows, and one more moves them into blocks of the target size when the number
      * of partitions is not already right; the array does not read {@code df} again.
@@ -395,6 +400,43 @@ public final class Dist {
     /** As {@link #fromDataFrame(Dataset, String...)}, split into blocks as {@code blocking} says. */
     public static DistArray fromDataFrame(Dataset<Row> df, Blocking blocking, String... numericColumns) {
         return DataReader.dataFrame(df).columns(numericColumns).blocking(blocking).read().array();
+    }
+
+    /**
+     * Features and labels read together by {@link #fromDataFrame(Dataset, String[], String)}: the
+     * rows' features {@code x} (rows x features) and labels {@code y} (rows), in the same blocks.
+     *
+     * @param x the features
+     * @param y the labels
+     */
+    public record Labeled(NDArray x, NDArray y) {}
+
+    /**
+     * Reads features and a label of {@code df} in one pass, as {@link #fromDataFrame(Dataset, String...)}
+     * reads columns: the features are one Spark ML vector column or numeric columns (a vector
+     * column may also stand among numeric ones, its values in its place), the label a numeric
+     * column. A bad value names its column and row.
+     *
+     * <pre>{@code
+     * Dist.Labeled data = Dist.fromDataFrame(df, new String[] {"features"}, "label");
+     * NDArray loss = Np.binaryCrossEntropyWithLogits(data.x().matmul(w), data.y());
+     * }</pre>
+     *
+     * @param df       the rows
+     * @param features the feature columns (at least one)
+     * @param label    the label column
+     * @return the features and labels, in the same blocks
+     */
+    public static Labeled fromDataFrame(Dataset<Row> df, String[] features, String label) {
+        if (features == null || features.length == 0) {
+            throw new IllegalArgumentException("fromDataFrame: name the feature columns (one vector column or numeric "
+                + "columns) beside the label '" + label + "'");
+        }
+        String[] cols = java.util.Arrays.copyOf(features, features.length + 1);
+        cols[features.length] = label;
+        DistArray all = fromDataFrame(df, cols);
+        long width = all.dim(1);
+        return new Labeled(all.slice(1, 0, width - 1), all.slice(1, width - 1, width).reshape(-1));
     }
 
     /**

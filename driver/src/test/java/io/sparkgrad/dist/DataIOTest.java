@@ -277,10 +277,24 @@ class DataIOTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Dist.fromDataFrame(d, "features"));
             assertTrue(e.getMessage().contains("'features'") && e.getMessage().contains(badRow[i]), e.getMessage());
         }
-        // a vector column must come alone
+        // one vector column may come with numeric columns, in their order; two vectors may not
+        DistArray mixed = Dist.fromDataFrame(df, "label", "features");
+        assertArrayEquals(new long[] {4, 4}, mixed.shape());
+        assertArrayEquals(new double[] {0, 1, 2, 3, 1, -4, 0, 0.5, 2, 0, 0, 0, 3, 7, 8, 9}, mixed.toArray());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-            () -> Dist.fromDataFrame(df, "label", "features"));
-        assertTrue(e.getMessage().contains("only column"), e.getMessage());
+            () -> Dist.fromDataFrame(df.withColumn("again", col("features")), "features", "again"));
+        assertTrue(e.getMessage().contains("at most one vector column") && e.getMessage().contains("features, again"),
+            e.getMessage());
+        // features and label in one read; a bad label is named beside a vector as anywhere
+        Dist.Labeled xy = Dist.fromDataFrame(df, new String[] {"features"}, "label");
+        assertArrayEquals(new long[] {4, 3}, xy.x().shape());
+        assertArrayEquals(new double[] {1, 2, 3, -4, 0, 0.5, 0, 0, 0, 7, 8, 9}, xy.x().toArray());
+        assertArrayEquals(new double[] {0, 1, 2, 3}, xy.y().toArray());
+        Dataset<Row> nullLabel = df.withColumn("label", when(col("label").equalTo(2), lit(null)).otherwise(col("label")));
+        IllegalArgumentException n = assertThrows(IllegalArgumentException.class,
+            () -> Dist.fromDataFrame(nullLabel, new String[] {"features"}, "label"));
+        assertTrue(n.getMessage().contains("'label'") && n.getMessage().contains("row 3") && n.getMessage().contains("null"),
+            n.getMessage());
     }
 
     // ------------------------------------------------------------------ files

@@ -6,18 +6,20 @@ import org.apache.spark.sql.SparkSession;
 /**
  * The Spark session shared by every test in this JVM (starting one costs seconds, reusing it
  * nothing): {@code local[2,4]} (two cores, up to four attempts per task) on loopback, Kryo with
- * registration required, no UI.
+ * registration required (unless the system property spark.kryo.registrationRequired says false), no UI.
  */
-final class SparkTests {
+public final class SparkTests {
     private SparkTests() {}
 
-    static synchronized SparkSession session() {
+    public static synchronized SparkSession session() {
         SparkSession s = SparkSession.getDefaultSession().isDefined() ? SparkSession.getDefaultSession().get() : null;
         if (s == null || s.sparkContext().isStopped()) {
             SparkConf conf = Dist.configure(new SparkConf())
                 .setMaster("local[2,4]") // 2 cores; a task may fail 3 times before its job does
                 .setAppName("sparkgrad-tests")
-                .set("spark.kryo.registrationRequired", "true")
+                // strict unless the run says otherwise (the io.sparkgrad.ml tests: MLlib and Spark SQL
+                // ship classes of their own, see the driver pom)
+                .setIfMissing("spark.kryo.registrationRequired", "true")
                 .set("spark.driver.host", "127.0.0.1")
                 .set("spark.driver.bindAddress", "127.0.0.1")
                 .set("spark.ui.enabled", "false")

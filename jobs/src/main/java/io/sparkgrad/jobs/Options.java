@@ -7,10 +7,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import picocli.CommandLine;
+
 /**
  * Command-line options of one sub-command: {@code --name value} pairs and {@code --flag}s, each
- * declared with a help line. Unknown options, missing values and malformed numbers are
- * {@link JobError}s that name the option.
+ * declared with a help line, parsed by picocli. Unknown options (with the closest declared ones
+ * as suggestions), missing values and malformed numbers are {@link JobError}s that name the option.
  */
 final class Options {
     private final String command;
@@ -42,24 +44,44 @@ final class Options {
         return this;
     }
 
-    /** Reads {@code args}; returns false when {@code --help} was asked for. */
+    /**
+     * Reads {@code args} with picocli (so {@code --name=value} works too, and a mistyped option gets
+     * a suggestion); returns false when {@code --help} was asked for. As before, the last of a
+     * repeated option wins and a value may begin with dashes ({@code --lr -1}).
+     */
     boolean parse(String[] args) {
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (a.equals("--help") || a.equals("-h")) {
-                return false;
-            }
-            if (!a.startsWith("--") || !help.containsKey(a.substring(2))) {
-                throw new JobError(command + ": unknown option '" + a + "' (see bin/sparkgrad " + command + " --help)");
-            }
-            String name = a.substring(2);
-            if (flags.contains(name)) {
-                values.put(name, "true");
-            } else if (i + 1 >= args.length) {
-                throw new JobError(command + ": option --" + name + " needs a value");
-            } else {
-                values.put(name, args[++i]);
-            }
+        CommandLine.Model.CommandSpec spec = CommandLine.Model.CommandSpec.create().name(command);
+        spec.addOption(CommandLine.Model.OptionSpec.builder("-h", "--help").usageHelp(true).build());
+        for (String name : help.keySet()) {
+            spec.addOption(CommandLine.Model.OptionSpec.builder("--" + name)
+                .arity(flags.contains(name) ? "0" : "1")
+                .type(flags.contains(name) ? boolean.class : String.class)
+                .description(help.get(name)).build());
+        }
+        CommandLine cl = new CommandLine(spec)
+            .setOverwrittenOptionsAllowed(true)
+            .setAllowOptionsAsOptionParameters(true)
+            .setUnmatchedOptionsAllowedAsOptionParameters(true);
+        CommandLine.ParseResult result;
+        try {
+            result = cl.parseArgs(args);
+        } catch (CommandLine.UnmatchedArgumentException e) {
+            List<String> suggestions = e.getSuggestions();
+            throw new JobError(command + ": unknown option '" + e.getUnmatched().get(0) + "'"
+                + (suggestions.isEmpty() ? "" : " (did you mean " + String.join(" or ", suggestions) + "?)")
+                + " (see bin/sparkgrad " + command + " --help)");
+        } catch (CommandLine.MissingParameterException e) {
+            String name = e.getMissing().isEmpty() ? "?" : ((CommandLine.Model.OptionSpec) e.getMissing().get(0)).longestName();
+            throw new JobError(command + ": option " + name + " needs a value");
+        } catch (CommandLine.ParameterException e) {
+            throw new JobError(command + ": " + e.getMessage());
+        }
+        if (result.isUsageHelpRequested()) {
+            return false;
+        }
+        for (CommandLine.Model.OptionSpec o : result.matchedOptions()) {
+            String name = o.longestName().substring(2);
+            values.put(name, flags.contains(name) ? "true" : o.getValue());
         }
         return true;
     }

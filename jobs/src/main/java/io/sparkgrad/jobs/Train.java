@@ -6,6 +6,10 @@ import io.sparkgrad.dist.Dist;
 import io.sparkgrad.dist.DistArray;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
+import io.sparkgrad.optim.Evaluation;
+import io.sparkgrad.optim.Objective;
+import io.sparkgrad.optim.Optimizer;
+import io.sparkgrad.optim.Step;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
@@ -111,7 +115,7 @@ final class Train {
         Standardizer std = setup.standardize() ? Standardizer.of(data.x) : null;
         Optimizer optimizer = Optimizer.of(setup.optimizer(), setup.lr());
         int[] evaluation = {0};
-        Optimizer.Objective objective = () -> {
+        Objective objective = () -> {
             NDArray loss;
             try (var r = Autograd.record()) {
                 NDArray rows = model.rowLoss(data.x, data.y, std == null ? params : std.original(params));
@@ -129,13 +133,13 @@ final class Train {
             for (NDArray p : params) {
                 grads.add(Np.array(p.shape(), p.grad().toArray())); // copies: buffers are overwritten
             }
-            return new Optimizer.Evaluation(loss.item(), grads);
+            return new Evaluation(loss.item(), grads);
         };
 
         List<double[]> history = new ArrayList<>();
         for (int it = 1; it <= iterations; it++) {
             long start = System.nanoTime();
-            Optimizer.Step step = optimizer.step(params, objective);
+            Step step = optimizer.step(params, objective);
             double seconds = (System.nanoTime() - start) / 1e9;
             history.add(new double[] {it, step.loss(), step.gradNorm(), seconds});
             out.printf("iteration %4d  loss %.8f  gradient norm %.3e  %.2f s%n", it, step.loss(), step.gradNorm(), seconds);
