@@ -186,6 +186,8 @@ class DistLogisticRegressionTest {
             NDArray w = Np.zeros(D);
             w.attachGrad();
             Set<Integer> before = persistedRdds();
+            System.gc();
+            int liveBefore = Dist.liveBroadcasts(); // arrays of earlier tests in this JVM may still hold some
             List<Long> made = Broadcasts.recentIds();
             long since = made.isEmpty() ? 0 : made.get(made.size() - 1) + 1;
             long broadcastsMadeBefore = Dist.metrics().snapshot().broadcasts();
@@ -206,7 +208,8 @@ class DistLogisticRegressionTest {
                 Set<Integer> now = persistedRdds();
                 // arrays of earlier tests may be cleaned meanwhile; nothing may be added
                 assertTrue(before.containsAll(now), "iteration " + it + " left cached blocks: " + now + " vs " + before);
-                assertEquals(0, Dist.liveBroadcasts(), "iteration " + it + " left broadcasts");
+                assertTrue(Dist.liveBroadcasts() <= liveBefore, "iteration " + it + " left broadcasts: "
+                    + Dist.liveBroadcasts() + " live, " + liveBefore + " before the loop");
                 if (it % 100 == 99) {
                     // each job destroyed its broadcasts (asynchronously: the last few may still be going)
                     long held = broadcastsHeld(since);
