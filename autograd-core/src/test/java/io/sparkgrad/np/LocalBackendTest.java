@@ -84,18 +84,27 @@ class LocalBackendTest {
         assertEquals(Np.array(2, 4, 6), z.mul(2));
     }
 
-    private static final UnaryFn[] VECTORISED = {UnaryFn.EXP, UnaryFn.SIGMOID, UnaryFn.SOFTPLUS};
+    private static final UnaryFn[] VECTORISED = {UnaryFn.EXP, UnaryFn.SIGMOID, UnaryFn.SOFTPLUS, UnaryFn.TANH, UnaryFn.LOG};
 
-    /** Arguments from tiny to saturating, and the edges of exp's range. */
+    /**
+     * Arguments from tiny to saturating, the edges of exp's range, and for log positive values
+     * near 1, near the square root of 2 where its reduction switches, and of every magnitude.
+     */
     static double[] vectorTestArguments() {
         java.util.Random r = new java.util.Random(11);
-        double[] x = new double[20_011];
+        double[] x = new double[30_011];
         for (int i = 0; i < x.length; i++) {
             double scale = i % 4 == 0 ? 1e-8 : i % 4 == 1 ? 3 : i % 4 == 2 ? 40 : 300;
             x[i] = r.nextGaussian() * scale;
+            if (i >= 20_000) {
+                int kind = i % 3;
+                x[i] = kind == 0 ? 1 + r.nextGaussian() * 1e-3 : kind == 1 ? Math.sqrt(2) * (1 + r.nextGaussian() * 1e-12)
+                    : Math.exp(r.nextGaussian() * 300);
+            }
         }
         double[] edges = {709.78, 709.7827128933840, -708.39, -744.44, -745.13, 1e-320, -1e-320, 0.5 * Math.log(2),
-            -0.5 * Math.log(2), 36.7, -36.7, 1e-300};
+            -0.5 * Math.log(2), 36.7, -36.7, 1e-300, 19.06, -19.07, 20.0, 22.5, 0.173, -0.174, 1.0, 2.0, 0.5,
+            Double.MAX_VALUE, Double.MIN_NORMAL, Double.MIN_VALUE, Math.nextDown(1.0), Math.nextUp(1.0)};
         System.arraycopy(edges, 0, x, 0, edges.length);
         return x;
     }
@@ -109,10 +118,13 @@ class LocalBackendTest {
             VectorMath.apply(f, x, out);
             for (int i = 0; i < x.length; i++) {
                 double expected = f.apply(x[i]);
-                double ulps = out[i] == expected ? 0 : Math.abs(out[i] - expected) / Math.ulp(expected);
+                double ulps = out[i] == expected || Double.isNaN(out[i]) && Double.isNaN(expected) ? 0
+                    : Math.abs(out[i] - expected) / Math.ulp(expected);
                 // below the normal range the result keeps fewer bits: compare absolutely there
                 boolean subnormal = Math.abs(expected) < Double.MIN_NORMAL && Math.abs(out[i] - expected) <= 2 * Double.MIN_VALUE;
-                double bound = f == UnaryFn.SOFTPLUS ? 4 : 2; // softplus adds log1p's error to exp's
+                // softplus adds log1p's error to exp's; Math.tanh itself is off by up to 2 ulps (this
+                // tanh by up to 3 against 60-digit decimal arithmetic)
+                double bound = f == UnaryFn.SOFTPLUS || f == UnaryFn.TANH ? 4 : 2;
                 if (!(ulps <= bound) && !subnormal) {
                     throw new AssertionError(f + "(" + x[i] + ") = " + out[i] + ", scalar " + expected + " (" + ulps + " ulps)");
                 }
@@ -128,13 +140,16 @@ class LocalBackendTest {
             {inf, 0, Double.NaN, 1, 1, inf, 0, 1},                               // exp
             {1, 0, Double.NaN, 0.5, 0.5, 1, 0, 0.5},                              // sigmoid
             {inf, 0, Double.NaN, Math.log(2), Math.log(2), 800, 0, Math.log(2)},  // softplus
+            {1, -1, Double.NaN, 0.0, -0.0, 1, -1, 1e-310},                        // tanh
+            {inf, Double.NaN, Double.NaN, -inf, -inf, Math.log(800), Double.NaN, Math.log(1e-310)}, // log
         };
         for (int k = 0; k < VECTORISED.length; k++) {
             double[] out = new double[x.length];
             VectorMath.apply(VECTORISED[k], x, out);
             for (int i = 0; i < x.length; i++) {
                 double e = expected[k][i];
-                boolean ok = Double.isNaN(e) ? Double.isNaN(out[i]) : e == out[i] || Math.abs(e - out[i]) <= Math.ulp(e);
+                boolean ok = Double.isNaN(e) ? Double.isNaN(out[i]) : e == out[i] && (e != 0 || 1 / e == 1 / out[i])
+                    || e != 0 && Math.abs(e - out[i]) <= Math.ulp(e);
                 if (!ok) {
                     throw new AssertionError(VECTORISED[k] + "(" + x[i] + ") = " + out[i] + ", expected " + e);
                 }
@@ -196,6 +211,6 @@ class LocalBackendTest {
             LocalBackendTest.class.getName()).redirectErrorStream(false).start();
         String interpreted = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
-        assertEquals(compiled.strip(), interpreted.strip(), "exp, sigmoid and softplus in the interpreter (-Xint) and compiled");
+        assertEquals(compiled.strip(), interpreted.strip(), "exp, sigmoid, softplus, tanh and log in the interpreter (-Xint) and compiled");
     }
 }
