@@ -40,6 +40,11 @@ public final class LocalBackend implements Backend {
         }
     }
 
+    /** Names the BLAS the matrix products run through ({@code VectorBLAS}, or {@code JavaBLAS} without the vector module). */
+    public static String blasName() {
+        return BLAS_IMPL.getClass().getSimpleName();
+    }
+
     @Override
     public int priority() {
         return 0;
