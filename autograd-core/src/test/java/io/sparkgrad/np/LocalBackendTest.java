@@ -1,5 +1,7 @@
 package io.sparkgrad.np;
 
+import java.util.Arrays;
+
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -180,6 +182,52 @@ class LocalBackendTest {
         }
     }
 
+    /** {@code A[r0 : r0 + n] B} as chains of fused multiply-adds in the order of the inner index: the products' definition. */
+    private static double[] fmaChains(double[] a, int r0, int n, int k, double[] b, int m, boolean transposedLeft) {
+        double[] c = new double[transposedLeft ? k * m : n * m];
+        int rows = transposedLeft ? k : n;
+        int inner = transposedLeft ? n : k;
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < m; j++) {
+                double s = 0;
+                for (int p = 0; p < inner; p++) {
+                    s = transposedLeft ? Math.fma(a[(r0 + p) * k + i], b[p * m + j], s) : Math.fma(a[(r0 + i) * k + p], b[p * m + j], s);
+                }
+                c[i * m + j] = s;
+            }
+        }
+        return c;
+    }
+
+    /** Shapes (rows, inner, columns) with every kind of edge: rows not a multiple of 4, columns past the tiles, one row. */
+    private static final int[][] PRODUCT_SHAPES = {{1, 5, 8}, {3, 7, 9}, {4, 50, 64}, {517, 50, 64}, {1030, 33, 17},
+        {600, 64, 32}, {9, 1, 40}, {301, 11, 10}};
+
+    @Test
+    void productsOfATallAndASmallMatrixAreChainsOfFusedMultiplyAddsInOrder() {
+        java.util.Random r = new java.util.Random(17);
+        for (int[] sh : PRODUCT_SHAPES) {
+            int n = sh[0];
+            int k = sh[1];
+            int m = sh[2];
+            int r0 = 3; // from row 3 of a taller matrix, as a block program multiplies a chunk
+            double[] a = new double[(n + r0 + 2) * k];
+            double[] b = new double[k * m];
+            double[] g = new double[n * m];
+            for (double[] v : new double[][] {a, b, g}) {
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = r.nextGaussian();
+                }
+            }
+            NDArray an = LocalArray.wrap(new int[] {n + r0 + 2, k}, a);
+            String what = Arrays.toString(sh);
+            assertArrayEquals(fmaChains(a, r0, n, k, b, m, false),
+                L.matmulRows(an, r0, r0 + n, LocalArray.wrap(new int[] {k, m}, b)).toArray(), 0.0, "A B " + what);
+            assertArrayEquals(fmaChains(a, r0, n, k, g, m, true),
+                L.matmulTransposedLeftRows(an, r0, r0 + n, LocalArray.wrap(new int[] {n, m}, g)).toArray(), 0.0, "A^T G " + what);
+        }
+    }
+
     /** Prints a checksum of the vector kernels' bits over {@link #vectorTestArguments()}, one line per function. */
     public static void main(String[] args) {
         System.out.println(vectorChecksums());
@@ -197,6 +245,17 @@ class LocalBackendTest {
             }
             sb.append(f).append(' ').append(h).append(' ').append(java.util.Arrays.toString(java.util.Arrays.copyOf(out, 6))).append('\n');
         }
+        // the products, over the same arguments: A (600 x 50) B (50 x 64) and A^T G (G 600 x 64)
+        NDArray a = LocalArray.wrap(new int[] {600, 50}, java.util.Arrays.copyOf(x, 600 * 50));
+        NDArray b = LocalArray.wrap(new int[] {50, 64}, java.util.Arrays.copyOfRange(x, 1000, 1000 + 50 * 64));
+        NDArray g = LocalArray.wrap(new int[] {600, 64}, java.util.Arrays.copyOfRange(x, 5000, 5000 + 600 * 64));
+        for (double[] out : new double[][] {L.matmul(a, b).toArray(), L.matmulTransposedLeft(a, g).toArray()}) {
+            long h = 17;
+            for (double v : out) {
+                h = h * 31 + Double.doubleToRawLongBits(v);
+            }
+            sb.append("product ").append(h).append('\n');
+        }
         return sb.toString();
     }
 
@@ -211,6 +270,6 @@ class LocalBackendTest {
             LocalBackendTest.class.getName()).redirectErrorStream(false).start();
         String interpreted = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
-        assertEquals(compiled.strip(), interpreted.strip(), "exp, sigmoid, softplus, tanh and log in the interpreter (-Xint) and compiled");
+        assertEquals(compiled.strip(), interpreted.strip(), "exp, sigmoid, softplus, tanh, log and the products in the interpreter (-Xint) and compiled");
     }
 }

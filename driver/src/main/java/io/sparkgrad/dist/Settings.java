@@ -73,8 +73,8 @@ public final class Settings {
         return this;
     }
 
-    /** The default of {@link #productChunkBytes()}: 4 MiB. */
-    public static final long DEFAULT_PRODUCT_CHUNK_BYTES = 4L << 20;
+    /** The default of {@link #productChunkBytes()}: 1 MiB. */
+    public static final long DEFAULT_PRODUCT_CHUNK_BYTES = 1L << 20;
 
     /**
      * The bytes of the widest array of one chunk of a block program without products of matrices
@@ -95,10 +95,11 @@ public final class Settings {
     /**
      * The bytes of the widest array of one chunk of a block program that multiplies a chunk by a
      * matrix of more than one column ({@code X W}, {@code H^T G}: an MLP, a softmax regression;
-     * default {@link #DEFAULT_PRODUCT_CHUNK_BYTES}). A matrix product wants thousands of rows
-     * (8192 rows of 64 columns here): its kernel runs at a fraction of its speed on a few hundred,
-     * and the weights stay in cache whatever the rows. The rows per chunk depend on the program and
-     * the setting alone, so a result repeats bit for bit.
+     * default {@link #DEFAULT_PRODUCT_CHUNK_BYTES}, 2048 rows of 64 columns): a matrix product
+     * wants thousands of rows, and its small operand stays in cache whatever the rows, while
+     * the chunk's intermediates (a dozen for an MLP) should still fit the caches for the backward
+     * steps that read them. The rows per chunk depend on the program and the setting alone, so a
+     * result repeats bit for bit.
      */
     public long productChunkBytes() {
         return productChunkBytes;
