@@ -26,9 +26,13 @@ final class VectorGemm {
     // rows of A^T G per pass over the result's tiles: their chunk of A and G stays in cache
     private static final int ROW_BLOCK = 256;
 
-    /** Returns true for the shapes these kernels take: results of 8 or more columns, a small second operand or result. */
+    /**
+     * Returns true for the shapes these kernels take: results whose columns are a multiple of 16
+     * (whole tiles for vectors of 2, 4 or 8 lanes: columns left over would run as scalar chains,
+     * slower than BLAS), and a small second operand or result, which stays in cache.
+     */
     static boolean takes(int k, int m, long smallElements) {
-        return m >= 8 && k > 0 && smallElements <= 32 << 10;
+        return m % 16 == 0 && m > 0 && k > 0 && smallElements <= 32 << 10;
     }
 
     /** Writes {@code C = A[r0 : r0 + n] B} (row-major; A is n x k from row r0, B k x m) into {@code c}. */

@@ -199,9 +199,12 @@ class LocalBackendTest {
         return c;
     }
 
-    /** Shapes (rows, inner, columns) with every kind of edge: rows not a multiple of 4, columns past the tiles, one row. */
-    private static final int[][] PRODUCT_SHAPES = {{1, 5, 8}, {3, 7, 9}, {4, 50, 64}, {517, 50, 64}, {1030, 33, 17},
-        {600, 64, 32}, {9, 1, 40}, {301, 11, 10}};
+    /**
+     * Shapes (rows, inner, columns) of the products VectorGemm takes (columns a multiple of 16),
+     * with every kind of edge: rows not a multiple of 4, an inner size not a multiple of 4, one row.
+     */
+    private static final int[][] PRODUCT_SHAPES = {{1, 5, 16}, {3, 7, 32}, {4, 50, 64}, {517, 50, 64}, {1030, 33, 48},
+        {600, 64, 32}, {9, 1, 16}, {301, 11, 80}};
 
     @Test
     void productsOfATallAndASmallMatrixAreChainsOfFusedMultiplyAddsInOrder() {
