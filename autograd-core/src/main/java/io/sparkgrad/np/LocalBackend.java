@@ -9,8 +9,8 @@ import java.util.Arrays;
 /**
  * The kernels for {@link LocalArray}s: plain loops over {@code double[]} that switch on the
  * function once per call (so the JIT compiles each loop on its own and vectorises it), and
- * {@code dgemm} from netlib's JavaBLAS for matrix products, except the products of a tall matrix
- * with a small one, which {@link VectorGemm} runs three times faster. It is also what runs on each
+ * {@code dgemm} from netlib's JavaBLAS for matrix products (with {@code -Dsparkgrad.vectorGemm=true},
+ * {@link VectorGemm} for those of a tall matrix with a small one). It is also what runs on each
  * row block of a distributed array.
  */
 public final class LocalBackend implements Backend {
@@ -23,6 +23,11 @@ public final class LocalBackend implements Backend {
 
     // The transcendental loops run a vector of lanes at a time when the Vector API is present.
     private static final boolean VECTOR_MATH = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+    // Tall-times-small products through VectorGemm: off unless -Dsparkgrad.vectorGemm=true. Alone
+    // it runs 3x netlib's VectorBLAS, but inside a long bench JVM an MLP gradient once ran 20x
+    // slower than with BLAS, for a reason not found yet (see README, Performance).
+    private static final boolean VECTOR_GEMM = VECTOR_MATH && Boolean.getBoolean("sparkgrad.vectorGemm");
 
     private LocalBackend() {}
 
@@ -517,7 +522,7 @@ public final class LocalBackend implements Backend {
             if (m == 1) {
                 // A b: the row-major A is the column-major A^T (k x n), so y = (A^T)^T b
                 BLAS_IMPL.dgemv("T", k, n, 1.0, data(a), r0 * k, k, data(b), 0, 1, 0.0, o, 0, 1);
-            } else if (VECTOR_MATH && VectorGemm.takes(k, m, (long) k * m)) {
+            } else if (VECTOR_GEMM && VectorGemm.takes(k, m, (long) k * m)) {
                 VectorGemm.times(data(a), r0, n, k, data(b), m, o); // a tall A times a small B
             } else {
                 // Row-major C = A B is column-major C^T = B^T A^T: pass B first, with swapped sizes.
@@ -552,7 +557,7 @@ public final class LocalBackend implements Backend {
             if (m == 1) {
                 // A^T b: the row-major A is the column-major A^T (k x n)
                 BLAS_IMPL.dgemv("N", k, n, 1.0, data(a), r0 * k, k, data(b), 0, 1, 0.0, o, 0, 1);
-            } else if (VECTOR_MATH && VectorGemm.takes(k, m, (long) k * m)) {
+            } else if (VECTOR_GEMM && VectorGemm.takes(k, m, (long) k * m)) {
                 VectorGemm.transposedTimes(data(a), r0, n, k, data(b), m, o); // a small result over many rows
             } else {
                 // Row-major C = A^T B is column-major C^T = B^T A: B^T is b as stored (m x n), A is

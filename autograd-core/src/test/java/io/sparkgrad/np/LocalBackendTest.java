@@ -222,12 +222,20 @@ class LocalBackendTest {
                     v[i] = r.nextGaussian();
                 }
             }
-            NDArray an = LocalArray.wrap(new int[] {n + r0 + 2, k}, a);
             String what = Arrays.toString(sh);
-            assertArrayEquals(fmaChains(a, r0, n, k, b, m, false),
-                L.matmulRows(an, r0, r0 + n, LocalArray.wrap(new int[] {k, m}, b)).toArray(), 0.0, "A B " + what);
-            assertArrayEquals(fmaChains(a, r0, n, k, g, m, true),
-                L.matmulTransposedLeftRows(an, r0, r0 + n, LocalArray.wrap(new int[] {n, m}, g)).toArray(), 0.0, "A^T G " + what);
+            assertEquals(true, VectorGemm.takes(k, m, (long) k * m), what);
+            double[] c = new double[n * m];
+            VectorGemm.times(a, r0, n, k, b, m, c);
+            assertArrayEquals(fmaChains(a, r0, n, k, b, m, false), c, 0.0, "A B " + what);
+            double[] ct = new double[k * m];
+            VectorGemm.transposedTimes(a, r0, n, k, g, m, ct);
+            assertArrayEquals(fmaChains(a, r0, n, k, g, m, true), ct, 0.0, "A^T G " + what);
+            // the backend's products agree with them within rounding, whichever kernel it picked
+            NDArray an = LocalArray.wrap(new int[] {n + r0 + 2, k}, a);
+            assertArrayEquals(c, L.matmulRows(an, r0, r0 + n, LocalArray.wrap(new int[] {k, m}, b)).toArray(), 1e-12 * k,
+                "backend A B " + what);
+            assertArrayEquals(ct, L.matmulTransposedLeftRows(an, r0, r0 + n, LocalArray.wrap(new int[] {n, m}, g)).toArray(),
+                1e-12 * n, "backend A^T G " + what);
         }
     }
 
@@ -252,7 +260,11 @@ class LocalBackendTest {
         NDArray a = LocalArray.wrap(new int[] {600, 50}, java.util.Arrays.copyOf(x, 600 * 50));
         NDArray b = LocalArray.wrap(new int[] {50, 64}, java.util.Arrays.copyOfRange(x, 1000, 1000 + 50 * 64));
         NDArray g = LocalArray.wrap(new int[] {600, 64}, java.util.Arrays.copyOfRange(x, 5000, 5000 + 600 * 64));
-        for (double[] out : new double[][] {L.matmul(a, b).toArray(), L.matmulTransposedLeft(a, g).toArray()}) {
+        double[] ab = new double[600 * 64];
+        VectorGemm.times(((LocalArray) a).data(), 0, 600, 50, ((LocalArray) b).data(), 64, ab);
+        double[] atg = new double[50 * 64];
+        VectorGemm.transposedTimes(((LocalArray) a).data(), 0, 600, 50, ((LocalArray) g).data(), 64, atg);
+        for (double[] out : new double[][] {ab, atg, L.matmul(a, b).toArray(), L.matmulTransposedLeft(a, g).toArray()}) {
             long h = 17;
             for (double v : out) {
                 h = h * 31 + Double.doubleToRawLongBits(v);

@@ -31,7 +31,11 @@ import java.util.function.Function;
  * {@code bin/sparkgrad bench}: sparkgrad's loss + gradient against Spark MLlib's hand-written
  * aggregators, side by side in one run on the same cached data, after a warm-up. MLlib's seconds
  * per iteration are the difference of a 20- and a 10-iteration fit divided by the iterations
- * between them, so its fixed costs cancel. Prints a table and writes {@code bench.csv}.
+ * between them, so its fixed costs cancel; one of its aggregation jobs (timed with a listener) is
+ * one evaluation of its loss and gradient. Groups of rows ({@code --only}): logistic regression
+ * and least squares, scaling, softmax regression (10 classes), the MLP 50-64-32-3 against MLlib's
+ * {@code MultilayerPerceptronClassifier}. Prints a table, the BLAS each side uses, and with
+ * {@code --profile} the per-step times of an MLP gradient's tasks; writes {@code bench.csv}.
  */
 final class Bench {
     private Bench() {}
