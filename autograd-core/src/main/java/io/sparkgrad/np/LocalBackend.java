@@ -46,9 +46,12 @@ public final class LocalBackend implements Backend {
         }
     }
 
-    /** Names the BLAS the matrix products run through ({@code VectorBLAS}, or {@code JavaBLAS} without the vector module). */
+    /**
+     * Names the BLAS the matrix products run through ({@code VectorBLAS}, or {@code JavaBLAS}
+     * without the vector module), and VectorGemm when it is on.
+     */
     public static String blasName() {
-        return BLAS_IMPL.getClass().getSimpleName();
+        return BLAS_IMPL.getClass().getSimpleName() + (VECTOR_GEMM ? " (tall x small products: VectorGemm)" : "");
     }
 
     @Override

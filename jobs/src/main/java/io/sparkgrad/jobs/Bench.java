@@ -70,8 +70,7 @@ final class Bench {
         out.printf("sparkgrad bench: %d x %d, master %s, %d cores, %s %s, %s%n", rows, cols, spark.sparkContext().master(),
             Runtime.getRuntime().availableProcessors(), System.getProperty("os.arch"), cpuName(),
             "Java " + System.getProperty("java.version"));
-        out.printf("BLAS: sparkgrad %s (tall x small products: its own VectorGemm); MLlib %s%n",
-            io.sparkgrad.np.LocalBackend.blasName(), mllibBlasName());
+        out.printf("BLAS: sparkgrad %s; MLlib %s%n", io.sparkgrad.np.LocalBackend.blasName(), mllibBlasName());
         List<Row2> table = new ArrayList<>();
 
         Data d = Data.make(rows, cols, 1, true);
