@@ -9,8 +9,9 @@ import java.util.Arrays;
 /**
  * The kernels for {@link LocalArray}s: plain loops over {@code double[]} that switch on the
  * function once per call (so the JIT compiles each loop on its own and vectorises it), and
- * {@code dgemm} from netlib's JavaBLAS for matrix products. It is also what runs on each row block
- * of a distributed array.
+ * {@code dgemm} from netlib's JavaBLAS for matrix products (with {@code -Dsparkgrad.vectorGemm=true},
+ * {@link VectorGemm} for those of a tall matrix with a small one). It is also what runs on each
+ * row block of a distributed array.
  */
 public final class LocalBackend implements Backend {
     /** The one instance. */
@@ -22,6 +23,11 @@ public final class LocalBackend implements Backend {
 
     // The transcendental loops run a vector of lanes at a time when the Vector API is present.
     private static final boolean VECTOR_MATH = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+    // Tall-times-small products through VectorGemm: off unless -Dsparkgrad.vectorGemm=true. Alone
+    // it runs 3x netlib's VectorBLAS, but inside a long bench JVM an MLP gradient once ran 20x
+    // slower than with BLAS, for a reason not found yet (see README, Performance).
+    private static final boolean VECTOR_GEMM = VECTOR_MATH && Boolean.getBoolean("sparkgrad.vectorGemm");
 
     private LocalBackend() {}
 
@@ -38,6 +44,14 @@ public final class LocalBackend implements Backend {
         } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
             return JavaBLAS.getInstance();
         }
+    }
+
+    /**
+     * Names the BLAS the matrix products run through ({@code VectorBLAS}, or {@code JavaBLAS}
+     * without the vector module), and VectorGemm when it is on.
+     */
+    public static String blasName() {
+        return BLAS_IMPL.getClass().getSimpleName() + (VECTOR_GEMM ? " (tall x small products: VectorGemm)" : "");
     }
 
     @Override
@@ -511,6 +525,8 @@ public final class LocalBackend implements Backend {
             if (m == 1) {
                 // A b: the row-major A is the column-major A^T (k x n), so y = (A^T)^T b
                 BLAS_IMPL.dgemv("T", k, n, 1.0, data(a), r0 * k, k, data(b), 0, 1, 0.0, o, 0, 1);
+            } else if (VECTOR_GEMM && VectorGemm.takes(k, m, (long) k * m)) {
+                VectorGemm.times(data(a), r0, n, k, data(b), m, o); // a tall A times a small B
             } else {
                 // Row-major C = A B is column-major C^T = B^T A^T: pass B first, with swapped sizes.
                 BLAS_IMPL.dgemm("N", "N", m, n, k, 1.0, data(b), 0, m, data(a), r0 * k, k, 0.0, o, 0, m);
@@ -544,6 +560,8 @@ public final class LocalBackend implements Backend {
             if (m == 1) {
                 // A^T b: the row-major A is the column-major A^T (k x n)
                 BLAS_IMPL.dgemv("N", k, n, 1.0, data(a), r0 * k, k, data(b), 0, 1, 0.0, o, 0, 1);
+            } else if (VECTOR_GEMM && VectorGemm.takes(k, m, (long) k * m)) {
+                VectorGemm.transposedTimes(data(a), r0, n, k, data(b), m, o); // a small result over many rows
             } else {
                 // Row-major C = A^T B is column-major C^T = B^T A: B^T is b as stored (m x n), A is
                 // a as stored read transposed.

@@ -1,5 +1,7 @@
 package io.sparkgrad.np;
 
+import java.util.Arrays;
+
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -84,18 +86,27 @@ class LocalBackendTest {
         assertEquals(Np.array(2, 4, 6), z.mul(2));
     }
 
-    private static final UnaryFn[] VECTORISED = {UnaryFn.EXP, UnaryFn.SIGMOID, UnaryFn.SOFTPLUS};
+    private static final UnaryFn[] VECTORISED = {UnaryFn.EXP, UnaryFn.SIGMOID, UnaryFn.SOFTPLUS, UnaryFn.TANH, UnaryFn.LOG};
 
-    /** Arguments from tiny to saturating, and the edges of exp's range. */
+    /**
+     * Arguments from tiny to saturating, the edges of exp's range, and for log positive values
+     * near 1, near the square root of 2 where its reduction switches, and of every magnitude.
+     */
     static double[] vectorTestArguments() {
         java.util.Random r = new java.util.Random(11);
-        double[] x = new double[20_011];
+        double[] x = new double[30_011];
         for (int i = 0; i < x.length; i++) {
             double scale = i % 4 == 0 ? 1e-8 : i % 4 == 1 ? 3 : i % 4 == 2 ? 40 : 300;
             x[i] = r.nextGaussian() * scale;
+            if (i >= 20_000) {
+                int kind = i % 3;
+                x[i] = kind == 0 ? 1 + r.nextGaussian() * 1e-3 : kind == 1 ? Math.sqrt(2) * (1 + r.nextGaussian() * 1e-12)
+                    : Math.exp(r.nextGaussian() * 300);
+            }
         }
         double[] edges = {709.78, 709.7827128933840, -708.39, -744.44, -745.13, 1e-320, -1e-320, 0.5 * Math.log(2),
-            -0.5 * Math.log(2), 36.7, -36.7, 1e-300};
+            -0.5 * Math.log(2), 36.7, -36.7, 1e-300, 19.06, -19.07, 20.0, 22.5, 0.173, -0.174, 1.0, 2.0, 0.5,
+            Double.MAX_VALUE, Double.MIN_NORMAL, Double.MIN_VALUE, Math.nextDown(1.0), Math.nextUp(1.0)};
         System.arraycopy(edges, 0, x, 0, edges.length);
         return x;
     }
@@ -109,10 +120,13 @@ class LocalBackendTest {
             VectorMath.apply(f, x, out);
             for (int i = 0; i < x.length; i++) {
                 double expected = f.apply(x[i]);
-                double ulps = out[i] == expected ? 0 : Math.abs(out[i] - expected) / Math.ulp(expected);
+                double ulps = out[i] == expected || Double.isNaN(out[i]) && Double.isNaN(expected) ? 0
+                    : Math.abs(out[i] - expected) / Math.ulp(expected);
                 // below the normal range the result keeps fewer bits: compare absolutely there
                 boolean subnormal = Math.abs(expected) < Double.MIN_NORMAL && Math.abs(out[i] - expected) <= 2 * Double.MIN_VALUE;
-                double bound = f == UnaryFn.SOFTPLUS ? 4 : 2; // softplus adds log1p's error to exp's
+                // softplus adds log1p's error to exp's; Math.tanh itself is off by up to 2 ulps (this
+                // tanh by up to 3 against 60-digit decimal arithmetic)
+                double bound = f == UnaryFn.SOFTPLUS || f == UnaryFn.TANH ? 4 : 2;
                 if (!(ulps <= bound) && !subnormal) {
                     throw new AssertionError(f + "(" + x[i] + ") = " + out[i] + ", scalar " + expected + " (" + ulps + " ulps)");
                 }
@@ -128,13 +142,16 @@ class LocalBackendTest {
             {inf, 0, Double.NaN, 1, 1, inf, 0, 1},                               // exp
             {1, 0, Double.NaN, 0.5, 0.5, 1, 0, 0.5},                              // sigmoid
             {inf, 0, Double.NaN, Math.log(2), Math.log(2), 800, 0, Math.log(2)},  // softplus
+            {1, -1, Double.NaN, 0.0, -0.0, 1, -1, 1e-310},                        // tanh
+            {inf, Double.NaN, Double.NaN, -inf, -inf, Math.log(800), Double.NaN, Math.log(1e-310)}, // log
         };
         for (int k = 0; k < VECTORISED.length; k++) {
             double[] out = new double[x.length];
             VectorMath.apply(VECTORISED[k], x, out);
             for (int i = 0; i < x.length; i++) {
                 double e = expected[k][i];
-                boolean ok = Double.isNaN(e) ? Double.isNaN(out[i]) : e == out[i] || Math.abs(e - out[i]) <= Math.ulp(e);
+                boolean ok = Double.isNaN(e) ? Double.isNaN(out[i]) : e == out[i] && (e != 0 || 1 / e == 1 / out[i])
+                    || e != 0 && Math.abs(e - out[i]) <= Math.ulp(e);
                 if (!ok) {
                     throw new AssertionError(VECTORISED[k] + "(" + x[i] + ") = " + out[i] + ", expected " + e);
                 }
@@ -165,6 +182,63 @@ class LocalBackendTest {
         }
     }
 
+    /** {@code A[r0 : r0 + n] B} as chains of fused multiply-adds in the order of the inner index: the products' definition. */
+    private static double[] fmaChains(double[] a, int r0, int n, int k, double[] b, int m, boolean transposedLeft) {
+        double[] c = new double[transposedLeft ? k * m : n * m];
+        int rows = transposedLeft ? k : n;
+        int inner = transposedLeft ? n : k;
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < m; j++) {
+                double s = 0;
+                for (int p = 0; p < inner; p++) {
+                    s = transposedLeft ? Math.fma(a[(r0 + p) * k + i], b[p * m + j], s) : Math.fma(a[(r0 + i) * k + p], b[p * m + j], s);
+                }
+                c[i * m + j] = s;
+            }
+        }
+        return c;
+    }
+
+    /**
+     * Shapes (rows, inner, columns) of the products VectorGemm takes (columns a multiple of 16),
+     * with every kind of edge: rows not a multiple of 4, an inner size not a multiple of 4, one row.
+     */
+    private static final int[][] PRODUCT_SHAPES = {{1, 5, 16}, {3, 7, 32}, {4, 50, 64}, {517, 50, 64}, {1030, 33, 48},
+        {600, 64, 32}, {9, 1, 16}, {301, 11, 80}};
+
+    @Test
+    void productsOfATallAndASmallMatrixAreChainsOfFusedMultiplyAddsInOrder() {
+        java.util.Random r = new java.util.Random(17);
+        for (int[] sh : PRODUCT_SHAPES) {
+            int n = sh[0];
+            int k = sh[1];
+            int m = sh[2];
+            int r0 = 3; // from row 3 of a taller matrix, as a block program multiplies a chunk
+            double[] a = new double[(n + r0 + 2) * k];
+            double[] b = new double[k * m];
+            double[] g = new double[n * m];
+            for (double[] v : new double[][] {a, b, g}) {
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = r.nextGaussian();
+                }
+            }
+            String what = Arrays.toString(sh);
+            assertEquals(true, VectorGemm.takes(k, m, (long) k * m), what);
+            double[] c = new double[n * m];
+            VectorGemm.times(a, r0, n, k, b, m, c);
+            assertArrayEquals(fmaChains(a, r0, n, k, b, m, false), c, 0.0, "A B " + what);
+            double[] ct = new double[k * m];
+            VectorGemm.transposedTimes(a, r0, n, k, g, m, ct);
+            assertArrayEquals(fmaChains(a, r0, n, k, g, m, true), ct, 0.0, "A^T G " + what);
+            // the backend's products agree with them within rounding, whichever kernel it picked
+            NDArray an = LocalArray.wrap(new int[] {n + r0 + 2, k}, a);
+            assertArrayEquals(c, L.matmulRows(an, r0, r0 + n, LocalArray.wrap(new int[] {k, m}, b)).toArray(), 1e-12 * k,
+                "backend A B " + what);
+            assertArrayEquals(ct, L.matmulTransposedLeftRows(an, r0, r0 + n, LocalArray.wrap(new int[] {n, m}, g)).toArray(),
+                1e-12 * n, "backend A^T G " + what);
+        }
+    }
+
     /** Prints a checksum of the vector kernels' bits over {@link #vectorTestArguments()}, one line per function. */
     public static void main(String[] args) {
         System.out.println(vectorChecksums());
@@ -182,6 +256,21 @@ class LocalBackendTest {
             }
             sb.append(f).append(' ').append(h).append(' ').append(java.util.Arrays.toString(java.util.Arrays.copyOf(out, 6))).append('\n');
         }
+        // the products, over the same arguments: A (600 x 50) B (50 x 64) and A^T G (G 600 x 64)
+        NDArray a = LocalArray.wrap(new int[] {600, 50}, java.util.Arrays.copyOf(x, 600 * 50));
+        NDArray b = LocalArray.wrap(new int[] {50, 64}, java.util.Arrays.copyOfRange(x, 1000, 1000 + 50 * 64));
+        NDArray g = LocalArray.wrap(new int[] {600, 64}, java.util.Arrays.copyOfRange(x, 5000, 5000 + 600 * 64));
+        double[] ab = new double[600 * 64];
+        VectorGemm.times(((LocalArray) a).data(), 0, 600, 50, ((LocalArray) b).data(), 64, ab);
+        double[] atg = new double[50 * 64];
+        VectorGemm.transposedTimes(((LocalArray) a).data(), 0, 600, 50, ((LocalArray) g).data(), 64, atg);
+        for (double[] out : new double[][] {ab, atg, L.matmul(a, b).toArray(), L.matmulTransposedLeft(a, g).toArray()}) {
+            long h = 17;
+            for (double v : out) {
+                h = h * 31 + Double.doubleToRawLongBits(v);
+            }
+            sb.append("product ").append(h).append('\n');
+        }
         return sb.toString();
     }
 
@@ -196,6 +285,6 @@ class LocalBackendTest {
             LocalBackendTest.class.getName()).redirectErrorStream(false).start();
         String interpreted = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
-        assertEquals(compiled.strip(), interpreted.strip(), "exp, sigmoid and softplus in the interpreter (-Xint) and compiled");
+        assertEquals(compiled.strip(), interpreted.strip(), "exp, sigmoid, softplus, tanh, log and the products in the interpreter (-Xint) and compiled");
     }
 }

@@ -185,6 +185,16 @@ public final class Dist {
         settings().setProgramChunkBytes(bytes);
     }
 
+    /** {@link Settings#productChunkBytes()} of the current session. */
+    public static long productChunkBytes() {
+        return settings().productChunkBytes();
+    }
+
+    /** {@link Settings#setProductChunkBytes} of the current session. */
+    public static void setProductChunkBytes(long bytes) {
+        settings().setProductChunkBytes(bytes);
+    }
+
     /** {@link Settings#aggregationFanIn()} of the current session. */
     public static int aggregationFanIn() {
         return settings().aggregationFanIn();

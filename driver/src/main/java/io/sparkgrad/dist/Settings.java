@@ -17,6 +17,7 @@ public final class Settings {
     private volatile boolean fusion = true;
     private volatile boolean blockPrograms = true;
     private volatile long programChunkBytes = 256L << 10;
+    private volatile long productChunkBytes = DEFAULT_PRODUCT_CHUNK_BYTES;
     private volatile int aggregationFanIn = 64;
     private volatile long treeAggregationBytes = 32L << 20;
 
@@ -32,6 +33,7 @@ public final class Settings {
         s.fusion = fusion;
         s.blockPrograms = blockPrograms;
         s.programChunkBytes = programChunkBytes;
+        s.productChunkBytes = productChunkBytes;
         s.aggregationFanIn = aggregationFanIn;
         s.treeAggregationBytes = treeAggregationBytes;
         return s;
@@ -71,16 +73,40 @@ public final class Settings {
         return this;
     }
 
+    /** The default of {@link #productChunkBytes()}: 1 MiB. */
+    public static final long DEFAULT_PRODUCT_CHUNK_BYTES = 1L << 20;
+
     /**
-     * The bytes of the widest array of one chunk of a block program (default 256 KiB), which sets
-     * the rows per chunk: small enough that a chunk's intermediates stay in a core's cache.
+     * The bytes of the widest array of one chunk of a block program without products of matrices
+     * (default 256 KiB), which sets the rows per chunk: small enough that a chunk's intermediates
+     * stay in a core's cache, so that {@code X^T g} reads the chunk of {@code X} that {@code X w} read.
      */
     public long programChunkBytes() {
         return programChunkBytes;
     }
 
+    /** Sets the chunk of every block program, with products of matrices or not (both settings). */
     public Settings setProgramChunkBytes(long bytes) {
         programChunkBytes = positive("setProgramChunkBytes", bytes);
+        productChunkBytes = bytes;
+        return this;
+    }
+
+    /**
+     * The bytes of the widest array of one chunk of a block program that multiplies a chunk by a
+     * matrix of more than one column ({@code X W}, {@code H^T G}: an MLP, a softmax regression;
+     * default {@link #DEFAULT_PRODUCT_CHUNK_BYTES}, 2048 rows of 64 columns): a matrix product
+     * wants thousands of rows, and its small operand stays in cache whatever the rows, while
+     * the chunk's intermediates (a dozen for an MLP) should still fit the caches for the backward
+     * steps that read them. The rows per chunk depend on the program and the setting alone, so a
+     * result repeats bit for bit.
+     */
+    public long productChunkBytes() {
+        return productChunkBytes;
+    }
+
+    public Settings setProductChunkBytes(long bytes) {
+        productChunkBytes = positive("setProductChunkBytes", bytes);
         return this;
     }
 

@@ -44,6 +44,7 @@ class BlockProgramTest {
     void restore() {
         Dist.setBlockPrograms(true);
         Dist.setProgramChunkBytes(256L << 10);
+        Dist.setProductChunkBytes(Settings.DEFAULT_PRODUCT_CHUNK_BYTES);
     }
 
     /** The loss and the gradients of {@code params}, read after backward. */

@@ -7,6 +7,7 @@ import io.sparkgrad.dist.Metrics;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
 import org.apache.spark.ml.classification.LogisticRegression;
+import org.apache.spark.ml.classification.MultilayerPerceptronClassifier;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.regression.LinearRegression;
@@ -30,7 +31,11 @@ import java.util.function.Function;
  * {@code bin/sparkgrad bench}: sparkgrad's loss + gradient against Spark MLlib's hand-written
  * aggregators, side by side in one run on the same cached data, after a warm-up. MLlib's seconds
  * per iteration are the difference of a 20- and a 10-iteration fit divided by the iterations
- * between them, so its fixed costs cancel. Prints a table and writes {@code bench.csv}.
+ * between them, so its fixed costs cancel; one of its aggregation jobs (timed with a listener) is
+ * one evaluation of its loss and gradient. Groups of rows ({@code --only}): logistic regression
+ * and least squares, scaling, softmax regression (10 classes), the MLP 50-64-32-3 against MLlib's
+ * {@code MultilayerPerceptronClassifier}. Prints a table, the BLAS each side uses, and with
+ * {@code --profile} the per-step times of an MLP gradient's tasks; writes {@code bench.csv}.
  */
 final class Bench {
     private Bench() {}
@@ -42,70 +47,52 @@ final class Bench {
             .option("rows", "1000000", "rows of the regression benchmarks")
             .option("cols", "50", "columns")
             .option("out", "bench.csv", "where to write the table as CSV")
+            .option("only", "all", "the groups of rows to run, comma-separated: logistic (logistic regression and "
+                + "least squares), scaling, softmax, mlp; all: every group")
+            .flag("profile", "also print where an MLP gradient's time goes inside the tasks (the block program's steps)")
             .flag("quick", "every size at a tenth, for a smoke test");
     }
+
+    private static final List<String> GROUPS = List.of("logistic", "scaling", "softmax", "mlp");
+    private static final int[] MLP_LAYERS = {64, 32};
 
     static int run(Options o, PrintStream out) {
         int rows = o.positiveInt("rows") / (o.flag("quick") ? 10 : 1);
         int cols = o.positiveInt("cols");
+        List<String> only = o.string("only").equals("all") ? GROUPS : o.list("only");
+        for (String g : only) {
+            if (!GROUPS.contains(g)) {
+                throw new JobError("bench: --only takes " + String.join(", ", GROUPS) + " or all, got '" + g + "'");
+            }
+        }
         SpillReport.attach();
         var spark = Dist.session();
-        out.printf("sparkgrad bench: %d x %d, master %s, %d cores%n", rows, cols, spark.sparkContext().master(),
-            Runtime.getRuntime().availableProcessors());
+        out.printf("sparkgrad bench: %d x %d, master %s, %d cores, %s %s, %s%n", rows, cols, spark.sparkContext().master(),
+            Runtime.getRuntime().availableProcessors(), System.getProperty("os.arch"), cpuName(),
+            "Java " + System.getProperty("java.version"));
+        out.printf("BLAS: sparkgrad %s; MLlib %s%n", io.sparkgrad.np.LocalBackend.blasName(), mllibBlasName());
         List<Row2> table = new ArrayList<>();
 
         Data d = Data.make(rows, cols, 1, true);
-        Mllib lrMllib = mllibPerIteration(it -> new LogisticRegression().setMaxIter(it).setTol(0).setRegParam(0)
-            .setStandardization(false).fit(d.frame).summary().totalIterations(), out, "LogisticRegression");
-        double[] lr = perGradient(d, true);
-        printCounts(out, "logistic regression", lr);
-        table.add(new Row2("logistic regression, s per gradient", lr[0], lrMllib.perIteration(), lr[1], "ratio <= 0.7, 1 job"));
-
-        Mllib lsMllib = mllibPerIteration(it -> new LinearRegression().setSolver("l-bfgs").setMaxIter(it).setTol(0)
-            .setRegParam(0).setStandardization(false).setLabelCol("real").fit(d.frame).summary().totalIterations(), out,
-            "LinearRegression");
-        double[] ls = perGradient(d, false);
-        printCounts(out, "least squares", ls);
-        table.add(new Row2("least squares, s per gradient", ls[0], lsMllib.perIteration(), ls[1], "ratio <= 0.7"));
-        table.add(new Row2("logistic, s per gradient vs MLlib's aggregation job", lr[0], lrMllib.jobSeconds(), lr[1],
-            "report (MLlib's job alone)"));
-        table.add(new Row2("least squares, s per gradient vs MLlib's aggregation job", ls[0], lsMllib.jobSeconds(), ls[1],
-            "report (MLlib's job alone)"));
-
-        long t0 = System.nanoTime();
-        new LogisticRegression().setMaxIter(20).setTol(0).setStandardization(false).fit(d.frame);
-        double mllibFit = (System.nanoTime() - t0) / 1e9;
-        t0 = System.nanoTime();
-        train(d, 20);
-        double ours = (System.nanoTime() - t0) / 1e9;
-        table.add(new Row2("end to end, 20 iterations (s)", ours, mllibFit, Double.NaN, "ratio <= 0.5"));
-        d.release();
-
-        double[] sizes = {rows / 4.0, rows, rows * 4.0};
-        double[] seconds = new double[3];
-        for (int i = 0; i < 3; i++) {
-            Data s = Data.make((int) sizes[i], cols, 2 + i, false); // sparkgrad only: no MLlib copy to share memory with
-            seconds[i] = perGradient(s, true)[0];
-            if (i < 2) {
-                s.release();
-            } else {
-                double bytes = 8.0 * (long) sizes[i] * (cols + 1);
-                double bw = memoryBandwidth();
-                table.add(new Row2("bytes per s of the gradient vs memory (GB/s)", bytes / seconds[i] / 1e9, bw / 1e9,
-                    Double.NaN, "report the fraction"));
-                s.release();
-            }
+        if (only.contains("logistic")) {
+            logisticRows(d, out, table);
         }
-        table.add(new Row2("scaling: s per gradient, 4x rows (" + (int) sizes[0] + " -> " + rows + ")", seconds[1],
-            seconds[0], Double.NaN, "ratio <= 4.4"));
-        table.add(new Row2("scaling: s per gradient, 4x rows (" + rows + " -> " + (int) sizes[2] + ")", seconds[2],
-            seconds[1], Double.NaN, "ratio <= 4.4"));
+        if (only.contains("softmax")) {
+            softmaxRows(d, out, table);
+        }
+        if (only.contains("mlp")) {
+            mlpRows(d, cols, out, table, o.flag("profile"));
+        }
+        d.release();
+        if (only.contains("scaling")) {
+            scalingRows(rows, cols, table);
+        }
 
-        out.printf("%n%-58s %12s %12s %8s %8s  %s%n", "benchmark", "sparkgrad", "baseline", "ratio", "jobs", "target");
+        out.printf("%n%-70s %12s %12s %8s %8s  %s%n", "benchmark", "sparkgrad", "baseline", "ratio", "jobs", "target");
         StringBuilder csv = new StringBuilder("benchmark,sparkgrad_s,baseline_s,ratio,jobs_per_gradient\n");
         for (Row2 r : table) {
             double ratio = r.sparkgrad() / r.baseline();
-            out.printf("%-58s %12.4f %12.4f %8.3f %8s  %s%n", r.name(), r.sparkgrad(), r.baseline(), ratio,
+            out.printf("%-70s %12.4f %12.4f %8.3f %8s  %s%n", r.name(), r.sparkgrad(), r.baseline(), ratio,
                 Double.isNaN(r.jobsPerGradient()) ? "-" : String.format("%.1f", r.jobsPerGradient()), r.target());
             csv.append('"').append(r.name()).append("\",").append(r.sparkgrad()).append(',').append(r.baseline())
                 .append(',').append(ratio).append(',').append(Double.isNaN(r.jobsPerGradient()) ? "" : r.jobsPerGradient())
@@ -120,6 +107,217 @@ final class Bench {
         return 0;
     }
 
+    /** Logistic regression and least squares against MLlib's per-iteration time and aggregation jobs; end to end. */
+    private static void logisticRows(Data d, PrintStream out, List<Row2> table) {
+        Mllib lrMllib = mllibPerIteration(it -> new LogisticRegression().setMaxIter(it).setTol(0).setRegParam(0)
+            .setStandardization(false).fit(d.frame).summary().totalIterations(), out, "LogisticRegression");
+        double[] lr = perGradient(d, true);
+        printCounts(out, "logistic regression", lr);
+        table.add(new Row2("logistic regression, s per gradient vs MLlib per iteration", lr[0], lrMllib.perIteration(),
+            lr[1], "ratio <= 0.5, 1 job"));
+
+        Mllib lsMllib = mllibPerIteration(it -> new LinearRegression().setSolver("l-bfgs").setMaxIter(it).setTol(0)
+            .setRegParam(0).setStandardization(false).setLabelCol("real").fit(d.frame).summary().totalIterations(), out,
+            "LinearRegression");
+        double[] ls = perGradient(d, false);
+        printCounts(out, "least squares", ls);
+        table.add(new Row2("least squares, s per gradient vs MLlib per iteration", ls[0], lsMllib.perIteration(), ls[1],
+            "ratio <= 0.5"));
+        table.add(new Row2("logistic regression, s per gradient vs MLlib's aggregation job", lr[0], lrMllib.jobSeconds(),
+            lr[1], "ratio <= 0.5"));
+        table.add(new Row2("least squares, s per gradient vs MLlib's aggregation job", ls[0], lsMllib.jobSeconds(), ls[1],
+            "ratio <= 0.5"));
+
+        long t0 = System.nanoTime();
+        new LogisticRegression().setMaxIter(20).setTol(0).setStandardization(false).fit(d.frame);
+        double mllibFit = (System.nanoTime() - t0) / 1e9;
+        t0 = System.nanoTime();
+        train(d, "logistic", d.y, 2, 20, true);
+        double ours = (System.nanoTime() - t0) / 1e9;
+        table.add(new Row2("logistic regression end to end, 20 iterations (s) vs MLlib's fit", ours, mllibFit, Double.NaN,
+            "ratio <= 0.5"));
+    }
+
+    /** Softmax regression of 10 classes: s per gradient against MLlib's multinomial aggregation job. */
+    private static void softmaxRows(Data d, PrintStream out, List<Row2> table) {
+        AggregateJobs jobs = timeJobs(() -> new LogisticRegression().setFamily("multinomial").setLabelCol("class10")
+            .setMaxIter(10).setTol(0).setRegParam(0).setStandardization(false).fit(d.frame));
+        double mllibJob = jobs.medianSeconds();
+        out.printf("MLlib multinomial LogisticRegression (10 classes): %d aggregation jobs in 10 iterations, median %.3f s%n",
+            jobs.millis.size(), mllibJob);
+        int cols = (int) d.x.dim(1);
+        double[] sm = perGradient(Model.of("softmax", cols, 10, List.of()), d.x, d.class10);
+        printCounts(out, "softmax regression (10 classes)", sm);
+        table.add(new Row2("softmax regression (10 classes), s per gradient vs MLlib's aggregation job", sm[0], mllibJob,
+            sm[1], "ratio <= 0.5"));
+    }
+
+    /**
+     * The MLP 50-64-32-3 (ReLU hidden layers, softmax cross-entropy) against MLlib's
+     * MultilayerPerceptronClassifier with the same layers (sigmoid hidden layers, softmax output):
+     * one loss + gradient against one of MLlib's aggregation jobs, 20 L-BFGS iterations against
+     * MLlib's 20, and the gradient's arithmetic rate against a matrix product on every core.
+     */
+    private static void mlpRows(Data d, int cols, PrintStream out, List<Row2> table, boolean profile) {
+        String layers = cols + "-" + MLP_LAYERS[0] + "-" + MLP_LAYERS[1] + "-3";
+        int[] mllibLayers = {cols, MLP_LAYERS[0], MLP_LAYERS[1], 3};
+        Function<Integer, MultilayerPerceptronClassifier> mlpc = it -> new MultilayerPerceptronClassifier()
+            .setLayers(mllibLayers).setMaxIter(it).setTol(0).setSeed(1).setLabelCol("class3");
+        mlpc.apply(2).fit(d.frame); // warm-up
+        System.gc();
+        long t0 = System.nanoTime();
+        int[] mllibIterations = {0};
+        AggregateJobs jobs = timeJobs(() -> mllibIterations[0] = mlpc.apply(20).fit(d.frame).summary().totalIterations());
+        double mllibFit = (System.nanoTime() - t0) / 1e9;
+        double mllibJob = jobs.medianSeconds();
+        out.printf("MLlib MultilayerPerceptronClassifier %s: %d iterations in %.3f s, %d aggregation jobs, median %.3f s%n",
+            layers, mllibIterations[0], mllibFit, jobs.millis.size(), mllibJob);
+
+        Model mlp = Model.of("mlp", cols, 3, List.of(MLP_LAYERS[0], MLP_LAYERS[1]));
+        double[] g = perGradient(mlp, d.x, d.class3);
+        printCounts(out, "mlp " + layers, g);
+        table.add(new Row2("mlp " + layers + ", s per loss + gradient vs MLlib's aggregation job", g[0], mllibJob, g[1],
+            "ratio <= 0.5"));
+
+        System.gc();
+        Metrics.Snapshot before = Dist.metrics().snapshot();
+        t0 = System.nanoTime();
+        train(d, "mlp", d.class3, 3, 20, false);
+        double ours = (System.nanoTime() - t0) / 1e9;
+        Metrics.Snapshot m = Dist.metrics().snapshot().minus(before);
+        out.printf("sparkgrad mlp %s: 20 L-BFGS iterations in %.3f s, %d jobs%n", layers, ours, m.jobs());
+        table.add(new Row2("mlp " + layers + ", s per iteration (20 of L-BFGS) vs MLlib per iteration", ours / 20,
+            mllibFit / mllibIterations[0], Double.NaN, "ratio <= 0.5"));
+
+        double flops = mlpFlops(d.x.dim(0), cols, MLP_LAYERS, 3);
+        double peak = matmulPeak();
+        out.printf("mlp gradient: %.1f GFLOP (forward, weight gradients, hidden layers' gradients), %.1f GFLOP/s; "
+            + "matmul 1000^3 on %d threads: %.1f GFLOP/s%n", flops / 1e9, flops / g[0] / 1e9,
+            Runtime.getRuntime().availableProcessors(), peak / 1e9);
+        table.add(new Row2("mlp " + layers + ", gradient's GFLOP/s vs matmul peak (all cores)", flops / g[0] / 1e9,
+            peak / 1e9, Double.NaN, "ratio >= 0.5"));
+        if (profile) {
+            profile(mlp, d.x, d.class3, g[0], out);
+        }
+    }
+
+    /** The flops of an MLP's loss and gradient: the products of the forward pass, of the weights' and hidden layers' gradients. */
+    static double mlpFlops(long rows, int cols, int[] hidden, int classes) {
+        int[] w = new int[hidden.length + 2];
+        w[0] = cols;
+        System.arraycopy(hidden, 0, w, 1, hidden.length);
+        w[w.length - 1] = classes;
+        double perRow = 0;
+        for (int l = 1; l < w.length; l++) {
+            double product = 2.0 * w[l - 1] * w[l];
+            perRow += product * (l == 1 ? 2 : 3); // the first layer's input needs no gradient
+        }
+        return perRow * rows;
+    }
+
+    /** Prints where a loss + gradient's time goes inside the tasks: the block program's steps, over 3 gradients. */
+    private static void profile(Model model, NDArray x, NDArray y, double secondsPerGradient, PrintStream out) {
+        List<NDArray> params = model.init(7);
+        params.forEach(NDArray::attachGrad);
+        int runs = 3;
+        io.sparkgrad.worker.StepTimes.start();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < runs; i++) {
+            NDArray loss;
+            try (var r = Autograd.record()) {
+                loss = model.rowLoss(x, y, params).mean();
+            }
+            loss.backward();
+            loss.item();
+        }
+        double wall = (System.nanoTime() - t0) / 1e9 / runs;
+        List<io.sparkgrad.worker.StepTimes.Entry> table = io.sparkgrad.worker.StepTimes.stop();
+        double total = 0;
+        for (var e : table) {
+            total += e.nanos();
+        }
+        out.printf("%nwhere an MLP gradient's time goes inside its tasks (%d gradients; %.3f s each with the timers, "
+            + "%.3f s without; task time summed over the cores, ms per gradient):%n", runs, wall, secondsPerGradient);
+        out.printf("%10s %6s %9s  %s%n", "ms", "share", "calls", "step (kind, kernel, chunk shape <- arguments)");
+        for (var e : table) {
+            out.printf("%10.1f %5.1f%% %9d  %s%n", e.nanos() / 1e6 / runs, 100.0 * e.nanos() / total, e.calls() / runs,
+                e.what());
+        }
+        out.printf("%10.1f %5.1f%%            total%n", total / 1e6 / runs, 100.0);
+    }
+
+    /** Floating-point operations per second of a 1000 x 1000 product on every core at once (each its own), best of 3. */
+    private static double matmulPeak() {
+        int n = 1000;
+        int threads = Runtime.getRuntime().availableProcessors();
+        NDArray a = Np.randomNormal(0, 1, n, n);
+        NDArray b = Np.randomNormal(0, 1, n, n);
+        a.matmul(b); // warm-up
+        double best = Double.MAX_VALUE;
+        for (int rep = 0; rep < 3; rep++) {
+            List<Thread> ts = new ArrayList<>();
+            long t0 = System.nanoTime();
+            for (int t = 0; t < threads; t++) {
+                Thread th = new Thread(() -> a.matmul(b).toArray());
+                th.start();
+                ts.add(th);
+            }
+            for (Thread th : ts) {
+                try {
+                    th.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new JobError("bench: interrupted");
+                }
+            }
+            best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+        }
+        return threads * 2.0 * n * n * n / best;
+    }
+
+    /** Scaling of the logistic gradient with the rows, and its read rate against a plain loop over memory. */
+    private static void scalingRows(int rows, int cols, List<Row2> table) {
+        double[] sizes = {rows / 4.0, rows, rows * 4.0};
+        double[] seconds = new double[3];
+        for (int i = 0; i < 3; i++) {
+            Data s = Data.make((int) sizes[i], cols, 2 + i, false); // sparkgrad only: no MLlib copy to share memory with
+            seconds[i] = perGradient(s, true)[0];
+            if (i == 2) {
+                double bytes = 8.0 * (long) sizes[i] * (cols + 1);
+                double bw = memoryBandwidth();
+                table.add(new Row2("logistic regression, gradient's read rate (GB/s) vs memory", bytes / seconds[i] / 1e9,
+                    bw / 1e9, Double.NaN, "ratio >= 0.6"));
+            }
+            s.release();
+        }
+        table.add(new Row2("logistic regression scaling: s per gradient, 4x rows (" + (int) sizes[0] + " -> " + rows
+            + ")", seconds[1], seconds[0], Double.NaN, "ratio <= 4.4"));
+        table.add(new Row2("logistic regression scaling: s per gradient, 4x rows (" + rows + " -> " + (int) sizes[2]
+            + ")", seconds[2], seconds[1], Double.NaN, "ratio <= 4.4"));
+    }
+
+    /** The BLAS MLlib's products run through: netlib's native one where the machine has it, else its Java one. */
+    private static String mllibBlasName() {
+        try {
+            return dev.ludovic.netlib.blas.NativeBLAS.getInstance().getClass().getSimpleName();
+        } catch (Throwable e) {
+            return dev.ludovic.netlib.blas.JavaBLAS.getInstance().getClass().getSimpleName() + " (no native BLAS here)";
+        }
+    }
+
+    private static String cpuName() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).strip();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: the architecture alone
+        }
+        return "";
+    }
+
     /**
      * The same rows, cached, as sparkgrad arrays and, with {@code forMllib}, as an MLlib DataFrame
      * (label, real label, features).
@@ -128,12 +326,16 @@ final class Bench {
         final NDArray x;
         final NDArray y;
         final NDArray yReal;
+        final NDArray class3;
+        final NDArray class10;
         final Dataset<Row> frame;
 
-        private Data(NDArray x, NDArray y, NDArray yReal, Dataset<Row> frame) {
+        private Data(NDArray x, NDArray y, NDArray yReal, NDArray class3, NDArray class10, Dataset<Row> frame) {
             this.x = x;
             this.y = y;
             this.yReal = yReal;
+            this.class3 = class3;
+            this.class10 = class10;
             this.frame = frame;
         }
 
@@ -153,17 +355,31 @@ final class Bench {
             NDArray y = Dist.cache(score.add(Dist.randomNormal(seed + 100, blockRows, rows)).gt(0));
             NDArray yReal = Dist.cache(score.add(Dist.randomNormal(seed + 200, blockRows, rows).mul(0.1)));
             if (!forMllib) {
-                return new Data(x, y, yReal, null);
+                return new Data(x, y, yReal, null, null, null);
             }
-            // the same rows for MLlib: (label, real label, dense features)
+            // class labels: the noisy score cut at thresholds that spread it over 3 and 10 classes
+            NDArray noisy = Dist.cache(score.add(Dist.randomNormal(seed + 300, blockRows, rows).mul(0.3)));
+            double sd = noisy.square().mean().sqrt().item();
+            NDArray class3 = Dist.cache(noisy.gt(-0.4 * sd).add(noisy.gt(0.4 * sd)));
+            NDArray class10 = null;
+            for (int c = 1; c < 10; c++) {
+                NDArray above = noisy.gt(sd * (c - 5) / 3.0);
+                class10 = class10 == null ? above : class10.add(above);
+            }
+            class10 = Dist.cache(class10);
+            ((DistArray) noisy).rdd().unpersist(false);
+            // the same rows for MLlib: (label, real label, 3 classes, 10 classes, dense features)
             var rowsRdd = ((DistArray) x).rdd().zip(((DistArray) y).rdd()).zip(((DistArray) yReal).rdd())
+                .zip(((DistArray) class3).rdd()).zip(((DistArray) class10).rdd())
                 .flatMap(t -> {
-                    double[] xs = t._1()._1().dataRef();
-                    double[] ys = t._1()._2().dataRef();
-                    double[] rs = t._2().dataRef();
+                    double[] xs = t._1()._1()._1()._1().dataRef();
+                    double[] ys = t._1()._1()._1()._2().dataRef();
+                    double[] rs = t._1()._1()._2().dataRef();
+                    double[] c3 = t._1()._2().dataRef();
+                    double[] c10 = t._2().dataRef();
                     List<Row> out = new ArrayList<>(ys.length);
                     for (int i = 0; i < ys.length; i++) {
-                        out.add(RowFactory.create(ys[i], rs[i],
+                        out.add(RowFactory.create(ys[i], rs[i], c3[i], c10[i],
                             Vectors.dense(Arrays.copyOfRange(xs, i * cols, (i + 1) * cols))));
                     }
                     return out.iterator();
@@ -171,18 +387,22 @@ final class Bench {
             Dataset<Row> frame = Dist.session().createDataFrame(rowsRdd, DataTypes.createStructType(List.of(
                 DataTypes.createStructField("label", DataTypes.DoubleType, false),
                 DataTypes.createStructField("real", DataTypes.DoubleType, false),
+                DataTypes.createStructField("class3", DataTypes.DoubleType, false),
+                DataTypes.createStructField("class10", DataTypes.DoubleType, false),
                 DataTypes.createStructField("features", SQLDataTypes.VectorType(), false))))
                 .persist(StorageLevel.MEMORY_AND_DISK());
             frame.count();
-            return new Data(x, y, yReal, frame);
+            return new Data(x, y, yReal, class3, class10, frame);
         }
 
         void release() {
             if (frame != null) {
                 frame.unpersist();
             }
-            for (NDArray a : List.of(x, y, yReal)) {
-                ((DistArray) a).rdd().unpersist(false);
+            for (NDArray a : new NDArray[] {x, y, yReal, class3, class10}) {
+                if (a != null) {
+                    ((DistArray) a).rdd().unpersist(false);
+                }
             }
         }
     }
@@ -227,16 +447,50 @@ final class Bench {
             (double) m.tasks() / TIMED};
     }
 
-    /** {@code train --model logistic --iterations 20} (L-BFGS, standardised) on the cached rows. */
-    private static void train(Data d, int iterations) {
+    /**
+     * Median seconds per loss + gradient of {@code model} (its mean row loss) over {@link #TIMED}
+     * evaluations after {@link #WARM_UPS}, with a small gradient step between them; jobs, stages
+     * and tasks per gradient.
+     */
+    private static double[] perGradient(Model model, NDArray x, NDArray y) {
+        List<NDArray> params = model.init(1);
+        params.forEach(NDArray::attachGrad);
+        double[] s = new double[WARM_UPS + TIMED];
+        Metrics.Snapshot before = null;
+        for (int i = 0; i < s.length; i++) {
+            if (i == WARM_UPS) {
+                before = Dist.metrics().snapshot();
+            }
+            long t = System.nanoTime();
+            NDArray loss;
+            try (var r = Autograd.record()) {
+                loss = model.rowLoss(x, y, params).mean();
+            }
+            loss.backward();
+            loss.item();
+            s[i] = (System.nanoTime() - t) / 1e9;
+            for (NDArray p : params) {
+                p.assign(p.sub(p.grad().mul(0.01)));
+            }
+        }
+        Metrics.Snapshot m = Dist.metrics().snapshot().minus(before);
+        double[] timed = Arrays.copyOfRange(s, WARM_UPS, s.length);
+        Arrays.sort(timed);
+        return new double[] {timed[TIMED / 2], (double) m.jobs() / TIMED, (double) m.stages() / TIMED,
+            (double) m.tasks() / TIMED};
+    }
+
+    /** {@code train --model kind --iterations n} (L-BFGS) on the cached rows with labels {@code y}. */
+    private static void train(Data d, String kind, NDArray y, int classes, int iterations, boolean standardize) {
         int cols = (int) d.x.dim(1);
         List<String> names = new ArrayList<>();
         for (int j = 0; j < cols; j++) {
             names.add("c" + j);
         }
-        TrainingData data = TrainingData.of(d.x, d.y, names, "label");
-        Train.fit(Model.of("logistic", cols, 2, List.of()), data,
-            new Train.Setup("lbfgs", 0.1, iterations, 0, 1, 1, true), new PrintStream(OutputStream.nullOutputStream()));
+        TrainingData data = TrainingData.of(d.x, y, names, "label");
+        Train.fit(Model.of(kind, cols, classes, kind.equals("mlp") ? List.of(MLP_LAYERS[0], MLP_LAYERS[1]) : List.of()),
+            data, new Train.Setup("lbfgs", 0.1, iterations, 0, 1, 1, standardize),
+            new PrintStream(OutputStream.nullOutputStream()));
     }
 
     /** MLlib's seconds per iteration by the method, and the median duration of its aggregation jobs. */
@@ -269,6 +523,26 @@ final class Bench {
                 millis.add(e.time() - t);
             }
         }
+
+        /** The median duration of the jobs seen, in seconds (NaN if none). */
+        double medianSeconds() {
+            long[] ms = millis.stream().mapToLong(Long::longValue).sorted().toArray();
+            return ms.length == 0 ? Double.NaN : ms[ms.length / 2] / 1e3;
+        }
+    }
+
+    /** Runs {@code fit} with a listener that times MLlib's aggregation jobs. */
+    private static AggregateJobs timeJobs(Runnable fit) {
+        AggregateJobs jobs = new AggregateJobs();
+        var sc = Dist.session().sparkContext();
+        sc.addSparkListener(jobs);
+        try {
+            fit.run();
+            Dist.metrics().snapshot(); // waits for the listener bus to deliver the fit's events
+        } finally {
+            sc.removeSparkListener(jobs);
+        }
+        return jobs;
     }
 
     private static final int PAIRS = 5;

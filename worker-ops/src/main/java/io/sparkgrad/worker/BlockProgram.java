@@ -72,11 +72,39 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
      * @param steps the ops, each after the steps it reads
      * @param outputs the steps whose combined partials the program returns, in order
      * @param chunkBytes the bytes of the widest array in a chunk (leaf or step), which sets the rows per chunk
+     * @param productChunkBytes the same for a program with a product of matrices ({@link #hasMatrixProducts})
      */
-    public BlockProgram(Step[] steps, int[] outputs, long chunkBytes) {
+    public BlockProgram(Step[] steps, int[] outputs, long chunkBytes, long productChunkBytes) {
         this.steps = steps;
         this.outputs = outputs;
-        this.chunkBytes = chunkBytes;
+        this.chunkBytes = hasMatrixProducts(steps) ? productChunkBytes : chunkBytes;
+    }
+
+    /**
+     * True when a step multiplies a chunk by a matrix of more than one column, or contracts a
+     * chunk's rows into one: such products want chunks of thousands of rows, while a product with
+     * a vector ({@code X w}, a matrix-vector product) reads its chunk once and wants it in cache
+     * for the {@code X^T g} that follows.
+     */
+    static boolean hasMatrixProducts(Step[] steps) {
+        for (Step s : steps) {
+            int[] shape = s.kernel().rowShape();
+            switch (s.kernel().kind()) {
+                case MATMUL_LOCAL:
+                    if (Shape.size(shape) > 1) {
+                        return true;
+                    }
+                    break;
+                case TRANSPOSE_MATMUL:
+                    if (shape.length == 2 && shape[0] > 1 && shape[1] > 1) {
+                        return true;
+                    }
+                    break;
+                default:
+                    break;
+            }
+        }
+        return false;
     }
 
     @Override
@@ -100,7 +128,9 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
             width = Math.max(width, rows == 0 ? 1 : b.dataRef().length / rows);
         }
         for (Step s : steps) {
-            width = Math.max(width, Shape.size(s.kernel().rowShape()));
+            if (s.kernel().combine() == null) { // a partial's shape is not a row's
+                width = Math.max(width, Shape.size(s.kernel().rowShape()));
+            }
         }
         int chunk = (int) Math.max(1, Math.min(Math.max(rows, 1), chunkBytes / (8 * width)));
 
@@ -127,16 +157,25 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
         for (int r0 = 0; r0 < rows || r0 == 0; r0 += chunk) {
             int r1 = Math.min(rows, r0 + chunk);
             chunks.at(r0, r1);
+            boolean timed = StepTimes.on;
             for (int s = 0; s < steps.length; s++) {
+                long t0 = timed ? System.nanoTime() : 0;
                 NDArray v = compute(steps[s], block, values, chunks);
+                if (timed) {
+                    StepTimes.add(label(s, values, chunks, v), System.nanoTime() - t0 - chunks.takeCopyNanos());
+                }
                 values[s] = v;
                 ReduceFn combine = steps[s].kernel().combine();
                 if (combine != null) {
+                    long t1 = timed ? System.nanoTime() : 0;
                     if (partials[s] == null) {
                         partials[s] = v.toArray(); // a copy: v's array is recycled
                         partialShapes[s] = ((LocalArray) v.toLocal()).intShape();
                     } else {
                         Partials.combine(combine, partials[s], ((LocalArray) v.toLocal()).data());
+                    }
+                    if (timed) {
+                        StepTimes.add("   partials: combining the chunks' partials", System.nanoTime() - t1);
                     }
                 }
             }
@@ -146,6 +185,25 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
                 break;
             }
         }
+    }
+
+    // the labels of the steps for the profile (StepTimes), made at the first chunk a task times
+    private transient String[] labels;
+
+    private String label(int s, NDArray[] values, Chunks chunks, NDArray out) {
+        if (labels == null) {
+            labels = new String[steps.length];
+        }
+        if (labels[s] == null) {
+            int[] refs = steps[s].args();
+            String[] shapes = new String[refs.length];
+            for (int i = 0; i < refs.length; i++) {
+                NDArray a = refs[i] >= 0 ? values[refs[i]] : chunks.current[-1 - refs[i]];
+                shapes[i] = a == null ? "(storage)" : Shape.str(a.shape());
+            }
+            labels[s] = StepTimes.label(s, steps[s].kernel(), refs, shapes, Shape.str(out.shape()));
+        }
+        return labels[s];
     }
 
     private NDArray compute(Step step, int block, NDArray[] values, Chunks chunks) {
@@ -198,6 +256,7 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
         final NDArray[] current;
         int r0;
         int r1;
+        long copyNanos; // time spent copying since takeCopyNanos last ran, for the profile
 
         Chunks(Block[] leaves, int chunk) {
             this.leaves = leaves;
@@ -214,6 +273,12 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
 
         int rows() {
             return r1 - r0;
+        }
+
+        long takeCopyNanos() {
+            long t = copyNanos;
+            copyNanos = 0;
+            return t;
         }
 
         LocalArray leaf(int k) {
@@ -243,7 +308,13 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
                 } else {
                     d = new double[(r1 - r0) * width]; // the last, shorter chunk
                 }
+                long t0 = StepTimes.on ? System.nanoTime() : 0;
                 System.arraycopy(b.dataRef(), r0 * width, d, 0, (r1 - r0) * width);
+                if (StepTimes.on) {
+                    long t = System.nanoTime() - t0;
+                    copyNanos += t;
+                    StepTimes.add("   copies: a chunk of leaf " + k + " into its buffer " + Shape.str(shape), t);
+                }
                 c = LocalArray.wrap(shape, d);
             }
             current[k] = c;
