@@ -1,5 +1,7 @@
 package io.sparkgrad.jobs;
 
+import io.sparkgrad.ml.ModelFunction;
+import io.sparkgrad.ml.Models;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
 
@@ -7,8 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The models {@code train} fits, written with sparkgrad's autograd: each gives its parameters'
- * shapes and starting values, the loss of every row, and predictions. Training minimises
+ * The models {@code train} fits: each gives its parameters' names, shapes and starting values and
+ * its predictions; its outputs and the loss of every row are the library's built-in model of the
+ * same name ({@link Models}), which the Spark ML estimator fits too. Training minimises
  * {@code mean(rowLoss) + l2/2 * sum of squared weights} (biases are not penalised), the
  * objective Spark MLlib's linear and logistic regression minimise.
  */
@@ -17,12 +20,14 @@ abstract class Model {
     final int features;
     final int classes;
     final List<Integer> hidden;
+    private final ModelFunction fn;
 
     private Model(String kind, int features, int classes, List<Integer> hidden) {
         this.kind = kind;
         this.features = features;
         this.classes = classes;
         this.hidden = List.copyOf(hidden);
+        this.fn = Models.named(kind, hidden.stream().mapToInt(Integer::intValue).toArray());
     }
 
     /** Returns the model {@code kind} for {@code features} inputs and {@code classes} classes. */
@@ -57,10 +62,14 @@ abstract class Model {
     }
 
     /** The model's raw output for rows {@code x}: a value per row, or a score per class. */
-    abstract NDArray scores(NDArray x, List<NDArray> p);
+    final NDArray scores(NDArray x, List<NDArray> p) {
+        return fn.forward(p, x);
+    }
 
     /** The loss of every row (a vector as long as {@code x} has rows). */
-    abstract NDArray rowLoss(NDArray x, NDArray y, List<NDArray> p);
+    final NDArray rowLoss(NDArray x, NDArray y, List<NDArray> p) {
+        return fn.rowLoss(scores(x, p), y);
+    }
 
     /** Predictions per row: the value, the probability of class 1, or the class. */
     abstract NDArray predict(NDArray x, List<NDArray> p);
@@ -93,11 +102,6 @@ abstract class Model {
         return firstWeights.ndim() == 1 ? firstWeights.div(featureScale) : firstWeights.div(featureScale.reshape(-1, 1));
     }
 
-    /** One-hot rows of integer class labels {@code y} (n) as an (n, classes) array. */
-    static NDArray oneHot(NDArray y, int classes) {
-        return y.reshape(-1, 1).eq(Np.arange(classes));
-    }
-
     /** The class of each row: the index of its largest score (the lowest index on ties). */
     static NDArray argmax(NDArray scores, int classes) {
         NDArray isMax = scores.eq(scores.max(1, true));
@@ -110,11 +114,6 @@ abstract class Model {
             seen = seen == null ? col : seen.maximum(col);
         }
         return result.reshape(-1);
-    }
-
-    /** The rows' softmax cross-entropy against integer class labels. */
-    static NDArray crossEntropy(NDArray scores, NDArray y, int classes) {
-        return scores.logSoftmax(1).mul(oneHot(y, classes)).sum(1).neg();
     }
 
     /** A model whose scores are {@code x w + b}: one output, or one per class. */
@@ -134,10 +133,6 @@ abstract class Model {
             return perClass() ? List.of(new int[] {features, classes}, new int[] {classes})
                 : List.of(new int[] {features}, new int[0]);
         }
-
-        NDArray scores(NDArray x, List<NDArray> p) {
-            return x.matmul(p.get(0)).add(p.get(1));
-        }
     }
 
     private static final class Linear extends Affine {
@@ -147,10 +142,6 @@ abstract class Model {
 
         boolean perClass() {
             return false;
-        }
-
-        NDArray rowLoss(NDArray x, NDArray y, List<NDArray> p) {
-            return scores(x, p).sub(y).square().mul(0.5);
         }
 
         NDArray predict(NDArray x, List<NDArray> p) {
@@ -167,12 +158,6 @@ abstract class Model {
             return false;
         }
 
-        /** log(1 + e^z) - y z: the binary cross-entropy of logit z, finite for any z. */
-        NDArray rowLoss(NDArray x, NDArray y, List<NDArray> p) {
-            NDArray z = scores(x, p);
-            return z.softplus().sub(z.mul(y));
-        }
-
         NDArray predict(NDArray x, List<NDArray> p) {
             return scores(x, p).sigmoid();
         }
@@ -185,10 +170,6 @@ abstract class Model {
 
         boolean perClass() {
             return true;
-        }
-
-        NDArray rowLoss(NDArray x, NDArray y, List<NDArray> p) {
-            return crossEntropy(scores(x, p), y, classes);
         }
 
         NDArray predict(NDArray x, List<NDArray> p) {
@@ -239,21 +220,6 @@ abstract class Model {
                 p.add(s.length == 2 ? Np.randomNormal(0, Math.sqrt(2.0 / s[0]), s) : Np.zeros(s));
             }
             return p;
-        }
-
-        NDArray scores(NDArray x, List<NDArray> p) {
-            NDArray h = x;
-            for (int i = 0; i < p.size(); i += 2) {
-                h = h.matmul(p.get(i)).add(p.get(i + 1));
-                if (i + 2 < p.size()) {
-                    h = h.relu();
-                }
-            }
-            return h;
-        }
-
-        NDArray rowLoss(NDArray x, NDArray y, List<NDArray> p) {
-            return crossEntropy(scores(x, p), y, classes);
         }
 
         NDArray predict(NDArray x, List<NDArray> p) {

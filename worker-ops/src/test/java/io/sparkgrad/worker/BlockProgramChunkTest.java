@@ -62,7 +62,7 @@ class BlockProgramChunkTest {
             new BlockProgram.Step(rowwise(Kernels.binary(BinaryFn.MUL), new int[] {2}, null), new int[] {1, 9}),
             new BlockProgram.Step(rowwise(sumAll, new int[0], ReduceFn.SUM), new int[] {10}),
         };
-        return new BlockProgram(steps, new int[] {2, 3, 4, 8, 11}, chunkBytes);
+        return new BlockProgram(steps, new int[] {2, 3, 4, 8, 11}, chunkBytes, chunkBytes);
     }
 
     static NDArray x(int rows) {
@@ -136,7 +136,7 @@ class BlockProgramChunkTest {
             new BlockProgram.Step(rowwise(Kernels.unary(UnaryFn.EXP), new int[] {3}, null), new int[] {-1}),
             new BlockProgram.Step(rowwise(Kernels.reduce(ReduceFn.SUM, 0, false), new int[] {3}, ReduceFn.SUM),
                 new int[] {0}),
-        }, new int[] {1}, 64);
+        }, new int[] {1}, 64, 64);
         Block[] out = p.call(List.<Block[]>of(new Block[] {Block.of(2, 7, Np.zeros(0, 3))}).iterator()).next();
         assertArrayEquals(new double[] {0, 0, 0}, out[0].dataRef());
         assertArrayEquals(new int[] {3}, out[0].shapeRef());
@@ -148,7 +148,7 @@ class BlockProgramChunkTest {
         BlockProgram p = new BlockProgram(new BlockProgram.Step[] {
             new BlockProgram.Step(rowwise(Kernels.binary(BinaryFn.ADD), new int[] {3}, null),
                 new int[] {-1, -2}),
-        }, new int[] {0}, 64);
+        }, new int[] {0}, 64, 64);
         Block[] leaves = {Block.of(0, 0, Np.zeros(4, 3)), Block.of(0, 0, Np.zeros(5, 3))};
         IllegalStateException e = assertThrows(IllegalStateException.class,
             () -> p.call(List.<Block[]>of(leaves).iterator()));
