@@ -38,7 +38,11 @@ class AnyPlacementTest {
     static final boolean FUSION = Boolean.parseBoolean(System.getProperty("anyPlacement.fusion", "true"));
     static final boolean BLOCK_PROGRAMS = Boolean.parseBoolean(System.getProperty("anyPlacement.blockPrograms", "true"));
 
+    /** Every how many programs the second order is compared too. */
+    static final int SECOND_ORDER_EVERY = Integer.getInteger("anyPlacement.secondOrderEvery", 3);
+
     private static final AtomicInteger RUN = new AtomicInteger();
+    private static final AtomicInteger SECOND_ORDER = new AtomicInteger();
     private static final AtomicInteger DISTRIBUTED_INPUTS = new AtomicInteger();
     private static final Map<String, Integer> REFUSED = new TreeMap<>();
 
@@ -57,8 +61,9 @@ class AnyPlacementTest {
         Dist.setFusion(true);
         Dist.setBlockPrograms(true);
         Metrics.Snapshot d = Dist.metrics().snapshot().minus(start);
-        System.out.printf("AnyPlacementTest: %d programs, %d distributed inputs, %d Spark jobs (%d stages), "
-            + "refusals by message: %s%n", RUN.get(), DISTRIBUTED_INPUTS.get(), d.jobs(), d.stages(), REFUSED);
+        System.out.printf("AnyPlacementTest: %d programs (%d also at second order), %d distributed inputs, %d Spark "
+            + "jobs (%d stages), refusals by message: %s%n", RUN.get(), SECOND_ORDER.get(), DISTRIBUTED_INPUTS.get(), d.jobs(),
+            d.stages(), REFUSED);
     }
 
     /** One step: its text, how it computes from earlier values, and which values it reads. */
@@ -209,7 +214,9 @@ class AnyPlacementTest {
                 for (int k = 0; k < idx.length; k++) {
                     idx[k] = r.nextInt((int) Math.max(1, len)) - (r.nextBoolean() ? len : 0); // negative ones too
                 }
-                return new Step("take(" + x + ", " + Arrays.toString(idx) + ")", v -> v[0].take(Np.array(idx)),
+                boolean spread = r.nextBoolean(); // a distributed table gathered by distributed indices: a join
+                return new Step("take(" + x + ", " + Arrays.toString(idx) + (spread ? ", distributed when " + x + " is" : "")
+                    + ")", v -> v[0].take(spread && v[0].isDistributed() ? Dist.fromLocal(Np.array(idx), 2) : Np.array(idx)),
                     new int[] {a});
             }
             default: return new Step("logSumExp(" + x + ", " + axis + ")", v -> v[0].logSumExp(axis), new int[] {a});
@@ -295,20 +302,77 @@ class AnyPlacementTest {
                 throw new AssertionError("refused with inputs in " + Arrays.toString(blocks) + " blocks: " + e.getMessage()
                     + "\n" + p, e);
             }
-            for (int k = 0; k < local.length; k++) {
-                double[] l = local[k];
-                double[] d = dist[k];
-                if (l.length != d.length) {
-                    throw new AssertionError("result " + k + ": " + l.length + " vs " + d.length + " values\n" + p);
-                }
-                for (int e = 0; e < l.length; e++) {
-                    double scale = Math.max(1, Math.abs(l[e]));
-                    if (!(Math.abs(l[e] - d[e]) <= RTOL * scale) && !(Double.isNaN(l[e]) && Double.isNaN(d[e]))) {
-                        throw new AssertionError("result " + k + " (0: value, then gradients) element " + e + ": " + d[e]
-                            + " distributed (blocks " + Arrays.toString(blocks) + ") vs " + l[e] + " local\n" + p);
-                    }
+            compare(local, dist, "0: value, then gradients", blocks, p);
+            if (i % SECOND_ORDER_EVERY == 0) {
+                double[][] hvLocal = hessianVector(p, new int[blocks.length]);
+                if (hvLocal != null) {
+                    SECOND_ORDER.incrementAndGet();
+                    compare(hvLocal, hessianVector(p, blocks), "Hessian-vector product of each input", blocks, p);
                 }
             }
         }));
+    }
+
+    private static void compare(double[][] local, double[][] dist, String what, int[] blocks, Program p) {
+        for (int k = 0; k < local.length; k++) {
+            double[] l = local[k];
+            double[] d = dist[k];
+            if (l.length != d.length) {
+                throw new AssertionError("result " + k + ": " + l.length + " vs " + d.length + " values\n" + p);
+            }
+            for (int e = 0; e < l.length; e++) {
+                double scale = Math.max(1, Math.abs(l[e]));
+                if (!(Math.abs(l[e] - d[e]) <= RTOL * scale) && !(Double.isNaN(l[e]) && Double.isNaN(d[e]))) {
+                    throw new AssertionError("result " + k + " (" + what + ") element " + e + ": " + d[e]
+                        + " distributed (blocks " + Arrays.toString(blocks) + ") vs " + l[e] + " local\n" + p);
+                }
+            }
+        }
+    }
+
+    /**
+     * Second order through the program: the gradient of {@code sum_i sum(grad_i(y) * u_i)} for fixed
+     * random {@code u_i} (a Hessian-vector product), with the gradients recorded as they are
+     * computed; null when the program's value does not depend on its inputs twice over.
+     */
+    static double[][] hessianVector(Program p, int[] blocks) {
+        NDArray[] xs = new NDArray[p.inputs().size()];
+        Random r = new Random(p.seed() ^ 0x4e55);
+        NDArray[] u = new NDArray[xs.length];
+        for (int i = 0; i < xs.length; i++) {
+            NDArray v = Np.array(p.inputs().get(i).shape(), p.inputs().get(i).toArray());
+            xs[i] = blocks[i] > 0 ? Dist.fromLocal(v, blocks[i]) : v;
+            xs[i].attachGrad();
+            double[] d = new double[(int) v.size()];
+            for (int k = 0; k < d.length; k++) {
+                d[k] = r.nextGaussian();
+            }
+            u[i] = Np.array(v.shape(), d);
+        }
+        List<NDArray> hv;
+        try (var rec = Autograd.record()) {
+            NDArray[] vals = p.eval(xs);
+            NDArray y = vals[vals.length - 1];
+            if (!y.requiresGrad()) {
+                return null;
+            }
+            List<NDArray> g = Autograd.grad(List.of(y), Arrays.asList(xs), null, true, true, true);
+            NDArray h = null;
+            for (int i = 0; i < xs.length; i++) {
+                if (g.get(i) != null && g.get(i).requiresGrad()) {
+                    NDArray t = g.get(i).mul(u[i]).sum();
+                    h = h == null ? t : h.add(t);
+                }
+            }
+            if (h == null) {
+                return null;
+            }
+            hv = Autograd.grad(List.of(h), Arrays.asList(xs), null, false, false, true);
+        }
+        double[][] out = new double[xs.length][];
+        for (int i = 0; i < xs.length; i++) {
+            out[i] = hv.get(i) == null ? new double[(int) xs[i].size()] : hv.get(i).toArray();
+        }
+        return out;
     }
 }
