@@ -39,6 +39,14 @@ class SparkSubmitIT {
         if (processes != null) {
             processes.close();
         }
+        // the in-process run started an embedded session in this JVM, which the other integration
+        // tests share: stopped, so that their getOrCreate() makes their cluster's session
+        scala.Option<org.apache.spark.sql.SparkSession> embedded = org.apache.spark.sql.SparkSession.getDefaultSession();
+        if (embedded.isDefined()) {
+            embedded.get().stop();
+        }
+        org.apache.spark.sql.SparkSession.clearDefaultSession();
+        org.apache.spark.sql.SparkSession.clearActiveSession();
     }
 
     @Test
