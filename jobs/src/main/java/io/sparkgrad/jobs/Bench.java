@@ -422,29 +422,10 @@ final class Bench {
      */
     private static double[] perGradient(Data d, boolean logistic) {
         NDArray w = Np.zeros(d.x.shape()[1]);
-        w.attachGrad();
-        double[] s = new double[WARM_UPS + TIMED];
-        Metrics.Snapshot before = null;
-        for (int i = 0; i < s.length; i++) {
-            if (i == WARM_UPS) {
-                before = Dist.metrics().snapshot();
-            }
-            long t = System.nanoTime();
-            NDArray loss;
-            try (var r = Autograd.record()) {
-                NDArray z = d.x.matmul(w);
-                loss = logistic ? Np.binaryCrossEntropyWithLogits(z, d.y) : z.sub(d.yReal).square().mean().mul(0.5);
-            }
-            loss.backward();
-            loss.item();
-            s[i] = (System.nanoTime() - t) / 1e9;
-            w.assign(w.sub(w.grad().mul(0.1)));
-        }
-        Metrics.Snapshot m = Dist.metrics().snapshot().minus(before);
-        double[] timed = Arrays.copyOfRange(s, WARM_UPS, s.length);
-        Arrays.sort(timed);
-        return new double[] {timed[TIMED / 2], (double) m.jobs() / TIMED, (double) m.stages() / TIMED,
-            (double) m.tasks() / TIMED};
+        return perGradient(List.of(w), 0.1, () -> {
+            NDArray z = d.x.matmul(w);
+            return logistic ? Np.binaryCrossEntropyWithLogits(z, d.y) : z.sub(d.yReal).square().mean().mul(0.5);
+        });
     }
 
     /**
@@ -454,6 +435,15 @@ final class Bench {
      */
     private static double[] perGradient(Model model, NDArray x, NDArray y) {
         List<NDArray> params = model.init(1);
+        return perGradient(params, 0.01, () -> model.rowLoss(x, y, params).mean());
+    }
+
+    /**
+     * Median seconds per loss (recorded by {@code loss}) and gradient of {@code params} over
+     * {@link #TIMED} evaluations after {@link #WARM_UPS}, a gradient step of {@code step} between
+     * them; jobs, stages and tasks per gradient.
+     */
+    private static double[] perGradient(List<NDArray> params, double step, java.util.function.Supplier<NDArray> loss) {
         params.forEach(NDArray::attachGrad);
         double[] s = new double[WARM_UPS + TIMED];
         Metrics.Snapshot before = null;
@@ -462,15 +452,15 @@ final class Bench {
                 before = Dist.metrics().snapshot();
             }
             long t = System.nanoTime();
-            NDArray loss;
+            NDArray l;
             try (var r = Autograd.record()) {
-                loss = model.rowLoss(x, y, params).mean();
+                l = loss.get();
             }
-            loss.backward();
-            loss.item();
+            l.backward();
+            l.item();
             s[i] = (System.nanoTime() - t) / 1e9;
             for (NDArray p : params) {
-                p.assign(p.sub(p.grad().mul(0.01)));
+                p.assign(p.sub(p.grad().mul(step)));
             }
         }
         Metrics.Snapshot m = Dist.metrics().snapshot().minus(before);
