@@ -34,6 +34,7 @@ public final class Main {
         "",
         "Without spark-submit, jobs run on an embedded local[*] Spark; under spark-submit they use its master.");
 
+    /** Runs the command {@code args[0]} with the options after it and exits with its code. */
     public static void main(String[] args) {
         // Spark's own lines, until the JVM exits (stopping the session, shutdown hooks), go to the run's log
         RunLog.open(args.length == 0 ? "help" : args[0]);
