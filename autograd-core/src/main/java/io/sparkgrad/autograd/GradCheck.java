@@ -28,7 +28,9 @@ public final class GradCheck {
 
     /** Default step: central differences in float64 are most accurate near eps^(1/3) of 1. */
     public static final double EPS = 1e-6;
+    /** The default relative tolerance of a check. */
     public static final double RTOL = 1e-5;
+    /** The default absolute tolerance of a check. */
     public static final double ATOL = 1e-7;
 
     /** Checks with the default step and tolerances; throws {@link AssertionError} on a mismatch. */

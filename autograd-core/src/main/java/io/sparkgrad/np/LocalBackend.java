@@ -151,6 +151,7 @@ public final class LocalBackend implements Backend {
 
     // ------------------------------------------------------------------ elementwise
 
+    /** Returns {@code f} applied to every element of {@code a}. */
     public NDArray unary(UnaryFn f, NDArray a) {
         if (isConstant(a)) {
             double c = ((LocalArray) a).constantValue();
@@ -182,6 +183,7 @@ public final class LocalBackend implements Backend {
         return new LocalArray(dims(a).clone(), o);
     }
 
+    /** Returns {@code f} applied elementwise to {@code a} and {@code b}, with numpy broadcasting. */
     public NDArray binary(BinaryFn f, NDArray a, NDArray b) {
         // A constant operand takes part as its one value, shaped () so that it broadcasts.
         boolean ca = isConstant(a);
@@ -314,6 +316,7 @@ public final class LocalBackend implements Backend {
         return Double.longBitsToDouble(c ? ONE_BITS : 0L);
     }
 
+    /** Returns {@code a} with every element limited to {@code [lo, hi]}. */
     public NDArray clip(NDArray a, double lo, double hi) {
         if (isConstant(a)) {
             double v = ((LocalArray) a).constantValue();
@@ -328,6 +331,7 @@ public final class LocalBackend implements Backend {
         return new LocalArray(dims(a).clone(), o);
     }
 
+    /** Returns {@code a} where {@code cond} is non-zero and {@code b} elsewhere, the three broadcast together. */
     public NDArray where(NDArray cond, NDArray a, NDArray b) {
         int[] shape = Shape.broadcast("where", Shape.broadcast("where", dims(cond), dims(a)), dims(b));
         double[] c = data(broadcastTo(cond, shape));
@@ -340,10 +344,12 @@ public final class LocalBackend implements Backend {
         return new LocalArray(shape, o);
     }
 
+    /** Returns an array of {@code like}'s shape filled with {@code value}. */
     public NDArray fullLike(NDArray like, double value) {
         return filled(dims(like).clone(), value);
     }
 
+    /** Returns an array of {@code like}'s shape of uniform samples in [0, 1) from {@code seed}. */
     public NDArray randomUniformLike(NDArray like, long seed) {
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
         double[] o = new double[Shape.size(dims(like))];
@@ -355,6 +361,7 @@ public final class LocalBackend implements Backend {
 
     // ------------------------------------------------------------------ reductions
 
+    /** Returns the reduction {@code f} of {@code a} along {@code axis} ({@link Backend#ALL}: every element). */
     public NDArray reduce(ReduceFn f, NDArray a, int axis, boolean keepdims) {
         double[] x = data(a);
         if (axis == Backend.ALL) {
@@ -425,6 +432,7 @@ public final class LocalBackend implements Backend {
         }
     }
 
+    /** Returns the 2-norm of {@code a} along {@code axis} ({@link Backend#ALL}: every element). */
     public NDArray norm(NDArray a, int axis, boolean keepdims) {
         NDArray ss = reduce(ReduceFn.SUM, unary(UnaryFn.SQUARE, a), axis, keepdims);
         return unary(UnaryFn.SQRT, ss);
@@ -432,6 +440,7 @@ public final class LocalBackend implements Backend {
 
     // ------------------------------------------------------------------ shape
 
+    /** Returns {@code a} repeated along its length-1 (or missing leading) dimensions to {@code shape}. */
     public NDArray broadcastTo(NDArray a, int[] shape) {
         if (Arrays.equals(dims(a), shape)) {
             return a;
@@ -451,6 +460,7 @@ public final class LocalBackend implements Backend {
         return new LocalArray(shape.clone(), o);
     }
 
+    /** Returns {@code a}'s elements, in row-major order, as an array of {@code shape}. */
     public NDArray reshape(NDArray a, int[] shape) {
         if (a instanceof LocalArray) {
             return ((LocalArray) a).view(shape.clone()); // a view: shares the values
@@ -458,6 +468,7 @@ public final class LocalBackend implements Backend {
         return new LocalArray(shape.clone(), data(a));
     }
 
+    /** Returns {@code a} with its axes permuted: axis {@code i} of the result is axis {@code perm[i]} of {@code a}. */
     public NDArray transpose(NDArray a, int[] perm) {
         double[] x = data(a);
         int nd = perm.length;
@@ -506,6 +517,7 @@ public final class LocalBackend implements Backend {
         }
     }
 
+    /** Returns the matrix product of the 2-D arrays {@code a} and {@code b} (netlib's {@code dgemm}). */
     public NDArray matmul(NDArray a, NDArray b) {
         return matmulRows(a, 0, dims(a)[0], b);
     }
@@ -571,12 +583,14 @@ public final class LocalBackend implements Backend {
         return new LocalArray(new int[] {k, m}, o);
     }
 
+    /** Returns positions {@code [start, stop)} of {@code a} along {@code axis}. */
     public NDArray slice(NDArray a, int axis, int start, int stop) {
         int[] shape = dims(a).clone();
         shape[axis] = stop - start;
         return copyBlocks(a, shape, axis, start, 0);
     }
 
+    /** Returns {@code a} with {@code before} zeros before it and {@code after} zeros after it along {@code axis}. */
     public NDArray pad(NDArray a, int axis, int before, int after) {
         int[] shape = dims(a).clone();
         shape[axis] += before + after;
@@ -672,6 +686,7 @@ public final class LocalBackend implements Backend {
         return i < 0 ? (long) i + rows : (long) i;
     }
 
+    /** Returns {@code parts} one after the other along {@code axis}. */
     public NDArray concat(NDArray[] parts, int axis) {
         int[] shape = dims(parts[0]).clone();
         int total = 0;

@@ -35,6 +35,7 @@ public abstract class NDArray {
     protected final long[] shape;
     private AutogradMeta meta;
 
+    /** Makes an array of {@code shape} (the array keeps it; do not change it afterwards). */
     protected NDArray(long[] shape) {
         this.shape = shape;
     }
@@ -212,40 +213,55 @@ public abstract class NDArray {
 
     // ---------------------------------------------------------------- arithmetic
 
+    /** Returns {@code this + other}, with numpy broadcasting; recorded for autograd. */
     public NDArray add(NDArray other) { return Ops.ADD.apply(null, this, other); }
 
+    /** Returns {@code this + other} for a scalar {@code other}. */
     public NDArray add(double other) { return add(Np.scalar(other)); }
 
+    /** Returns {@code this - other}, with numpy broadcasting; recorded for autograd. */
     public NDArray sub(NDArray other) { return Ops.SUB.apply(null, this, other); }
 
+    /** Returns {@code this - other} for a scalar {@code other}. */
     public NDArray sub(double other) { return sub(Np.scalar(other)); }
 
     /** Returns {@code other - this}. */
     public NDArray rsub(double other) { return Np.scalar(other).sub(this); }
 
+    /** Returns the elementwise product {@code this * other}, with numpy broadcasting; recorded for autograd. */
     public NDArray mul(NDArray other) { return Ops.MUL.apply(null, this, other); }
 
+    /** Returns {@code this * other} for a scalar {@code other}. */
     public NDArray mul(double other) { return mul(Np.scalar(other)); }
 
+    /** Returns the elementwise quotient {@code this / other}, with numpy broadcasting; recorded for autograd. */
     public NDArray div(NDArray other) { return Ops.DIV.apply(null, this, other); }
 
+    /** Returns {@code this / other} for a scalar {@code other}. */
     public NDArray div(double other) { return div(Np.scalar(other)); }
 
     /** Returns {@code other / this}. */
     public NDArray rdiv(double other) { return Np.scalar(other).div(this); }
 
+    /** Returns {@code this} raised to {@code exponent} elementwise, with numpy broadcasting; recorded for autograd. */
     public NDArray pow(NDArray exponent) { return Ops.POW.apply(null, this, exponent); }
 
+    /** Returns {@code this} raised to the scalar {@code exponent} elementwise. */
     public NDArray pow(double exponent) { return pow(Np.scalar(exponent)); }
 
+    /** Returns {@code -this}. */
     public NDArray neg() { return Ops.NEG.apply(null, this); }
 
+    /** Returns the elementwise larger of {@code this} and {@code other}, with numpy broadcasting; a tie splits the gradient equally. */
     public NDArray maximum(NDArray other) { return Ops.MAXIMUM.apply(null, this, other); }
 
+    /** Returns the elementwise larger of {@code this} and the scalar {@code other} ({@code maximum(0)} is ReLU). */
     public NDArray maximum(double other) { return maximum(Np.scalar(other)); }
 
+    /** Returns the elementwise smaller of {@code this} and {@code other}, with numpy broadcasting; a tie splits the gradient equally. */
     public NDArray minimum(NDArray other) { return Ops.MINIMUM.apply(null, this, other); }
 
+    /** Returns the elementwise smaller of {@code this} and the scalar {@code other}. */
     public NDArray minimum(double other) { return minimum(Np.scalar(other)); }
 
     /**
@@ -289,24 +305,34 @@ public abstract class NDArray {
 
     // ---------------------------------------------------------------- elementwise functions
 
+    /** Returns {@code e^x} elementwise. */
     public NDArray exp() { return Ops.EXP.apply(null, this); }
 
+    /** Returns the natural logarithm elementwise ({@code -inf} at 0, NaN below). */
     public NDArray log() { return Ops.LOG.apply(null, this); }
 
+    /** Returns the square root elementwise. */
     public NDArray sqrt() { return Ops.SQRT.apply(null, this); }
 
+    /** Returns the absolute value elementwise; its gradient at 0 is 0. */
     public NDArray abs() { return Ops.ABS.apply(null, this); }
 
+    /** Returns {@code x * x} elementwise. */
     public NDArray square() { return Ops.SQUARE.apply(null, this); }
 
+    /** Returns the sine elementwise (radians). */
     public NDArray sin() { return Ops.SIN.apply(null, this); }
 
+    /** Returns the cosine elementwise (radians). */
     public NDArray cos() { return Ops.COS.apply(null, this); }
 
+    /** Returns the hyperbolic tangent elementwise. */
     public NDArray tanh() { return Ops.TANH.apply(null, this); }
 
+    /** Returns the logistic function {@code 1 / (1 + exp(-x))} elementwise. */
     public NDArray sigmoid() { return Ops.SIGMOID.apply(null, this); }
 
+    /** Returns {@code max(x, 0)} elementwise; its gradient at 0 is 0. */
     public NDArray relu() { return Ops.RELU.apply(null, this); }
 
     /** Returns {@code log(1 + exp(x))}, computed without overflow for large {@code x}. */
@@ -427,24 +453,34 @@ public abstract class NDArray {
 
     // ---------------------------------------------------------------- comparisons (0/1, constant)
 
+    /** Returns 1 where {@code this > other} and 0 elsewhere, with numpy broadcasting; a constant for autograd. */
     public NDArray gt(NDArray other) { return Ops.GT.apply(null, this, other); }
 
+    /** Returns 1 where {@code this > other} (a scalar) and 0 elsewhere. */
     public NDArray gt(double other) { return gt(Np.scalar(other)); }
 
+    /** Returns 1 where {@code this < other} and 0 elsewhere, with numpy broadcasting; a constant for autograd. */
     public NDArray lt(NDArray other) { return Ops.LT.apply(null, this, other); }
 
+    /** Returns 1 where {@code this < other} (a scalar) and 0 elsewhere. */
     public NDArray lt(double other) { return lt(Np.scalar(other)); }
 
+    /** Returns 1 where {@code this >= other} and 0 elsewhere, with numpy broadcasting; a constant for autograd. */
     public NDArray ge(NDArray other) { return Ops.GE.apply(null, this, other); }
 
+    /** Returns 1 where {@code this >= other} (a scalar) and 0 elsewhere. */
     public NDArray ge(double other) { return ge(Np.scalar(other)); }
 
+    /** Returns 1 where {@code this <= other} and 0 elsewhere, with numpy broadcasting; a constant for autograd. */
     public NDArray le(NDArray other) { return Ops.LE.apply(null, this, other); }
 
+    /** Returns 1 where {@code this <= other} (a scalar) and 0 elsewhere. */
     public NDArray le(double other) { return le(Np.scalar(other)); }
 
+    /** Returns 1 where {@code this == other} and 0 elsewhere, with numpy broadcasting; a constant for autograd. */
     public NDArray eq(NDArray other) { return Ops.EQ.apply(null, this, other); }
 
+    /** Returns 1 where {@code this == other} (a scalar) and 0 elsewhere. */
     public NDArray eq(double other) { return eq(Np.scalar(other)); }
 
     // ---------------------------------------------------------------- reductions
@@ -452,15 +488,19 @@ public abstract class NDArray {
     /** Sums all elements into a 0-d array. */
     public NDArray sum() { return reduce(Ops.SUM, "sum", Backend.ALL, false); }
 
+    /** Sums along {@code axis} (negative: from the end), which the result drops. */
     public NDArray sum(int axis) { return sum(axis, false); }
 
     /** Sums along {@code axis}; {@code keepdims} keeps it as a dimension of length 1. */
     public NDArray sum(int axis, boolean keepdims) { return reduce(Ops.SUM, "sum", axis, keepdims); }
 
+    /** Returns the mean of all elements as a 0-d array. */
     public NDArray mean() { return sum().div((double) size()); }
 
+    /** Returns the mean along {@code axis}, which the result drops. */
     public NDArray mean(int axis) { return mean(axis, false); }
 
+    /** Returns the mean along {@code axis}; {@code keepdims} keeps it as a dimension of length 1. */
     public NDArray mean(int axis, boolean keepdims) {
         int a = Shape.axis("mean", axis, shape.length);
         return sum(a, keepdims).div((double) shape[a]);
@@ -469,19 +509,25 @@ public abstract class NDArray {
     /** Returns the largest element; ties share the gradient equally. */
     public NDArray max() { return reduce(Ops.MAX, "max", Backend.ALL, false); }
 
+    /** Returns the largest element along {@code axis}, which the result drops; ties share the gradient equally. */
     public NDArray max(int axis) { return max(axis, false); }
 
+    /** Returns the largest element along {@code axis}; {@code keepdims} keeps it as a dimension of length 1. */
     public NDArray max(int axis, boolean keepdims) { return reduce(Ops.MAX, "max", axis, keepdims); }
 
+    /** Returns the smallest element; ties share the gradient equally. */
     public NDArray min() { return reduce(Ops.MIN, "min", Backend.ALL, false); }
 
+    /** Returns the smallest element along {@code axis}, which the result drops. */
     public NDArray min(int axis) { return min(axis, false); }
 
+    /** Returns the smallest element along {@code axis}; {@code keepdims} keeps it as a dimension of length 1. */
     public NDArray min(int axis, boolean keepdims) { return reduce(Ops.MIN, "min", axis, keepdims); }
 
     /** Returns the 2-norm of all elements (Frobenius for a matrix); its gradient at zero is zero. */
     public NDArray norm() { return reduce(Ops.NORM, "norm", Backend.ALL, false); }
 
+    /** Returns the 2-norm along {@code axis}; {@code keepdims} keeps it as a dimension of length 1. */
     public NDArray norm(int axis, boolean keepdims) { return reduce(Ops.NORM, "norm", axis, keepdims); }
 
     /** Returns {@code log(sum(exp(x)))} over all elements, stable for large values. */
@@ -491,6 +537,7 @@ public abstract class NDArray {
         return sub(m).exp().sum().log().add(m);
     }
 
+    /** Returns {@code log(sum(exp(x), axis))}, stable for large values, dropping {@code axis}. */
     public NDArray logSumExp(int axis) { return logSumExp(axis, false); }
 
     /**
@@ -507,11 +554,13 @@ public abstract class NDArray {
     /** Softmax along the last axis. */
     public NDArray softmax() { return softmax(-1); }
 
+    /** Returns the softmax along {@code axis}: {@code exp(x) / sum(exp(x))}, computed from the log-softmax. */
     public NDArray softmax(int axis) { return logSoftmax(Shape.axis("softmax", axis, shape.length)).exp(); }
 
     /** Log-softmax along the last axis. */
     public NDArray logSoftmax() { return logSoftmax(-1); }
 
+    /** Returns the log-softmax along {@code axis}: {@code x - logSumExp(x, axis)}. */
     public NDArray logSoftmax(int axis) { return sub(logSumExp(Shape.axis("logSoftmax", axis, shape.length), true)); }
 
     private NDArray reduce(io.sparkgrad.autograd.Op<Ops.Axis> op, String name, int axis, boolean keepdims) {

@@ -182,26 +182,32 @@ public final class Np {
 
     // ------------------------------------------------------------------ functions
 
+    /** Returns {@code a.dot(b)}: the product of vectors, matrices or a matrix and a vector, as {@code np.dot}. */
     public static NDArray dot(NDArray a, NDArray b) {
         return a.dot(b);
     }
 
+    /** Returns {@code a.matmul(b)}, the matrix product, as {@code np.matmul}. */
     public static NDArray matmul(NDArray a, NDArray b) {
         return a.matmul(b);
     }
 
+    /** Returns the elementwise larger of {@code a} and {@code b}, as {@code np.maximum}. */
     public static NDArray maximum(NDArray a, NDArray b) {
         return a.maximum(b);
     }
 
+    /** Returns the elementwise smaller of {@code a} and {@code b}, as {@code np.minimum}. */
     public static NDArray minimum(NDArray a, NDArray b) {
         return a.minimum(b);
     }
 
+    /** Returns {@code e^a} elementwise, as {@code np.exp}. */
     public static NDArray exp(NDArray a) {
         return a.exp();
     }
 
+    /** Returns the natural logarithm of {@code a} elementwise, as {@code np.log}. */
     public static NDArray log(NDArray a) {
         return a.log();
     }
@@ -216,10 +222,12 @@ public final class Np {
         return a.hypot(b);
     }
 
+    /** Returns the sum of all elements of {@code a} as a 0-d array, as {@code np.sum}. */
     public static NDArray sum(NDArray a) {
         return a.sum();
     }
 
+    /** Returns the mean of all elements of {@code a} as a 0-d array, as {@code np.mean}. */
     public static NDArray mean(NDArray a) {
         return a.mean();
     }
@@ -314,10 +322,12 @@ public final class Np {
         return Ops.WHERE.apply(null, cond, a, b);
     }
 
+    /** Picks {@code a} where {@code cond} is non-zero and the scalar {@code b} elsewhere. */
     public static NDArray where(NDArray cond, NDArray a, double b) {
         return where(cond, a, scalar(b));
     }
 
+    /** Picks the scalar {@code a} where {@code cond} is non-zero and {@code b} elsewhere. */
     public static NDArray where(NDArray cond, double a, NDArray b) {
         return where(cond, scalar(a), b);
     }

@@ -38,43 +38,57 @@ public sealed interface Prim extends Serializable {
 
     /** An elementwise function of one operand. */
     record Unary(UnaryFn f) implements Prim {
+        @Override
         public long[] shape(long[][] in) { return in[0].clone(); }
+        @Override
         public String name() { return f.name().toLowerCase(); }
     }
 
     /** An elementwise function of two operands, with numpy broadcasting. */
     record Binary(BinaryFn f) implements Prim {
+        @Override
         public long[] shape(long[][] in) { return Shape.broadcast(name(), in[0], in[1]); }
+        @Override
         public String name() { return f.name().toLowerCase(); }
     }
 
     /** Every element limited to {@code [lo, hi]}. */
     record Clip(double lo, double hi) implements Prim {
+        @Override
         public long[] shape(long[][] in) { return in[0].clone(); }
+        @Override
         public String name() { return "clip"; }
     }
 
     /** {@code where(cond, a, b)}: the three operands broadcast together. */
     record Where() implements Prim {
+        @Override
         public long[] shape(long[][] in) { return Shape.broadcast("where", Shape.broadcast("where", in[0], in[1]), in[2]); }
+        @Override
         public String name() { return "where"; }
     }
 
     /** A reduction along a resolved axis, or over every element ({@link Backend#ALL}). */
     record Reduce(ReduceFn f, int axis, boolean keepdims) implements Prim {
+        @Override
         public long[] shape(long[][] in) { return Shape.reduced(in[0], axis, keepdims); }
+        @Override
         public String name() { return f.name().toLowerCase(); }
     }
 
     /** The 2-norm along a resolved axis, or over every element ({@link Backend#ALL}). */
     record Norm(int axis, boolean keepdims) implements Prim {
+        @Override
         public long[] shape(long[][] in) { return Shape.reduced(in[0], axis, keepdims); }
+        @Override
         public String name() { return "norm"; }
     }
 
     /** Repeats the operand along dimensions of length 1 (and new leading ones) to {@code to}. */
     record BroadcastTo(long[] to) implements Prim {
+        @Override
         public long[] shape(long[][] in) { return to.clone(); }
+        @Override
         public String name() { return "broadcastTo"; }
         @Override public String toString() { return "BroadcastTo" + Shape.str(to); }
     }
@@ -84,19 +98,24 @@ public sealed interface Prim extends Serializable {
      * gradient rules spread a reduced gradient over a possibly distributed array with it.
      */
     record BroadcastLike() implements Prim {
+        @Override
         public long[] shape(long[][] in) { return in[1].clone(); }
+        @Override
         public String name() { return "broadcastLike"; }
     }
 
     /** The same elements in a new shape of the same size. */
     record Reshape(long[] to) implements Prim {
+        @Override
         public long[] shape(long[][] in) { return to.clone(); }
+        @Override
         public String name() { return "reshape"; }
         @Override public String toString() { return "Reshape" + Shape.str(to); }
     }
 
     /** Permuted axes: output axis {@code i} is input axis {@code perm[i]}. */
     record Transpose(int[] perm) implements Prim {
+        @Override
         public long[] shape(long[][] in) {
             long[] out = new long[perm.length];
             for (int i = 0; i < perm.length; i++) {
@@ -104,38 +123,46 @@ public sealed interface Prim extends Serializable {
             }
             return out;
         }
+        @Override
         public String name() { return "transpose"; }
         @Override public String toString() { return "Transpose" + Arrays.toString(perm); }
     }
 
     /** The product of two 2-D operands whose inner dimensions agree. */
     record Matmul() implements Prim {
+        @Override
         public long[] shape(long[][] in) { return new long[] {in[0][0], in[1][1]}; }
+        @Override
         public String name() { return "matmul"; }
     }
 
     /** Elements {@code [start, stop)} along {@code axis}. */
     record Slice(int axis, long start, long stop) implements Prim {
+        @Override
         public long[] shape(long[][] in) {
             long[] out = in[0].clone();
             out[axis] = stop - start;
             return out;
         }
+        @Override
         public String name() { return "slice"; }
     }
 
     /** {@code before} zeros ahead of and {@code after} zeros behind {@code axis}. */
     record Pad(int axis, long before, long after) implements Prim {
+        @Override
         public long[] shape(long[][] in) {
             long[] out = in[0].clone();
             out[axis] += before + after;
             return out;
         }
+        @Override
         public String name() { return "pad"; }
     }
 
     /** The operands joined along {@code axis}. */
     record Concat(int axis) implements Prim {
+        @Override
         public long[] shape(long[][] in) {
             long[] out = in[0].clone();
             out[axis] = 0;
@@ -144,6 +171,7 @@ public sealed interface Prim extends Serializable {
             }
             return out;
         }
+        @Override
         public String name() { return "concat"; }
     }
 
@@ -152,12 +180,14 @@ public sealed interface Prim extends Serializable {
      * the result has the indices' shape followed by a row's.
      */
     record Take() implements Prim {
+        @Override
         public long[] shape(long[][] in) {
             long[] out = new long[in[1].length + in[0].length - 1];
             System.arraycopy(in[1], 0, out, 0, in[1].length);
             System.arraycopy(in[0], 1, out, in[1].length, in[0].length - 1);
             return out;
         }
+        @Override
         public String name() { return "take"; }
     }
 
@@ -166,13 +196,17 @@ public sealed interface Prim extends Serializable {
      * operand 2 added at the row operand 1 indexes: the gradient of {@link Take}.
      */
     record ScatterAdd() implements Prim {
+        @Override
         public long[] shape(long[][] in) { return in[0].clone(); }
+        @Override
         public String name() { return "scatterAdd"; }
     }
 
     /** {@code value} everywhere, with the shape and placement of the operand (whose values are not read). */
     record Fill(double value) implements Prim {
+        @Override
         public long[] shape(long[][] in) { return in[0].clone(); }
+        @Override
         public String name() { return "fill"; }
     }
 
@@ -181,7 +215,9 @@ public sealed interface Prim extends Serializable {
      * read); the same seed and placement give the same samples.
      */
     record RandomUniform(long seed) implements Prim {
+        @Override
         public long[] shape(long[][] in) { return in[0].clone(); }
+        @Override
         public String name() { return "randomUniform"; }
     }
 }

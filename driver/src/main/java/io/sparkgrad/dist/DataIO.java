@@ -118,8 +118,10 @@ final class DataIO {
         if (df.isStreaming()) {
             throw new IllegalArgumentException(op + ": a streaming DataFrame cannot become a distributed array");
         }
-        Selection sel = select(op, "the DataFrame", df.schema(), spec.columns, false, caseSensitive(df.sparkSession()));
-        Rules rules = Rules.of(op, spec, sel.names, caseSensitive(df.sparkSession()));
+        boolean caseSensitive = caseSensitive(df.sparkSession());
+        Selection sel = select(op, "the DataFrame", df.schema(), spec.columns, false, caseSensitive)
+            .keeping(Keys.select(op, "the DataFrame", df.schema(), spec.keep, caseSensitive));
+        Rules rules = Rules.of(op, spec, sel.names, caseSensitive);
         return loadRows(op, "the data set", df.select(sel.projection()), sel, false, rules, spec.blocking);
     }
 
@@ -127,10 +129,22 @@ final class DataIO {
     static final class Selection {
         final String[] names;
         final int[] kinds;
+        // the key columns kept beside the blocks (Keys), projected after the values and file columns
+        final StructType keys;
 
         Selection(String[] names, int[] kinds) {
+            this(names, kinds, null);
+        }
+
+        private Selection(String[] names, int[] kinds, StructType keys) {
             this.names = names;
             this.kinds = kinds;
+            this.keys = keys;
+        }
+
+        /** This selection with the key columns {@code keys} (null or empty: none). */
+        Selection keeping(StructType keys) {
+            return new Selection(names, kinds, keys == null || keys.fields().length == 0 ? null : keys);
         }
 
         Column[] projection() {
@@ -139,7 +153,19 @@ final class DataIO {
                 Column c = functions.col(quote(names[i]));
                 cols[i] = kinds[i] == NUMBER ? c.cast(DataTypes.DoubleType) : c;
             }
-            return cols;
+            return withKeys(cols);
+        }
+
+        private Column[] withKeys(Column[] cols) {
+            if (keys == null) {
+                return cols;
+            }
+            String[] k = keys.fieldNames();
+            Column[] all = Arrays.copyOf(cols, cols.length + k.length);
+            for (int i = 0; i < k.length; i++) {
+                all[cols.length + i] = functions.col(quote(k[i]));
+            }
+            return all;
         }
 
         /** The index of the vector column, or -1 when there is none. */
@@ -153,11 +179,11 @@ final class DataIO {
         }
 
         Column[] projectionWithFile() {
-            Column[] p = projection();
+            Column[] p = new Selection(names, kinds).projection();
             Column[] cols = Arrays.copyOf(p, p.length + 2);
             cols[p.length] = functions.col(FILE_PATH);
             cols[p.length + 1] = functions.col(ROW_INDEX);
-            return cols;
+            return withKeys(cols);
         }
     }
 
@@ -216,7 +242,7 @@ final class DataIO {
         return new Selection(resolved, kinds);
     }
 
-    private static StructField field(StructType schema, String name, boolean caseSensitive) {
+    static StructField field(StructType schema, String name, boolean caseSensitive) {
         StructField match = null;
         for (StructField f : schema.fields()) {
             if (f.name().equals(name)) {
@@ -272,7 +298,7 @@ final class DataIO {
     }
 
     /** Quotes a column name for {@code functions.col}, so that dots and spaces are part of it. */
-    private static String quote(String name) {
+    static String quote(String name) {
         return "`" + name.replace("`", "``") + "`";
     }
 
@@ -295,8 +321,9 @@ final class DataIO {
                                               boolean withFile, Rules rules, Dist.Blocking blocking) {
         RDD<InternalRow> rows = Jobs.run(op, () -> projected.queryExecution().toRdd());
         Drops drops = Drops.create(rules.drop);
-        ToBlock toBlock = new ToBlock(sel.names, sel.kinds, withFile ? sel.names.length : -1, rules, drops);
-        JavaRDD<Block> raw = rows.toJavaRDD().mapPartitionsWithIndex(toBlock, true);
+        int keyStart = sel.keys == null ? -1 : sel.names.length + (withFile ? 2 : 0);
+        ToBlock toBlock = new ToBlock(sel.names, sel.kinds, withFile ? sel.names.length : -1, rules, drops, keyStart,
+            sel.keys);
         Locator rowsBefore = bad -> {
             if (bad.unreadable && bad.file != null) {
                 return damagedRowGroup(bad.file);
@@ -310,8 +337,19 @@ final class DataIO {
         };
         int vectorColumn = sel.vectorColumn();
         // with a vector column the width comes from the blocks (its size plus the numeric columns)
-        return load(op, what, raw, rowsBefore, vectorColumn >= 0,
-            vectorColumn >= 0 ? List.of(sel.names[vectorColumn]) : List.of(sel.names), blocking, drops);
+        List<String> widthFrom = vectorColumn >= 0 ? List.of(sel.names[vectorColumn]) : List.of(sel.names);
+        if (sel.keys == null) {
+            JavaRDD<Block> raw = rows.toJavaRDD().mapPartitionsWithIndex(toBlock, true);
+            return load(op, what, raw, rowsBefore, vectorColumn >= 0, widthFrom, blocking, drops);
+        }
+        // Each partition's block and its kept rows' keys come out of the same pass over the rows
+        // (the block first, then the keys) and are cached together, so that they cannot disagree;
+        // the keys are split off and cached before that cache is dropped.
+        JavaRDD<Object> both = rows.toJavaRDD().mapPartitionsWithIndex(toBlock::withKeys, true)
+            .persist(StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<Block> raw = both.mapPartitions(Keys::blockOf, true);
+        JavaRDD<org.apache.spark.sql.catalyst.expressions.UnsafeRow> keys = both.mapPartitions(Keys::keysOf, true);
+        return load(op, what, raw, both, keys, sel.keys, rowsBefore, vectorColumn >= 0, widthFrom, blocking, drops);
     }
 
     /**
@@ -326,11 +364,36 @@ final class DataIO {
     static DataReader.Result load(String op, String what, JavaRDD<Block> unpersisted, Locator locator, boolean vector,
                                   List<String> names, Dist.Blocking blocking, Drops drops) {
         JavaRDD<Block> raw = unpersisted.persist(StorageLevel.MEMORY_AND_DISK());
+        return load(op, what, raw, raw, null, null, locator, vector, names, blocking, drops);
+    }
+
+    /**
+     * As above, from {@code raw} blocks read from the cached {@code cache} (dropped when the array
+     * no longer needs it), with the kept rows' {@code keys} (null: none) read from the same cache,
+     * one partition per block of {@code raw}: they are cached on their own before {@code cache}
+     * is dropped, and become the result's {@link Keys} laid out as the blocks were read.
+     */
+    private static DataReader.Result load(String op, String what, JavaRDD<Block> raw, JavaRDD<?> cache,
+                                          JavaRDD<org.apache.spark.sql.catalyst.expressions.UnsafeRow> keys,
+                                          StructType keySchema, Locator locator, boolean vector, List<String> names,
+                                          Dist.Blocking blocking, Drops drops) {
+        if (keys != null) {
+            keys.persist(StorageLevel.MEMORY_AND_DISK());
+        }
+        Runnable dropAll = () -> {
+            cache.unpersist(false);
+            if (keys != null) {
+                keys.unpersist(false);
+            }
+        };
         List<int[]> sizes;
         try {
             sizes = Jobs.run(op, () -> raw.map(b -> new int[] {b.rows(), b.shapeRef()[1]}).collect());
+            if (keys != null) {
+                Jobs.run(op, keys::count); // from the cache the sizes' job filled
+            }
         } catch (RuntimeException e) {
-            raw.unpersist(false);
+            dropAll.run();
             BadValue bad = find(e);
             if (bad != null) {
                 throw new IllegalArgumentException(message(op, locator, bad), bad);
@@ -348,7 +411,7 @@ final class DataIO {
                 if (width < 0) {
                     width = s[1];
                 } else if (s[1] != width) {
-                    raw.unpersist(false);
+                    dropAll.run();
                     throw new IllegalArgumentException(op + ": column '" + names.get(0) + "' holds vectors of size " + width
                         + " before row " + (rowsBefore + 1) + " but of size " + s[1] + " at row " + (rowsBefore + 1)
                         + " of " + what + "; all vectors must have the same size");
@@ -363,7 +426,7 @@ final class DataIO {
             firstDropped = first == null ? null : place(locator, first);
         }
         if (rowsBefore == 0) {
-            raw.unpersist(false);
+            dropAll.run();
             throw new IllegalArgumentException(op + ": " + what + " has no rows"
                 + (dropped > 0 ? " once the " + dropped + " invalid rows are dropped (the first: " + firstDropped + ")" : ""));
         }
@@ -371,7 +434,7 @@ final class DataIO {
         try {
             layout = Layout.ofBlockSizes(rowsPerBlock, new int[] {width});
         } catch (IllegalArgumentException e) {
-            raw.unpersist(false);
+            dropAll.run();
             throw new IllegalArgumentException(op + ": " + e.getMessage(), e);
         }
         long[] starts = new long[n];
@@ -382,9 +445,10 @@ final class DataIO {
         JavaRDD<Block> blocks = raw.map(b -> new Block(b.index(), starts[b.index()], new int[] {b.rows(), w}, b.dataRef()));
         DistArray source = new DistArray(layout, blocks);
         List<String> columns = vector ? null : names;
+        Keys kept = keys == null ? null : new Keys(keySchema, Layout.ofStarts(layout.rowStarts(), new int[0]), keys);
         Layout target = Layout.ofBlockRows(layout.rows(), Dist.defaultBlockRows(w), new int[] {w});
         if (blocking == Dist.Blocking.SOURCE_PARTITIONS || target.numBlocks() == layout.numBlocks()) {
-            return new DataReader.Result(source, columns, dropped, firstDropped);
+            return new DataReader.Result(source, columns, dropped, firstDropped, kept);
         }
         // One more job moves the rows into blocks of the target size and keeps those instead.
         DistArray moved = DistBackend.reblock(source, target);
@@ -393,9 +457,9 @@ final class DataIO {
         try {
             Jobs.run(op, moves, rdd::count);
         } finally {
-            raw.unpersist(false);
+            cache.unpersist(false);
         }
-        return new DataReader.Result(new DistArray(target, rdd), columns, dropped, firstDropped);
+        return new DataReader.Result(new DistArray(target, rdd), columns, dropped, firstDropped, kept);
     }
 
     /** The one line the user gets for {@code bad}: the op, the place, the column, what is wrong. */
@@ -694,17 +758,40 @@ final class DataIO {
         private final int fileColumn;
         private final Rules rules;
         private final Drops drops;
+        // where the key columns start in a row (-1: none kept), and their types
+        private final int keyStart;
+        private final StructType keySchema;
 
         ToBlock(String[] names, int[] kinds, int fileColumn, Rules rules, Drops drops) {
+            this(names, kinds, fileColumn, rules, drops, -1, null);
+        }
+
+        ToBlock(String[] names, int[] kinds, int fileColumn, Rules rules, Drops drops, int keyStart,
+                StructType keySchema) {
             this.names = names;
             this.kinds = kinds;
             this.fileColumn = fileColumn;
             this.rules = rules;
             this.drops = drops;
+            this.keyStart = keyStart;
+            this.keySchema = keySchema;
         }
 
         @Override
         public Iterator<Block> call(Integer partition, Iterator<InternalRow> rows) {
+            return Collections.singletonList(block(partition, rows, null)).iterator();
+        }
+
+        /** The partition's block, then the keys of the rows it kept, in their order ({@link Keys#blockOf}). */
+        Iterator<Object> withKeys(Integer partition, Iterator<InternalRow> rows) {
+            List<Object> out = new ArrayList<>();
+            out.add(null);
+            out.set(0, block(partition, rows, Keys.collector(keyStart, keySchema, out)));
+            return out.iterator();
+        }
+
+        /** Reads the rows into one block; {@code keep} (null: none) gets each kept row, as it is kept. */
+        private Block block(int partition, Iterator<InternalRow> rows, java.util.function.Consumer<InternalRow> keep) {
             int cols = kinds.length;
             int vectorColumn = -1;
             for (int c = 0; c < cols; c++) {
@@ -796,12 +883,15 @@ final class DataIO {
                             lastFile);
                     }
                     out.add(v);
+                    if (keep != null) {
+                        keep.accept(r);
+                    }
                     kept++;
                 }
                 row++;
             }
             int w = width < 0 ? 0 : vector ? width + cols - 1 : width;
-            return Collections.singletonList(new Block(partition, 0, new int[] {(int) kept, w}, out.toArray())).iterator();
+            return new Block(partition, 0, new int[] {(int) kept, w}, out.toArray());
         }
 
         /**
@@ -998,7 +1088,8 @@ final class DataIO {
         StructType schema = parquetSchema(op, path, files, reader);
         String where = (files != null && files.size() == 1 ? "the file " : "the data at ") + display(path);
         boolean caseSensitive = caseSensitive(spark);
-        Selection sel = select(op, where, schema, spec.columns, false, caseSensitive);
+        Selection sel = select(op, where, schema, spec.columns, false, caseSensitive)
+            .keeping(Keys.select(op, where, schema, spec.keep, caseSensitive));
         Rules rules = Rules.of(op, spec, sel.names, caseSensitive);
         boolean withFile = field(schema, "_metadata", false) == null;
         List<Dataset<Row>> parts = new ArrayList<>();

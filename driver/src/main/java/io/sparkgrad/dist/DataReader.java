@@ -42,6 +42,7 @@ public final class DataReader {
     final String path;
     final Dataset<Row> frame;
     String[] columns = new String[0];
+    String[] keep = new String[0];
     Dist.Blocking blocking = Dist.Blocking.TARGET_SIZE;
     Boolean dropInvalid;
     boolean permissive;
@@ -88,6 +89,21 @@ public final class DataReader {
                 + "slice the array read instead of naming columns");
         }
         this.columns = names.clone();
+        return this;
+    }
+
+    /**
+     * Keeps the columns {@code names} (of any type) beside the values, one key row per row read,
+     * in the same order: {@link Result#keys()} ({@link Keys}) puts results back beside them.
+     * DataFrames and Parquet only.
+     */
+    public DataReader keep(String... names) {
+        if ((format == Format.CSV || format == Format.LIBSVM) && names.length > 0) {
+            String op = format == Format.CSV ? "readCsv" : "readLibsvm";
+            throw new IllegalArgumentException(op + ": key columns are kept for DataFrames and Parquet; read the file "
+                + "with spark.read() and use Dist.fromDataFrame(df, features, label, keys...)");
+        }
+        this.keep = names.clone();
         return this;
     }
 
@@ -196,8 +212,20 @@ public final class DataReader {
     }
 
     /**
-     * What was read: the array, its column names (null for one vector column), and the rows
-     * skipped under {@link #dropInvalid} with where the first one was (null when none).
+     * What was read: the array, its column names (null for one vector column), the rows skipped
+     * under {@link #dropInvalid} with where the first one was (null when none), and the kept key
+     * columns of the rows read (null when none were {@link #keep kept}).
+     *
+     * @param array        the values, one row per row kept
+     * @param columns      the array's column names, null for one vector column
+     * @param droppedRows  the rows skipped as invalid
+     * @param firstDropped where the first skipped row was, null when none
+     * @param keys         the key columns of the rows read, null when none were kept
      */
-    public record Result(DistArray array, List<String> columns, long droppedRows, String firstDropped) {}
+    public record Result(DistArray array, List<String> columns, long droppedRows, String firstDropped, Keys keys) {
+        /** A result without keys. */
+        public Result(DistArray array, List<String> columns, long droppedRows, String firstDropped) {
+            this(array, columns, droppedRows, firstDropped, null);
+        }
+    }
 }

@@ -413,40 +413,72 @@ public final class Dist {
     }
 
     /**
-     * Features and labels read together by {@link #fromDataFrame(Dataset, String[], String)}: the
-     * rows' features {@code x} (rows x features) and labels {@code y} (rows), in the same blocks.
+     * Features and labels read together by {@link #fromDataFrame(Dataset, String[], String, String...)}:
+     * the rows' features {@code x} (rows x features) and labels {@code y} (rows), in the same
+     * blocks, and the key columns kept beside them ({@code null} when none were named).
      *
-     * @param x the features
-     * @param y the labels
+     * @param x    the features
+     * @param y    the labels
+     * @param keys the kept key columns, one row per row of {@code x}, or null
      */
-    public record Labeled(NDArray x, NDArray y) {}
+    public record Labeled(NDArray x, NDArray y, Keys keys) {
+        /** Features and labels without keys. */
+        public Labeled(NDArray x, NDArray y) {
+            this(x, y, null);
+        }
+    }
 
     /**
      * Reads features and a label of {@code df} in one pass, as {@link #fromDataFrame(Dataset, String...)}
      * reads columns: the features are one Spark ML vector column or numeric columns (a vector
      * column may also stand among numeric ones, its values in its place), the label a numeric
-     * column. A bad value names its column and row.
+     * column. A bad value names its column and row. The columns {@code keep} (of any type: ids,
+     * dates, the whole input row) are read in the same pass and kept beside the rows
+     * ({@link Labeled#keys()}), so that results come back beside their rows' keys:
      *
      * <pre>{@code
-     * Dist.Labeled data = Dist.fromDataFrame(df, new String[] {"features"}, "label");
-     * NDArray loss = Np.binaryCrossEntropyWithLogits(data.x().matmul(w), data.y());
+     * Dist.Labeled data = Dist.fromDataFrame(df, new String[] {"features"}, "label", "id");
+     * NDArray p = data.x().matmul(w).sigmoid();
+     * Dataset<Row> predictions = Dist.toDataFrame(p, data.keys(), "probability"); // id, probability
      * }</pre>
      *
      * @param df       the rows
      * @param features the feature columns (at least one)
      * @param label    the label column
-     * @return the features and labels, in the same blocks
+     * @param keep     the key columns to keep beside the rows (none: no keys)
+     * @return the features, labels and keys, in the same row order
      */
-    public static Labeled fromDataFrame(Dataset<Row> df, String[] features, String label) {
+    public static Labeled fromDataFrame(Dataset<Row> df, String[] features, String label, String... keep) {
         if (features == null || features.length == 0) {
             throw new IllegalArgumentException("fromDataFrame: name the feature columns (one vector column or numeric "
                 + "columns) beside the label '" + label + "'");
         }
         String[] cols = java.util.Arrays.copyOf(features, features.length + 1);
         cols[features.length] = label;
-        DistArray all = fromDataFrame(df, cols);
+        DataReader.Result r = DataReader.dataFrame(df).columns(cols).keep(keep).read();
+        DistArray all = r.array();
         long width = all.dim(1);
-        return new Labeled(all.slice(1, 0, width - 1), all.slice(1, width - 1, width).reshape(-1));
+        return new Labeled(all.slice(1, 0, width - 1), all.slice(1, width - 1, width).reshape(-1), r.keys());
+    }
+
+    /**
+     * Returns a DataFrame of the key columns {@code keys} and the values of {@code values}, one row
+     * per row read with the keys, in row order: see {@link Keys#toDataFrame(NDArray, String...)}.
+     * {@code values} is the array read with the keys or one made from it row by row (a
+     * prediction, a row loss); its columns are named {@code names} (none: {@code prediction} for
+     * one column, else {@code c0, c1, ...}).
+     *
+     * @param values one row per key row (1-D or 2-D)
+     * @param keys   the keys kept when the rows were read
+     * @param names  the value columns' names
+     * @return the keys, then the values, row by row
+     */
+    public static Dataset<Row> toDataFrame(NDArray values, Keys keys, String... names) {
+        if (keys == null) {
+            throw new IllegalArgumentException("toDataFrame: no keys given; name the key columns to keep when reading "
+                + "(Dist.fromDataFrame(df, features, label, \"id\") or DataReader.keep)");
+        }
+        return keys.toDataFrame(values, names);
     }
 
     /**

@@ -72,6 +72,7 @@ public final class DistArray extends NDArray {
         return node;
     }
 
+    /** Returns the number of blocks (and of partitions) the rows are split into. */
     public int numBlocks() {
         return layout.numBlocks();
     }

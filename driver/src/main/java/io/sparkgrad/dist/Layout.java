@@ -156,6 +156,7 @@ public final class Layout implements Serializable {
         return l;
     }
 
+    /** Returns the number of blocks. */
     public int numBlocks() {
         return rowStarts.length - 1;
     }
@@ -175,6 +176,7 @@ public final class Layout implements Serializable {
         return rowStarts.clone();
     }
 
+    /** Returns where block {@code block} starts along the blocked axis. */
     public long rowStart(int block) {
         return rowStarts[block];
     }

@@ -41,14 +41,17 @@ public final class Metrics extends SparkListener {
                            long forwardStages, long backwardStages, long otherStages,
                            long forwardTasks, long backwardTasks, long otherTasks,
                            long broadcasts, long failedTasks) {
+        /** Returns the Spark jobs of every kind. */
         public long jobs() {
             return forwardJobs + backwardJobs + otherJobs;
         }
 
+        /** Returns the stages of every kind. */
         public long stages() {
             return forwardStages + backwardStages + otherStages;
         }
 
+        /** Returns the tasks of every kind. */
         public long tasks() {
             return forwardTasks + backwardTasks + otherTasks;
         }

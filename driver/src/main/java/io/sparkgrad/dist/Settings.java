@@ -68,6 +68,7 @@ public final class Settings {
         return blockPrograms;
     }
 
+    /** Sets {@link #blockPrograms()}; returns these settings. */
     public Settings setBlockPrograms(boolean on) {
         blockPrograms = on;
         return this;
@@ -105,6 +106,7 @@ public final class Settings {
         return productChunkBytes;
     }
 
+    /** Sets {@link #productChunkBytes()} (positive); returns these settings. */
     public Settings setProductChunkBytes(long bytes) {
         productChunkBytes = positive("setProductChunkBytes", bytes);
         return this;
@@ -119,6 +121,7 @@ public final class Settings {
         return aggregationFanIn;
     }
 
+    /** Sets {@link #aggregationFanIn()} (at least 2); returns these settings. */
     public Settings setAggregationFanIn(int fanIn) {
         if (fanIn < 2) {
             throw new IllegalArgumentException("setAggregationFanIn: the fan-in must be at least 2, got " + fanIn);
@@ -136,6 +139,7 @@ public final class Settings {
         return treeAggregationBytes;
     }
 
+    /** Sets {@link #treeAggregationBytes()} (0 or more); returns these settings. */
     public Settings setTreeAggregationBytes(long bytes) {
         if (bytes < 0) {
             throw new IllegalArgumentException("setTreeAggregationBytes: bytes must be 0 or more, got " + bytes);
@@ -149,6 +153,7 @@ public final class Settings {
         return maxLocalBytes;
     }
 
+    /** Sets {@link #maxLocalBytes()} (positive); returns these settings. */
     public Settings setMaxLocalBytes(long bytes) {
         maxLocalBytes = positive("setMaxLocalBytes", bytes);
         return this;
@@ -159,6 +164,7 @@ public final class Settings {
         return broadcastThreshold;
     }
 
+    /** Sets {@link #broadcastThreshold()} (0 or more); returns these settings. */
     public Settings setBroadcastThreshold(long bytes) {
         if (bytes < 0) {
             throw new IllegalArgumentException("setBroadcastThreshold: bytes must be >= 0 but got " + bytes);
@@ -178,6 +184,7 @@ public final class Settings {
         return blockBytes;
     }
 
+    /** Sets {@link #blockBytes()}; returns these settings. */
     public Settings setBlockBytes(long bytes) {
         blockBytes = positive("setBlockBytes", bytes);
         return this;
@@ -198,6 +205,7 @@ public final class Settings {
         return dropInvalidRows;
     }
 
+    /** Sets {@link #dropInvalidRows()}; returns these settings. */
     public Settings setDropInvalidRows(boolean drop) {
         dropInvalidRows = drop;
         return this;

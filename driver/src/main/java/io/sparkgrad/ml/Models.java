@@ -60,16 +60,19 @@ public final class Models {
 
     /** {@code x w + b}. */
     private abstract static class Affine implements ModelFunction {
+        @Override
         public List<NDArray> init(int features, int classes, long seed) {
             return List.of(Np.zeros(features), Np.scalar(0));
         }
 
+        @Override
         public NDArray forward(List<NDArray> p, NDArray x) {
             return x.matmul(p.get(0)).add(p.get(1));
         }
     }
 
     private static final class Linear extends Affine {
+        @Override
         public NDArray rowLoss(NDArray out, NDArray y) {
             return out.sub(y).square().mul(0.5);
         }
@@ -90,6 +93,7 @@ public final class Models {
         }
 
         /** log(1 + e^z) - y z: the binary cross-entropy of logit z, finite for any z. */
+        @Override
         public NDArray rowLoss(NDArray z, NDArray y) {
             return z.softplus().sub(z.mul(y));
         }
@@ -97,6 +101,7 @@ public final class Models {
 
     private static final class Poisson extends Affine {
         /** e^eta - y eta: the negative log-likelihood of a Poisson mean e^eta, without log(y!). */
+        @Override
         public NDArray rowLoss(NDArray eta, NDArray y) {
             return eta.exp().sub(y.mul(eta));
         }
@@ -114,14 +119,17 @@ public final class Models {
     }
 
     private static final class Softmax implements ModelFunction {
+        @Override
         public List<NDArray> init(int features, int classes, long seed) {
             return List.of(Np.zeros(features, classes), Np.zeros(classes));
         }
 
+        @Override
         public NDArray forward(List<NDArray> p, NDArray x) {
             return x.matmul(p.get(0)).add(p.get(1));
         }
 
+        @Override
         public NDArray rowLoss(NDArray scores, NDArray y) {
             return crossEntropy(scores, y);
         }
@@ -146,6 +154,7 @@ public final class Models {
         }
 
         /** He initialisation of the weights (normal, variance 2 / fan-in), zero biases. */
+        @Override
         public List<NDArray> init(int features, int classes, long seed) {
             int[] widths = new int[hidden.length + 2];
             widths[0] = features;
@@ -160,6 +169,7 @@ public final class Models {
             return p;
         }
 
+        @Override
         public NDArray forward(List<NDArray> p, NDArray x) {
             NDArray h = x;
             for (int i = 0; i < p.size(); i += 2) {
@@ -171,6 +181,7 @@ public final class Models {
             return h;
         }
 
+        @Override
         public NDArray rowLoss(NDArray scores, NDArray y) {
             return crossEntropy(scores, y);
         }

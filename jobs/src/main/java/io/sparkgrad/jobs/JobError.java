@@ -8,10 +8,12 @@ package io.sparkgrad.jobs;
 public final class JobError extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** A usage or input error told as {@code message} (one line, exit code 2). */
     public JobError(String message) {
         super(message);
     }
 
+    /** A usage or input error told as {@code message}, caused by {@code cause}. */
     public JobError(String message, Throwable cause) {
         super(message, cause);
     }

@@ -2,6 +2,8 @@ package io.sparkgrad.jobs;
 
 import io.sparkgrad.dist.SparkJobException;
 import org.apache.spark.sql.SparkSession;
+import picocli.AutoComplete;
+import picocli.CommandLine;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -27,10 +29,12 @@ public final class Main {
         "  bench-core   benchmarks of the local engine (tape overhead, elementwise, matmul, MLP); --quick",
         "  bench-dist   logistic regression gradient on distributed data; --rows --cols --iterations --quick",
         "  bench        sparkgrad's gradients against Spark MLlib's, side by side; --quick, writes bench.csv",
-        "  help         this text",
+        "  completion   a bash completion script: source <(bin/sparkgrad completion)",
+        "  help         this text (--version: the version)",
         "",
         "Without spark-submit, jobs run on an embedded local[*] Spark; under spark-submit they use its master.");
 
+    /** Runs the command {@code args[0]} with the options after it and exits with its code. */
     public static void main(String[] args) {
         // Spark's own lines, until the JVM exits (stopping the session, shutdown hooks), go to the run's log
         RunLog.open(args.length == 0 ? "help" : args[0]);
@@ -75,7 +79,7 @@ public final class Main {
             case "gradcheck":
                 return withSpark(GradCheckJob.options(), rest, out, err, o -> GradCheckJob.run(o, out));
             case "bench-core": {
-                Options o = new Options("bench-core").flag("quick", "every size at a tenth");
+                Options o = benchCoreOptions();
                 if (!o.parse(rest)) {
                     out.print(o.usage("[--quick]"));
                     return 0;
@@ -86,23 +90,90 @@ public final class Main {
             case "bench":
                 return withSpark(Bench.options(), rest, out, err, o -> Bench.run(o, out));
             case "bench-dist":
-                return withSpark(new Options("bench-dist")
-                    .option("rows", "1000000", "rows").option("cols", "50", "columns")
-                    .option("iterations", "10", "timed gradients").flag("quick", "rows / 10"), rest, out, err,
+                return withSpark(benchDistOptions(), rest, out, err,
                     o -> {
                         int rows = o.positiveInt("rows");
                         DistBench.run(out, o.flag("quick") ? Math.max(1, rows / 10) : rows, o.positiveInt("cols"),
                             o.positiveInt("iterations"));
                         return 0;
                     });
+            case "completion":
+                if (rest.length > 0) {
+                    throw new JobError("completion takes no options, got " + String.join(" ", rest));
+                }
+                out.print(AutoComplete.bash("sparkgrad", new CommandLine(commands())));
+                return 0;
+            case "--version":
+            case "-V":
+            case "version":
+                out.println(version());
+                return 0;
             case "help":
             case "--help":
             case "-h":
                 out.println(USAGE);
                 return 0;
             default:
-                throw new JobError("unknown command '" + command + "'\n" + USAGE);
+                throw new JobError("unknown command '" + command + "'" + suggestion(command) + "\n" + USAGE);
         }
+    }
+
+    private static Options benchCoreOptions() {
+        return new Options("bench-core").flag("quick", "every size at a tenth");
+    }
+
+    private static Options benchDistOptions() {
+        return new Options("bench-dist")
+            .option("rows", "1000000", "rows").option("cols", "50", "columns")
+            .option("iterations", "10", "timed gradients").flag("quick", "rows / 10");
+    }
+
+    /** Every command and its options, as picocli's model: what completion completes and suggestions come from. */
+    static CommandLine.Model.CommandSpec commands() {
+        CommandLine.Model.CommandSpec top = CommandLine.Model.CommandSpec.create().name("sparkgrad");
+        top.addOption(CommandLine.Model.OptionSpec.builder("-h", "--help").usageHelp(true).description("every command").build());
+        top.addOption(CommandLine.Model.OptionSpec.builder("-V", "--version").versionHelp(true)
+            .description("the version").build());
+        top.addSubcommand("tour", CommandLine.Model.CommandSpec.create().name("tour"));
+        top.addSubcommand("train", Train.options().spec());
+        top.addSubcommand("gradcheck", GradCheckJob.options().spec());
+        top.addSubcommand("bench-core", benchCoreOptions().spec());
+        top.addSubcommand("bench-dist", benchDistOptions().spec());
+        top.addSubcommand("bench", Bench.options().spec());
+        top.addSubcommand("completion", CommandLine.Model.CommandSpec.create().name("completion"));
+        top.addSubcommand("help", CommandLine.Model.CommandSpec.create().name("help"));
+        return top;
+    }
+
+    /** " (did you mean X?)" for a mistyped command, from picocli's suggestions; empty when none is close. */
+    static String suggestion(String command) {
+        try {
+            new CommandLine(commands()).parseArgs(command);
+        } catch (CommandLine.UnmatchedArgumentException e) {
+            List<String> s = e.getSuggestions();
+            if (!s.isEmpty()) {
+                return " (did you mean " + String.join(" or ", s) + "?)";
+            }
+        } catch (CommandLine.ParameterException e) {
+            // not a command picocli could place: no suggestion
+        }
+        return "";
+    }
+
+    /** "sparkgrad VERSION (Spark ..., Java ...)": the versions the Maven build wrote into sparkgrad-version.properties. */
+    static String version() {
+        java.util.Properties p = new java.util.Properties();
+        try (java.io.InputStream in = Main.class.getResourceAsStream("/sparkgrad-version.properties")) {
+            if (in == null) {
+                throw new IllegalStateException("sparkgrad-version.properties is missing from the classpath (a build "
+                    + "without its resources)");
+            }
+            p.load(in);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return "sparkgrad " + p.getProperty("version") + " (built for Spark " + p.getProperty("spark") + ", Scala "
+            + p.getProperty("scala") + "; running on Java " + System.getProperty("java.version") + ")";
     }
 
     /** The one line of a failure, and the exit code: 2 for bad input, 1 for a failed Spark job or a bug. */

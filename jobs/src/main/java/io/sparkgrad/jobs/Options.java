@@ -50,15 +50,7 @@ final class Options {
      * repeated option wins and a value may begin with dashes ({@code --lr -1}).
      */
     boolean parse(String[] args) {
-        CommandLine.Model.CommandSpec spec = CommandLine.Model.CommandSpec.create().name(command);
-        spec.addOption(CommandLine.Model.OptionSpec.builder("-h", "--help").usageHelp(true).build());
-        for (String name : help.keySet()) {
-            spec.addOption(CommandLine.Model.OptionSpec.builder("--" + name)
-                .arity(flags.contains(name) ? "0" : "1")
-                .type(flags.contains(name) ? boolean.class : String.class)
-                .description(help.get(name)).build());
-        }
-        CommandLine cl = new CommandLine(spec)
+        CommandLine cl = new CommandLine(spec())
             .setOverwrittenOptionsAllowed(true)
             .setAllowOptionsAsOptionParameters(true)
             .setUnmatchedOptionsAllowedAsOptionParameters(true);
@@ -84,6 +76,19 @@ final class Options {
             values.put(name, flags.contains(name) ? "true" : o.getValue());
         }
         return true;
+    }
+
+    /** The sub-command's options as picocli's model (also what shell completion is generated from). */
+    CommandLine.Model.CommandSpec spec() {
+        CommandLine.Model.CommandSpec spec = CommandLine.Model.CommandSpec.create().name(command);
+        spec.addOption(CommandLine.Model.OptionSpec.builder("-h", "--help").usageHelp(true).description("this text").build());
+        for (String name : help.keySet()) {
+            spec.addOption(CommandLine.Model.OptionSpec.builder("--" + name)
+                .arity(flags.contains(name) ? "0" : "1")
+                .type(flags.contains(name) ? boolean.class : String.class)
+                .description(help.get(name)).build());
+        }
+        return spec;
     }
 
     String usage(String synopsis) {

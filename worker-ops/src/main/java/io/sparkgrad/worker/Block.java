@@ -28,6 +28,7 @@ public final class Block implements Serializable {
         this(index, rowStart, 0, shape, data);
     }
 
+    /** A block along {@code axis} holding positions from {@code rowStart} (the arrays are kept, not copied). */
     public Block(int index, long rowStart, int axis, int[] shape, double[] data) {
         if (Shape.size(shape) != data.length) {
             throw new IllegalArgumentException("block " + index + ": " + data.length + " values for shape " + Shape.str(shape));
@@ -63,10 +64,12 @@ public final class Block implements Serializable {
         return LocalArray.wrap(shape, data);
     }
 
+    /** Returns the index of the block, and of the partition that holds it. */
     public int index() {
         return index;
     }
 
+    /** Returns the position of the block's first row (along its blocked axis) in the whole tensor. */
     public long rowStart() {
         return rowStart;
     }

@@ -7,6 +7,7 @@ import com.esotericsoftware.kryo.io.Output;
 
 /** Writes a {@link Block} as its index, first row, shape and raw doubles: no field reflection. */
 public final class BlockSerializer extends Serializer<Block> {
+    /** Makes the serializer (blocks are immutable, so Kryo copies are the same object). */
     public BlockSerializer() {
         setImmutable(true);
     }

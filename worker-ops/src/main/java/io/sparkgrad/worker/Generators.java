@@ -45,6 +45,7 @@ public final class Generators {
         };
     }
 
+    /** Returns the generator of blocks filled with {@code value}. */
     public static BlockGen fill(double value) {
         return (index, shape, shipped) -> {
             double[] d = new double[Shape.size(shape)];
@@ -60,6 +61,7 @@ public final class Generators {
         return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + index);
     }
 
+    /** Returns the generator of uniform samples in {@code [low, high)}, each block from its own stream of {@code seed}. */
     public static BlockGen uniform(double low, double high, long seed) {
         return (index, shape, shipped) -> {
             SplittableRandom r = random(seed, index);
@@ -71,6 +73,7 @@ public final class Generators {
         };
     }
 
+    /** Returns the generator of normal samples of {@code mean} and {@code std}, each block from its own stream of {@code seed}. */
     public static BlockGen normal(double mean, double std, long seed) {
         return (index, shape, shipped) -> {
             SplittableRandom r = random(seed, index);

@@ -16,10 +16,12 @@ public final class Kernels {
 
     private static final LocalBackend L = LocalBackend.INSTANCE;
 
+    /** Returns the kernel applying {@code f} to every element of a block. */
     public static BlockFn unary(UnaryFn f) {
         return (i, a) -> L.unary(f, a[0]);
     }
 
+    /** Returns the kernel applying {@code f} elementwise to a block and its second operand, with numpy broadcasting. */
     public static BlockFn binary(BinaryFn f) {
         return (i, a) -> L.binary(f, a[0], a[1]);
     }
@@ -29,6 +31,7 @@ public final class Kernels {
         return (i, a) -> L.binary(f, a[left], a[right]);
     }
 
+    /** Returns the kernel limiting every element of a block to {@code [lo, hi]}. */
     public static BlockFn clip(double lo, double hi) {
         return (i, a) -> L.clip(a[0], lo, hi);
     }
@@ -38,6 +41,7 @@ public final class Kernels {
         return (i, a) -> L.where(a[c], a[x], a[y]);
     }
 
+    /** Returns the kernel reducing a block with {@code f} along {@code axis} (a partial when the axis is the blocked one). */
     public static BlockFn reduce(ReduceFn f, int axis, boolean keepdims) {
         return (i, a) -> L.reduce(f, a[0], axis, keepdims);
     }
@@ -47,6 +51,7 @@ public final class Kernels {
         return (i, a) -> L.reduce(ReduceFn.SUM, L.unary(UnaryFn.SQUARE, a[0]), axis, keepdims);
     }
 
+    /** Returns the kernel taking the 2-norm of a block along {@code axis} (not the blocked one). */
     public static BlockFn norm(int axis, boolean keepdims) {
         return (i, a) -> L.norm(a[0], axis, keepdims);
     }
@@ -116,10 +121,12 @@ public final class Kernels {
         return (i, a) -> L.scatterAdd(shape, a[indices], a[values], -1);
     }
 
+    /** Returns the kernel keeping positions {@code [start, stop)} of a block along {@code axis} (not the blocked one). */
     public static BlockFn slice(int axis, int start, int stop) {
         return (i, a) -> L.slice(a[0], axis, start, stop);
     }
 
+    /** Returns the kernel padding a block with zeros along {@code axis} (not the blocked one). */
     public static BlockFn pad(int axis, int before, int after) {
         return (i, a) -> L.pad(a[0], axis, before, after);
     }
@@ -157,6 +164,7 @@ public final class Kernels {
         return (i, a) -> L.pad(a[0], axis, i == 0 ? (int) before : 0, i == last ? (int) after : 0);
     }
 
+    /** Returns the kernel joining the blocks of every operand along {@code axis} (not the blocked one). */
     public static BlockFn concat(int axis) {
         return (i, a) -> L.concat(a, axis);
     }
