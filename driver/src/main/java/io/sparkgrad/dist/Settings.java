@@ -19,6 +19,8 @@ public final class Settings {
     private volatile long programChunkBytes = 256L << 10;
     private volatile long productChunkBytes = DEFAULT_PRODUCT_CHUNK_BYTES;
     private volatile int aggregationFanIn = 64;
+    private volatile long productBroadcastBytes = 128L << 20;
+    private volatile long productTileBytes = 128L << 20;
     private volatile long treeAggregationBytes = 32L << 20;
 
     Settings() {}
@@ -35,6 +37,8 @@ public final class Settings {
         s.programChunkBytes = programChunkBytes;
         s.productChunkBytes = productChunkBytes;
         s.aggregationFanIn = aggregationFanIn;
+        s.productBroadcastBytes = productBroadcastBytes;
+        s.productTileBytes = productTileBytes;
         s.treeAggregationBytes = treeAggregationBytes;
         return s;
     }
@@ -107,6 +111,42 @@ public final class Settings {
 
     public Settings setProductChunkBytes(long bytes) {
         productChunkBytes = positive("setProductChunkBytes", bytes);
+        return this;
+    }
+
+    /**
+     * How a product of two distributed matrices is made (default 128 MiB). When the smaller one
+     * holds at most this many bytes (and at most {@link #maxLocalBytes()}), it is collected and sent
+     * to every task, and the product is made block by block (broadcast-based); otherwise both
+     * are cut into tiles that one shuffle brings together (tile-based, {@link #productTileBytes()}).
+     * A contraction over the blocks ({@code X.T().matmul(Y)}) gives a local result up to this
+     * size, and a distributed one above it, its partial products summed by tile on the executors.
+     * The job description names the choice.
+     */
+    public long productBroadcastBytes() {
+        return productBroadcastBytes;
+    }
+
+    public Settings setProductBroadcastBytes(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("setProductBroadcastBytes: bytes must be 0 or more, got " + bytes);
+        }
+        productBroadcastBytes = bytes;
+        return this;
+    }
+
+    /**
+     * The bytes of one tile of a tile-based product (default 128 MiB): the columns of an output tile
+     * are chosen so that the tile of the right operand it needs holds about this much, which
+     * bounds what one task holds; more tiles mean more copies of the left operand in the shuffle
+     * (each is sent once per column of tiles, the right operand once per block of the left's rows).
+     */
+    public long productTileBytes() {
+        return productTileBytes;
+    }
+
+    public Settings setProductTileBytes(long bytes) {
+        productTileBytes = positive("setProductTileBytes", bytes);
         return this;
     }
 
