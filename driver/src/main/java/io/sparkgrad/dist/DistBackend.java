@@ -635,18 +635,19 @@ final class DistBackend implements Backend {
         if (da && db) {
             boolean smallerIsB = b.size() <= a.size();
             DistArray small = (DistArray) (smallerIsB ? b : a);
-            if (8L * small.size() <= productBroadcastBytes()) {
+            boolean matrices = a.ndim() == 2 && b.ndim() == 2; // tiles are of matrices; others are collected
+            if (8L * small.size() <= (matrices ? productBroadcastBytes() : Dist.maxLocalBytes())) {
                 NDArray local = collected("matmul", small);
                 return Prim.apply(new Prim.Matmul(), smallerIsB ? a : local, smallerIsB ? local : b);
             }
-            if (a.ndim() == 2 && b.ndim() == 2) {
+            if (matrices) {
                 return TiledProducts.product((DistArray) a, (DistArray) b, Dist.settings());
             }
         }
         throw new IllegalArgumentException("matmul: shapes " + Shape.str(a.shape()) + " (" + placement(a) + ") and "
-            + Shape.str(b.shape()) + " (" + placement(b) + ") cannot be multiplied here: neither operand is small enough to send to "
-            + "every task (" + productBroadcastBytes() + " bytes: the smaller of Dist.maxLocalBytes() and "
-            + "Settings.productBroadcastBytes()) and tiled products take matrices only; reshape them to matrices");
+            + Shape.str(b.shape()) + " (" + placement(b) + ") cannot be multiplied here: neither operand fits this JVM "
+            + "(Dist.maxLocalBytes() is " + Dist.maxLocalBytes() + " bytes), they are not split along the axis the "
+            + "product contracts, and tiled products take matrices only; reshape them to matrices");
     }
 
     /** The largest distributed operand of a product collected and sent to every task (and local contraction). */

@@ -186,4 +186,65 @@ class TiledProductTest {
             tiled();
         }
     }
+
+    /** Random sizes that sum to {@code total} in {@code parts} blocks, some of them empty. */
+    private static long[] sizes(java.util.Random r, int total, int parts) {
+        long[] s = new long[parts];
+        for (int i = 0; i < total; i++) {
+            s[r.nextInt(parts)]++;
+        }
+        return s;
+    }
+
+    /** {@code x} distributed at random: in blocks of rows or of columns, directly or as a transpose. */
+    private static NDArray placed(java.util.Random r, NDArray x, StringBuilder how) {
+        int rows = (int) x.shape()[0];
+        int cols = (int) x.shape()[1];
+        switch (r.nextInt(4)) {
+            case 0: how.append("rows"); return rows(x, sizes(r, rows, 1 + r.nextInt(4)));
+            case 1: how.append("cols"); return cols(x, sizes(r, cols, 1 + r.nextInt(4)));
+            case 2: how.append("T(rows)"); return rows(x.T(), sizes(r, cols, 1 + r.nextInt(4))).T();
+            default: how.append("T(cols)"); return cols(x.T(), sizes(r, rows, 1 + r.nextInt(4))).T();
+        }
+    }
+
+    @Test
+    void randomShapesBlocksAndTilesGiveTheLocalValuesAndGradients() {
+        java.util.Random r = new java.util.Random(2026);
+        for (int c = 0; c < 6; c++) {
+            int n = 1 + r.nextInt(12);
+            int k = 1 + r.nextInt(12);
+            int m = 1 + r.nextInt(12);
+            int p = 1 + r.nextInt(6);
+            Np.seed(c);
+            NDArray x = Np.randomNormal(0, 1, n, k);
+            NDArray y = Np.randomNormal(0, 1, k, m);
+            NDArray z = Np.randomNormal(0, 1, m, p);
+            Dist.settings().setProductBroadcastBytes(0).setProductTileBytes(8L * (1 + r.nextInt(40)));
+            StringBuilder how = new StringBuilder("case " + c + " (" + n + ", " + k + ", " + m + ", " + p + "): ");
+            NDArray xd = placed(r, x, how);
+            how.append(" x ");
+            NDArray yd = placed(r, y, how);
+            how.append(" x ");
+            NDArray zd = placed(r, z, how);
+            // a chain of two products: the second multiplies the first's (tiled) result
+            double[][] local = chain(x.mul(1), y.mul(1), z.mul(1));
+            double[][] dist = chain(xd, yd, zd);
+            for (int i = 0; i < local.length; i++) {
+                assertArrayEquals(local[i], dist[i], 1e-11, how + ", result " + i);
+            }
+        }
+    }
+
+    private static double[][] chain(NDArray x, NDArray y, NDArray z) {
+        x.attachGrad();
+        y.attachGrad();
+        z.attachGrad();
+        NDArray loss;
+        try (var r = Autograd.record()) {
+            loss = x.matmul(y).tanh().matmul(z).square().sum();
+        }
+        loss.backward();
+        return new double[][] {{loss.item()}, x.grad().toArray(), y.grad().toArray(), z.grad().toArray()};
+    }
 }
