@@ -21,6 +21,7 @@ public final class Settings {
     private volatile int aggregationFanIn = 64;
     private volatile long productBroadcastBytes = 128L << 20;
     private volatile long productTileBytes = 128L << 20;
+    private volatile int checkpointInterval = 10;
     private volatile long treeAggregationBytes = 32L << 20;
 
     Settings() {}
@@ -39,6 +40,7 @@ public final class Settings {
         s.aggregationFanIn = aggregationFanIn;
         s.productBroadcastBytes = productBroadcastBytes;
         s.productTileBytes = productTileBytes;
+        s.checkpointInterval = checkpointInterval;
         s.treeAggregationBytes = treeAggregationBytes;
         return s;
     }
@@ -147,6 +149,29 @@ public final class Settings {
 
     public Settings setProductTileBytes(long bytes) {
         productTileBytes = positive("setProductTileBytes", bytes);
+        return this;
+    }
+
+    /**
+     * Every how many {@code assign}s of a distributed array its new blocks are checkpointed
+     * (default 10; 0: never), when the SparkContext has a checkpoint directory
+     * ({@code sc.setCheckpointDir}, on a cluster a directory every executor reaches, such as HDFS).
+     * A distributed parameter updated step after step, or a gradient accumulated with
+     * {@code GradReq.ADD}, has blocks computed from the blocks they replace, so without a checkpoint
+     * its lineage (and the broadcasts that lineage reads) grows with every step, as in MLlib's
+     * iterative algorithms (whose {@code checkpointInterval} this follows). A checkpoint writes the
+     * blocks once more, and a block lost later is read back instead of recomputed.
+     */
+    public int checkpointInterval() {
+        return checkpointInterval;
+    }
+
+    public Settings setCheckpointInterval(int interval) {
+        if (interval < 0) {
+            throw new IllegalArgumentException("setCheckpointInterval: the interval must be 0 (never) or more, got "
+                + interval);
+        }
+        checkpointInterval = interval;
         return this;
     }
 
