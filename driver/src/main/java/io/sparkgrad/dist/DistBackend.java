@@ -603,7 +603,7 @@ final class DistBackend implements Backend {
         }
         if (da && db && axisA == 1 && axisB == 0 && a.ndim() == 2 && b.ndim() == 2
                 && 8L * shape[0] * shape[1] > productBroadcastBytes()) {
-            return TiledProducts.product((DistArray) a, (DistArray) b, Dist.settings());
+            return keptForBackward(TiledProducts.product((DistArray) a, (DistArray) b, Dist.settings()));
         }
         if (da && db && axisA == 1 && axisB == 0) {
             DistArray x = (DistArray) a;
@@ -641,13 +641,25 @@ final class DistBackend implements Backend {
                 return Prim.apply(new Prim.Matmul(), smallerIsB ? a : local, smallerIsB ? local : b);
             }
             if (matrices) {
-                return TiledProducts.product((DistArray) a, (DistArray) b, Dist.settings());
+                return keptForBackward(TiledProducts.product((DistArray) a, (DistArray) b, Dist.settings()));
             }
         }
         throw new IllegalArgumentException("matmul: shapes " + Shape.str(a.shape()) + " (" + placement(a) + ") and "
             + Shape.str(b.shape()) + " (" + placement(b) + ") cannot be multiplied here: neither operand fits this JVM "
             + "(Dist.maxLocalBytes() is " + Dist.maxLocalBytes() + " bytes), they are not split along the axis the "
             + "product contracts, and tiled products take matrices only; reshape them to matrices");
+    }
+
+    /**
+     * A recorded op's result whose blocks a shuffle makes (a join, a tiled product): cached once
+     * made, so that the jobs that read it again (the loss's, backward's) do not redo the shuffle's
+     * reading side; its graph's release uncaches it.
+     */
+    private static DistArray keptForBackward(DistArray result) {
+        if (Autograd.isRecording()) {
+            result.persistForBackward();
+        }
+        return result;
     }
 
     /** The largest distributed operand of a product collected and sent to every task (and local contraction). */
@@ -670,7 +682,7 @@ final class DistBackend implements Backend {
             DistArray t = dist("take", table);
             DistArray idx = dist("take", indices);
             if (t.layout().axis() == 0 && idx.layout().axis() == 0) {
-                return joinedTake(t, idx, shape);
+                return keptForBackward(joinedTake(t, idx, shape));
             }
             if (8L * t.size() > Dist.maxLocalBytes()) {
                 throw new IllegalArgumentException("take: gathering rows of a distributed table of shape "
