@@ -16,8 +16,8 @@ public final class Settings {
     private volatile boolean dropInvalidRows;
     private volatile boolean fusion = true;
     private volatile boolean blockPrograms = true;
-    private volatile long programChunkBytes = 256L << 10;
-    private volatile long productChunkBytes = DEFAULT_PRODUCT_CHUNK_BYTES;
+    private volatile int programChunkRows = DEFAULT_PROGRAM_CHUNK_ROWS;
+    private volatile long programChunkBytes = 16L << 20;
     private volatile int aggregationFanIn = 64;
     private volatile long productBroadcastBytes = 128L << 20;
     private volatile long productTileBytes = 128L << 20;
@@ -35,8 +35,8 @@ public final class Settings {
         s.dropInvalidRows = dropInvalidRows;
         s.fusion = fusion;
         s.blockPrograms = blockPrograms;
+        s.programChunkRows = programChunkRows;
         s.programChunkBytes = programChunkBytes;
-        s.productChunkBytes = productChunkBytes;
         s.aggregationFanIn = aggregationFanIn;
         s.productBroadcastBytes = productBroadcastBytes;
         s.productTileBytes = productTileBytes;
@@ -66,7 +66,7 @@ public final class Settings {
     /**
      * True (the default) when an aggregation job runs as one block program per task: the row-local
      * ops between the job's reductions and the cached blocks run a chunk of rows at a time
-     * ({@link #programChunkBytes()}), so each block is read once and no intermediate the size of a
+     * ({@link #programChunkRows()}), so each block is read once and no intermediate the size of a
      * block is made. Off, every op runs over whole blocks as its own RDD. The values agree within
      * rounding (partials are summed chunk by chunk).
      */
@@ -79,40 +79,42 @@ public final class Settings {
         return this;
     }
 
-    /** The default of {@link #productChunkBytes()}: 1 MiB. */
-    public static final long DEFAULT_PRODUCT_CHUNK_BYTES = 1L << 20;
+    /** The default of {@link #programChunkRows()}. */
+    public static final int DEFAULT_PROGRAM_CHUNK_ROWS = Integer.getInteger("sparkgrad.programChunkRows", 1024);
 
     /**
-     * The bytes of the widest array of one chunk of a block program without products of matrices
-     * (default 256 KiB), which sets the rows per chunk: small enough that a chunk's intermediates
-     * stay in a core's cache, so that {@code X^T g} reads the chunk of {@code X} that {@code X w} read.
+     * The rows of one chunk of a block program (default {@link #DEFAULT_PROGRAM_CHUNK_ROWS}, 1024),
+     * the same for every program: a reduction's partials are combined chunk by chunk, so a reduction
+     * fused into a job with others gives the bits it gives alone (and with {@link #fusion()} off).
+     * Enough rows that a matrix product of a chunk runs at the BLAS's speed, few enough that a
+     * chunk's intermediates stay in a core's caches between the forward and backward steps that
+     * read them (a chunk of 1024 rows of 50 columns is 400 KiB).
+     */
+    public int programChunkRows() {
+        return programChunkRows;
+    }
+
+    public Settings setProgramChunkRows(int rows) {
+        if (rows < 1) {
+            throw new IllegalArgumentException("setProgramChunkRows: rows must be >= 1 but got " + rows);
+        }
+        programChunkRows = rows;
+        return this;
+    }
+
+    /**
+     * The most bytes of the widest array of one chunk of a block program (default 16 MiB): a
+     * program whose widest array (a leaf, or a step's row) would hold more in
+     * {@link #programChunkRows()} rows runs fewer rows per chunk, so the chunks of an array of more
+     * than 2,048 columns (at the defaults) depend on it; its reductions then agree within rounding,
+     * fused or not, rather than bit for bit.
      */
     public long programChunkBytes() {
         return programChunkBytes;
     }
 
-    /** Sets the chunk of every block program, with products of matrices or not (both settings). */
     public Settings setProgramChunkBytes(long bytes) {
         programChunkBytes = positive("setProgramChunkBytes", bytes);
-        productChunkBytes = bytes;
-        return this;
-    }
-
-    /**
-     * The bytes of the widest array of one chunk of a block program that multiplies a chunk by a
-     * matrix of more than one column ({@code X W}, {@code H^T G}: an MLP, a softmax regression;
-     * default {@link #DEFAULT_PRODUCT_CHUNK_BYTES}, 2048 rows of 64 columns): a matrix product
-     * wants thousands of rows, and its small operand stays in cache whatever the rows, while
-     * the chunk's intermediates (a dozen for an MLP) should still fit the caches for the backward
-     * steps that read them. The rows per chunk depend on the program and the setting alone, so a
-     * result repeats bit for bit.
-     */
-    public long productChunkBytes() {
-        return productChunkBytes;
-    }
-
-    public Settings setProductChunkBytes(long bytes) {
-        productChunkBytes = positive("setProductChunkBytes", bytes);
         return this;
     }
 
