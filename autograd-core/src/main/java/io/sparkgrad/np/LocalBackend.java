@@ -523,6 +523,21 @@ public final class LocalBackend implements Backend {
     }
 
     /**
+     * Adds {@code a b} to {@code c}: row-major {@code a} (n x k), {@code b} (k x m) and {@code c}
+     * (n x m), in one BLAS call (the sum of a tiled product's partial products, without a
+     * product array per term).
+     */
+    public void matmulAdd(double[] a, double[] b, double[] c, int n, int k, int m) {
+        if (a.length != n * k || b.length != k * m || c.length != n * m) {
+            throw new IllegalArgumentException("internal: matmulAdd of " + a.length + ", " + b.length + " and " + c.length
+                + " values for (" + n + ", " + k + ") (" + k + ", " + m + ")");
+        }
+        if (n > 0 && m > 0 && k > 0) {
+            BLAS_IMPL.dgemm("N", "N", m, n, k, 1.0, b, 0, m, a, 0, k, 1.0, c, 0, m);
+        }
+    }
+
+    /**
      * Returns {@code a[r0:r1] b}: rows {@code r0} (inclusive) to {@code r1} of the 2-D {@code a}
      * times the 2-D {@code b}, in one BLAS call on {@code a}'s storage, without copying the rows.
      * A block program uses it to multiply one chunk of a cached block's rows at a time.

@@ -185,14 +185,14 @@ public final class Dist {
         settings().setProgramChunkBytes(bytes);
     }
 
-    /** {@link Settings#productChunkBytes()} of the current session. */
-    public static long productChunkBytes() {
-        return settings().productChunkBytes();
+    /** {@link Settings#programChunkRows()} of the current session. */
+    public static int programChunkRows() {
+        return settings().programChunkRows();
     }
 
-    /** {@link Settings#setProductChunkBytes} of the current session. */
-    public static void setProductChunkBytes(long bytes) {
-        settings().setProductChunkBytes(bytes);
+    /** {@link Settings#setProgramChunkRows} of the current session. */
+    public static void setProgramChunkRows(int rows) {
+        settings().setProgramChunkRows(rows);
     }
 
     /** {@link Settings#aggregationFanIn()} of the current session. */

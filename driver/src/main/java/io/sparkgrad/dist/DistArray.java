@@ -41,6 +41,8 @@ public final class DistArray extends NDArray {
     private boolean ownsBlocks;
     // the number of times assign replaced the blocks
     private volatile int version;
+    // assigns since the blocks' lineage was last cut by a checkpoint
+    private int sinceCheckpoint;
 
     /**
      * Wraps blocks laid out as {@code layout}. The broadcasts that the RDD's lineage reads are held
@@ -144,7 +146,17 @@ public final class DistArray extends NDArray {
         // read them (a gradient accumulated with GradReq.ADD).
         String moves = v.node().movements();
         JavaRDD<Block> fresh = v.rdd().persist(StorageLevel.MEMORY_AND_DISK());
-        Jobs.run("materialise " + Shape.str(shape), moves, fresh::count);
+        // Each assign's lineage reads the blocks it replaced: a parameter updated step after step
+        // (or a gradient accumulated) would keep every earlier step's lineage and broadcasts. Every
+        // Settings.checkpointInterval() assigns, with a checkpoint directory set, the new blocks are
+        // also written there, which cuts the lineage (and a lost block is read back, not recomputed).
+        int interval = Dist.settings().checkpointInterval();
+        boolean checkpoint = interval > 0 && ++sinceCheckpoint >= interval && fresh.context().getCheckpointDir().isDefined();
+        if (checkpoint) {
+            fresh.checkpoint();
+            sinceCheckpoint = 0;
+        }
+        Jobs.run((checkpoint ? "materialise and checkpoint " : "materialise ") + Shape.str(shape), moves, fresh::count);
         DistNode old = node;
         boolean oldOurs = ownsBlocks || cachedForBackward;
         node = DistNode.leaf(layout, fresh);

@@ -601,6 +601,10 @@ final class DistBackend implements Backend {
             Operands ops = new Operands("matmul", a, b); // kernel arguments: the block of b, then a
             return blockwise(ops, shape, 1, Kernels.matmul(1, 0), BlockProgram.Kind.ROWWISE);
         }
+        if (da && db && axisA == 1 && axisB == 0 && a.ndim() == 2 && b.ndim() == 2
+                && 8L * shape[0] * shape[1] > productBroadcastBytes()) {
+            return keptForBackward(TiledProducts.product((DistArray) a, (DistArray) b, Dist.settings()));
+        }
         if (da && db && axisA == 1 && axisB == 0) {
             DistArray x = (DistArray) a;
             DistNode base = x.node().transposed;
@@ -625,19 +629,42 @@ final class DistBackend implements Backend {
             Layout cols = ((DistArray) a).layout();
             return matmul(a, Dist.fromLocal(b, cols.along(0, without(b.shape(), 0))), shape);
         }
-        // Otherwise one distributed operand is collected, the smaller (a weight matrix, mostly)
+        // Otherwise the smaller operand (a weight matrix, mostly) is collected and sent to every
+        // task when it is small enough, and both are cut into tiles that one shuffle brings together
+        // when it is not
         if (da && db) {
             boolean smallerIsB = b.size() <= a.size();
             DistArray small = (DistArray) (smallerIsB ? b : a);
-            if (8L * small.size() <= Dist.maxLocalBytes()) {
+            boolean matrices = a.ndim() == 2 && b.ndim() == 2; // tiles are of matrices; others are collected
+            if (8L * small.size() <= (matrices ? productBroadcastBytes() : Dist.maxLocalBytes())) {
                 NDArray local = collected("matmul", small);
                 return Prim.apply(new Prim.Matmul(), smallerIsB ? a : local, smallerIsB ? local : b);
+            }
+            if (matrices) {
+                return keptForBackward(TiledProducts.product((DistArray) a, (DistArray) b, Dist.settings()));
             }
         }
         throw new IllegalArgumentException("matmul: shapes " + Shape.str(a.shape()) + " (" + placement(a) + ") and "
             + Shape.str(b.shape()) + " (" + placement(b) + ") cannot be multiplied here: neither operand fits this JVM "
-            + "(Dist.maxLocalBytes() is " + Dist.maxLocalBytes() + " bytes) and they are not split along the axis "
-            + "the product contracts; multiply X.T() by G (both split in rows), or raise Dist.setMaxLocalBytes");
+            + "(Dist.maxLocalBytes() is " + Dist.maxLocalBytes() + " bytes), they are not split along the axis the "
+            + "product contracts, and tiled products take matrices only; reshape them to matrices");
+    }
+
+    /**
+     * A recorded op's result whose blocks a shuffle makes (a join, a tiled product): cached once
+     * made, so that the jobs that read it again (the loss's, backward's) do not redo the shuffle's
+     * reading side; its graph's release uncaches it.
+     */
+    private static DistArray keptForBackward(DistArray result) {
+        if (Autograd.isRecording()) {
+            result.persistForBackward();
+        }
+        return result;
+    }
+
+    /** The largest distributed operand of a product collected and sent to every task (and local contraction). */
+    private static long productBroadcastBytes() {
+        return Math.min(Dist.maxLocalBytes(), Dist.settings().productBroadcastBytes());
     }
 
     // ------------------------------------------------------------------ gathers
@@ -655,7 +682,7 @@ final class DistBackend implements Backend {
             DistArray t = dist("take", table);
             DistArray idx = dist("take", indices);
             if (t.layout().axis() == 0 && idx.layout().axis() == 0) {
-                return joinedTake(t, idx, shape);
+                return keptForBackward(joinedTake(t, idx, shape));
             }
             if (8L * t.size() > Dist.maxLocalBytes()) {
                 throw new IllegalArgumentException("take: gathering rows of a distributed table of shape "

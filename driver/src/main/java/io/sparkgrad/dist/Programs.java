@@ -50,8 +50,8 @@ final class Programs {
         // columns, which say how many rows each block has
         JavaRDD<Block[]> zipped = c.leaves.isEmpty() ? rowsOnly(partials.get(0)).rdd().mapPartitions(Zips.single(), true)
             : DistNode.zip(c.leaves);
-        BlockProgram program = new BlockProgram(c.steps.toArray(new BlockProgram.Step[0]), outputs, Dist.programChunkBytes(),
-            Dist.productChunkBytes());
+        BlockProgram program = new BlockProgram(c.steps.toArray(new BlockProgram.Step[0]), outputs, Dist.programChunkRows(),
+            Dist.programChunkBytes());
         return zipped.mapPartitions(program, true);
     }
 

@@ -16,9 +16,12 @@ public final class Settings {
     private volatile boolean dropInvalidRows;
     private volatile boolean fusion = true;
     private volatile boolean blockPrograms = true;
-    private volatile long programChunkBytes = 256L << 10;
-    private volatile long productChunkBytes = DEFAULT_PRODUCT_CHUNK_BYTES;
+    private volatile int programChunkRows = DEFAULT_PROGRAM_CHUNK_ROWS;
+    private volatile long programChunkBytes = 16L << 20;
     private volatile int aggregationFanIn = 64;
+    private volatile long productBroadcastBytes = 128L << 20;
+    private volatile long productTileBytes = 128L << 20;
+    private volatile int checkpointInterval = 10;
     private volatile long treeAggregationBytes = 32L << 20;
 
     Settings() {}
@@ -32,9 +35,12 @@ public final class Settings {
         s.dropInvalidRows = dropInvalidRows;
         s.fusion = fusion;
         s.blockPrograms = blockPrograms;
+        s.programChunkRows = programChunkRows;
         s.programChunkBytes = programChunkBytes;
-        s.productChunkBytes = productChunkBytes;
         s.aggregationFanIn = aggregationFanIn;
+        s.productBroadcastBytes = productBroadcastBytes;
+        s.productTileBytes = productTileBytes;
+        s.checkpointInterval = checkpointInterval;
         s.treeAggregationBytes = treeAggregationBytes;
         return s;
     }
@@ -60,7 +66,7 @@ public final class Settings {
     /**
      * True (the default) when an aggregation job runs as one block program per task: the row-local
      * ops between the job's reductions and the cached blocks run a chunk of rows at a time
-     * ({@link #programChunkBytes()}), so each block is read once and no intermediate the size of a
+     * ({@link #programChunkRows()}), so each block is read once and no intermediate the size of a
      * block is made. Off, every op runs over whole blocks as its own RDD. The values agree within
      * rounding (partials are summed chunk by chunk).
      */
@@ -74,41 +80,106 @@ public final class Settings {
         return this;
     }
 
-    /** The default of {@link #productChunkBytes()}: 1 MiB. */
-    public static final long DEFAULT_PRODUCT_CHUNK_BYTES = 1L << 20;
+    /** The default of {@link #programChunkRows()}. */
+    public static final int DEFAULT_PROGRAM_CHUNK_ROWS = Integer.getInteger("sparkgrad.programChunkRows", 1024);
 
     /**
-     * The bytes of the widest array of one chunk of a block program without products of matrices
-     * (default 256 KiB), which sets the rows per chunk: small enough that a chunk's intermediates
-     * stay in a core's cache, so that {@code X^T g} reads the chunk of {@code X} that {@code X w} read.
+     * The rows of one chunk of a block program (default {@link #DEFAULT_PROGRAM_CHUNK_ROWS}, 1024),
+     * the same for every program: a reduction's partials are combined chunk by chunk, so a reduction
+     * fused into a job with others gives the bits it gives alone (and with {@link #fusion()} off).
+     * Enough rows that a matrix product of a chunk runs at the BLAS's speed, few enough that a
+     * chunk's intermediates stay in a core's caches between the forward and backward steps that
+     * read them (a chunk of 1024 rows of 50 columns is 400 KiB).
+     */
+    public int programChunkRows() {
+        return programChunkRows;
+    }
+
+    /** Sets {@link #programChunkRows()} (positive); returns these settings. */
+    public Settings setProgramChunkRows(int rows) {
+        if (rows < 1) {
+            throw new IllegalArgumentException("setProgramChunkRows: rows must be >= 1 but got " + rows);
+        }
+        programChunkRows = rows;
+        return this;
+    }
+
+    /**
+     * The most bytes of the widest array of one chunk of a block program (default 16 MiB): a
+     * program whose widest array (a leaf, or a step's row) would hold more in
+     * {@link #programChunkRows()} rows runs fewer rows per chunk, so the chunks of an array of more
+     * than 2,048 columns (at the defaults) depend on it; its reductions then agree within rounding,
+     * fused or not, rather than bit for bit.
      */
     public long programChunkBytes() {
         return programChunkBytes;
     }
 
-    /** Sets the chunk of every block program, with products of matrices or not (both settings). */
+    /** Sets {@link #programChunkBytes()} (positive); returns these settings. */
     public Settings setProgramChunkBytes(long bytes) {
         programChunkBytes = positive("setProgramChunkBytes", bytes);
-        productChunkBytes = bytes;
         return this;
     }
 
     /**
-     * The bytes of the widest array of one chunk of a block program that multiplies a chunk by a
-     * matrix of more than one column ({@code X W}, {@code H^T G}: an MLP, a softmax regression;
-     * default {@link #DEFAULT_PRODUCT_CHUNK_BYTES}, 2048 rows of 64 columns): a matrix product
-     * wants thousands of rows, and its small operand stays in cache whatever the rows, while
-     * the chunk's intermediates (a dozen for an MLP) should still fit the caches for the backward
-     * steps that read them. The rows per chunk depend on the program and the setting alone, so a
-     * result repeats bit for bit.
+     * How a product of two distributed matrices is made (default 128 MiB). When the smaller one
+     * holds at most this many bytes (and at most {@link #maxLocalBytes()}), it is collected and sent
+     * to every task, and the product is made block by block (broadcast-based); otherwise both
+     * are cut into tiles that one shuffle brings together (tile-based, {@link #productTileBytes()}).
+     * A contraction over the blocks ({@code X.T().matmul(Y)}) gives a local result up to this
+     * size, and a distributed one above it, its partial products summed by tile on the executors.
+     * The job description names the choice.
      */
-    public long productChunkBytes() {
-        return productChunkBytes;
+    public long productBroadcastBytes() {
+        return productBroadcastBytes;
     }
 
-    /** Sets {@link #productChunkBytes()} (positive); returns these settings. */
-    public Settings setProductChunkBytes(long bytes) {
-        productChunkBytes = positive("setProductChunkBytes", bytes);
+    /** Sets {@link #productBroadcastBytes()} (0 or more); returns these settings. */
+    public Settings setProductBroadcastBytes(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("setProductBroadcastBytes: bytes must be 0 or more, got " + bytes);
+        }
+        productBroadcastBytes = bytes;
+        return this;
+    }
+
+    /**
+     * The bytes of one tile of a tile-based product (default 128 MiB): the columns of an output tile
+     * are chosen so that the tile of the right operand it needs holds about this much, which
+     * bounds what one task holds; more tiles mean more copies of the left operand in the shuffle
+     * (each is sent once per column of tiles, the right operand once per block of the left's rows).
+     */
+    public long productTileBytes() {
+        return productTileBytes;
+    }
+
+    /** Sets {@link #productTileBytes()} (positive); returns these settings. */
+    public Settings setProductTileBytes(long bytes) {
+        productTileBytes = positive("setProductTileBytes", bytes);
+        return this;
+    }
+
+    /**
+     * Every how many {@code assign}s of a distributed array its new blocks are checkpointed
+     * (default 10; 0: never), when the SparkContext has a checkpoint directory
+     * ({@code sc.setCheckpointDir}, on a cluster a directory every executor reaches, such as HDFS).
+     * A distributed parameter updated step after step, or a gradient accumulated with
+     * {@code GradReq.ADD}, has blocks computed from the blocks they replace, so without a checkpoint
+     * its lineage (and the broadcasts that lineage reads) grows with every step, as in MLlib's
+     * iterative algorithms (whose {@code checkpointInterval} this follows). A checkpoint writes the
+     * blocks once more, and a block lost later is read back instead of recomputed.
+     */
+    public int checkpointInterval() {
+        return checkpointInterval;
+    }
+
+    /** Sets {@link #checkpointInterval()} (0: never); returns these settings. */
+    public Settings setCheckpointInterval(int interval) {
+        if (interval < 0) {
+            throw new IllegalArgumentException("setCheckpointInterval: the interval must be 0 (never) or more, got "
+                + interval);
+        }
+        checkpointInterval = interval;
         return this;
     }
 

@@ -47,10 +47,20 @@ class AnyPlacementTest {
     private static final Map<String, Integer> REFUSED = new TreeMap<>();
 
     private static Metrics.Snapshot start;
+    private static final java.util.concurrent.atomic.AtomicLong TILED_JOBS = new java.util.concurrent.atomic.AtomicLong();
+    private static final org.apache.spark.scheduler.SparkListener TILES = new org.apache.spark.scheduler.SparkListener() {
+        @Override
+        public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
+            String d = e.properties().getProperty("spark.job.description");
+            if (d != null && (d.contains("tiled product") || d.contains("partial products"))) {
+                TILED_JOBS.incrementAndGet();
+            }
+        }
+    };
 
     @BeforeAll
     static void spark() {
-        SparkTests.session();
+        SparkTests.session().sparkContext().addSparkListener(TILES);
         Dist.setFusion(FUSION);
         Dist.setBlockPrograms(BLOCK_PROGRAMS);
         start = Dist.metrics().snapshot();
@@ -61,9 +71,10 @@ class AnyPlacementTest {
         Dist.setFusion(true);
         Dist.setBlockPrograms(true);
         Metrics.Snapshot d = Dist.metrics().snapshot().minus(start);
+        SparkTests.session().sparkContext().removeSparkListener(TILES);
         System.out.printf("AnyPlacementTest: %d programs (%d also at second order), %d distributed inputs, %d Spark "
-            + "jobs (%d stages), refusals by message: %s%n", RUN.get(), SECOND_ORDER.get(), DISTRIBUTED_INPUTS.get(), d.jobs(),
-            d.stages(), REFUSED);
+            + "jobs (%d stages, %d with tiled products), refusals by message: %s%n", RUN.get(), SECOND_ORDER.get(),
+            DISTRIBUTED_INPUTS.get(), d.jobs(), d.stages(), TILED_JOBS.get(), REFUSED);
     }
 
     /** One step: its text, how it computes from earlier values, and which values it reads. */
@@ -292,24 +303,35 @@ class AnyPlacementTest {
             RUN.incrementAndGet();
             double[][] local = run(p, new int[blocks.length]);
             double[][] dist;
+            // every other program multiplies its distributed matrices as if none could be collected:
+            // tiled products with tiles of a few values (several pieces of every axis)
+            boolean tiled = i % 2 == 1;
+            Settings settings = Dist.settings();
+            long broadcast = settings.productBroadcastBytes();
+            long tile = settings.productTileBytes();
+            if (tiled) {
+                settings.setProductBroadcastBytes(0).setProductTileBytes(8L * (1 + r.nextInt(12)));
+            }
             try {
                 dist = run(p, blocks);
+                if (i % SECOND_ORDER_EVERY == 0) {
+                    double[][] hvLocal = hessianVector(p, new int[blocks.length]);
+                    if (hvLocal != null) {
+                        SECOND_ORDER.incrementAndGet();
+                        compare(hvLocal, hessianVector(p, blocks), "Hessian-vector product of each input", blocks, p);
+                    }
+                }
             } catch (IllegalArgumentException | UnsupportedOperationException e) {
                 String key = e.getMessage().replaceAll("[(\\[][^)\\]]*[)\\]]", "()").replaceAll("\\d+", "N");
                 synchronized (REFUSED) {
                     REFUSED.merge(key.length() > 90 ? key.substring(0, 90) : key, 1, Integer::sum);
                 }
-                throw new AssertionError("refused with inputs in " + Arrays.toString(blocks) + " blocks: " + e.getMessage()
-                    + "\n" + p, e);
+                throw new AssertionError("refused with inputs in " + Arrays.toString(blocks) + " blocks"
+                    + (tiled ? " (tiled products)" : "") + ": " + e.getMessage() + "\n" + p, e);
+            } finally {
+                settings.setProductBroadcastBytes(broadcast).setProductTileBytes(tile);
             }
-            compare(local, dist, "0: value, then gradients", blocks, p);
-            if (i % SECOND_ORDER_EVERY == 0) {
-                double[][] hvLocal = hessianVector(p, new int[blocks.length]);
-                if (hvLocal != null) {
-                    SECOND_ORDER.incrementAndGet();
-                    compare(hvLocal, hessianVector(p, blocks), "Hessian-vector product of each input", blocks, p);
-                }
-            }
+            compare(local, dist, "0: value, then gradients" + (tiled ? " (tiled products)" : ""), blocks, p);
         }));
     }
 

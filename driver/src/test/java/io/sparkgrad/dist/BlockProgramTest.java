@@ -43,8 +43,7 @@ class BlockProgramTest {
     @AfterEach
     void restore() {
         Dist.setBlockPrograms(true);
-        Dist.setProgramChunkBytes(256L << 10);
-        Dist.setProductChunkBytes(Settings.DEFAULT_PRODUCT_CHUNK_BYTES);
+        Dist.setProgramChunkBytes(16L << 20);
     }
 
     /** The loss and the gradients of {@code params}, read after backward. */

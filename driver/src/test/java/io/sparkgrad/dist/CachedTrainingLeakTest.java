@@ -7,9 +7,11 @@ import io.sparkgrad.np.Np;
 import org.apache.spark.SparkContext;
 import org.apache.spark.storage.BlockId;
 import org.apache.spark.storage.BroadcastBlockId;
-import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeSet;
@@ -150,19 +152,31 @@ class CachedTrainingLeakTest {
 
     /**
      * A distributed variable whose gradient accumulates keeps the lineage of every earlier backward:
-     * its new gradient is the old one plus this backward's, as an RDD over the old RDD, so the
-     * broadcasts that every earlier iteration's gradient read stay alive (found by this test:
-     * 6 iterations leave 96 of sparkgrad's broadcasts live after GC, 17 more per iteration, where
-     * {@link GradReq#WRITE} leaves 9). The values are right; memory and the lineage Spark would
-     * recompute a lost block from grow with the number of iterations.
+     * its new gradient is the old one plus this backward's, computed from the old blocks, so the
+     * broadcasts every earlier iteration's gradient read stay alive (found by issue 19's leak test:
+     * 6 iterations left 96 of sparkgrad's broadcasts live after GC, 17 more per iteration, where
+     * {@link GradReq#WRITE} leaves 9). With a checkpoint directory, every
+     * {@link Settings#checkpointInterval()} assigns cut that lineage: the broadcasts held are those
+     * since the last checkpoint, however many iterations ran, and the values stay the local run's.
      */
     @Test
-    @Disabled("finding (issue 19): GradReq.ADD on a distributed variable chains its gradient's lineage across backward "
-        + "passes, so each iteration's broadcasts stay held; fix in the distributed engine (materialise the sum and "
-        + "cut its lineage when the gradient is stored)")
-    void anAccumulatedDistributedGradientDoesNotKeepEveryEarlierIterationsBroadcasts() throws Exception {
-        Set<Long> held = train(GradReq.ADD, ITERATIONS);
-        assertTrue(held.size() <= 20, "broadcasts held by Spark's block managers after " + ITERATIONS + " iterations: "
-            + held.size());
+    void anAccumulatedDistributedGradientKeepsOnlyTheBroadcastsSinceItsLastCheckpoint(@TempDir Path dir)
+            throws Exception {
+        SparkContext sc = SparkTests.session().sparkContext();
+        int interval = Dist.settings().checkpointInterval();
+        sc.setCheckpointDir(dir.toString());
+        Dist.settings().setCheckpointInterval(2);
+        try {
+            Set<Long> held = train(GradReq.ADD, ITERATIONS);
+            assertTrue(held.size() <= 20, "broadcasts held by Spark's block managers after " + ITERATIONS
+                + " iterations: " + held.size());
+            try (var files = Files.walk(dir)) {
+                assertTrue(files.anyMatch(f -> f.getFileName().toString().startsWith("part-")),
+                    "the gradient's blocks were checkpointed");
+            }
+        } finally {
+            sc.setCheckpointDir(null);
+            Dist.settings().setCheckpointInterval(interval);
+        }
     }
 }

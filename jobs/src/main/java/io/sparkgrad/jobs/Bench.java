@@ -40,7 +40,7 @@ import java.util.function.Function;
 final class Bench {
     private Bench() {}
 
-    private record Row2(String name, double sparkgrad, double baseline, double jobsPerGradient, String target) {}
+    record Row2(String name, double sparkgrad, double baseline, double jobsPerGradient, String target) {}
 
     static Options options() {
         return new Options("bench")
@@ -48,12 +48,15 @@ final class Bench {
             .option("cols", "50", "columns")
             .option("out", "bench.csv", "where to write the table as CSV")
             .option("only", "all", "the groups of rows to run, comma-separated: logistic (logistic regression and "
-                + "least squares), scaling, softmax, mlp; all: every group")
+                + "least squares), scaling, softmax, mlp, product (two big matrices), aggregation (a gradient of 2^22 "
+                + "weights); all: every group")
+            .option("product-size", "4096", "the size n of the n x n x n product of the product group")
+            .option("product-tile", "1024", "its tiles' rows and columns")
             .flag("profile", "also print where an MLP gradient's time goes inside the tasks (the block program's steps)")
             .flag("quick", "every size at a tenth, for a smoke test");
     }
 
-    private static final List<String> GROUPS = List.of("logistic", "scaling", "softmax", "mlp");
+    private static final List<String> GROUPS = List.of("logistic", "scaling", "softmax", "mlp", "product", "aggregation");
     private static final int[] MLP_LAYERS = {64, 32};
 
     static int run(Options o, PrintStream out) {
@@ -73,19 +76,28 @@ final class Bench {
         out.printf("BLAS: sparkgrad %s; MLlib %s%n", io.sparkgrad.np.LocalBackend.blasName(), mllibBlasName());
         List<Row2> table = new ArrayList<>();
 
-        Data d = Data.make(rows, cols, 1, true);
-        if (only.contains("logistic")) {
-            logisticRows(d, out, table);
+        if (only.contains("logistic") || only.contains("softmax") || only.contains("mlp")) {
+            Data d = Data.make(rows, cols, 1, true);
+            if (only.contains("logistic")) {
+                logisticRows(d, out, table);
+            }
+            if (only.contains("softmax")) {
+                softmaxRows(d, out, table);
+            }
+            if (only.contains("mlp")) {
+                mlpRows(d, cols, out, table, o.flag("profile"));
+            }
+            d.release();
         }
-        if (only.contains("softmax")) {
-            softmaxRows(d, out, table);
-        }
-        if (only.contains("mlp")) {
-            mlpRows(d, cols, out, table, o.flag("profile"));
-        }
-        d.release();
         if (only.contains("scaling")) {
             scalingRows(rows, cols, table);
+        }
+        if (only.contains("product")) {
+            int size = o.positiveInt("product-size") / (o.flag("quick") ? 4 : 1);
+            BigBench.product(size, Math.min(size, o.positiveInt("product-tile")), out, table);
+        }
+        if (only.contains("aggregation")) {
+            BigBench.aggregation(rows, out, table);
         }
 
         out.printf("%n%-70s %12s %12s %8s %8s  %s%n", "benchmark", "sparkgrad", "baseline", "ratio", "jobs", "target");

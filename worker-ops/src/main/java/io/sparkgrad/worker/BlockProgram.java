@@ -19,7 +19,9 @@ import java.util.Iterator;
  * (the scores {@code X w}, the loss per row, the gradient per row) stay in the core's cache between
  * the forward and the backward ops that read them, so the block is read from memory once, and no
  * intermediate the size of a block is ever made. The partials of the chunks are combined in row
- * order, so a result does not depend on the chunk size's relation to the block.
+ * order. Every program cuts a block into the same chunks (a number of rows, fewer only where an
+ * array of the chunk would exceed a cap), so a reduction's bits do not depend on what else its
+ * job computes: alone or fused with others, it sums the same chunks.
  *
  * <p>Steps run in order; an argument {@code >= 0} is the value of that step for the chunk, and
  * {@code < 0} is leaf {@code -1 - arg}. Contractions with a leaf run on the leaf's storage
@@ -66,45 +68,25 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
 
     private final Step[] steps;
     private final int[] outputs;
-    private final long chunkBytes;
+    private final int chunkRows;
+    private final long maxChunkBytes;
 
     /**
      * @param steps the ops, each after the steps it reads
      * @param outputs the steps whose combined partials the program returns, in order
-     * @param chunkBytes the bytes of the widest array in a chunk (leaf or step), which sets the rows per chunk
-     * @param productChunkBytes the same for a program with a product of matrices ({@link #hasMatrixProducts})
+     * @param chunkRows the rows per chunk
+     * @param maxChunkBytes the most bytes of the widest array in a chunk (leaf or step): fewer rows
+     *     per chunk where {@code chunkRows} of it would hold more
      */
-    public BlockProgram(Step[] steps, int[] outputs, long chunkBytes, long productChunkBytes) {
+    public BlockProgram(Step[] steps, int[] outputs, int chunkRows, long maxChunkBytes) {
+        if (chunkRows < 1 || maxChunkBytes < 1) {
+            throw new IllegalArgumentException("internal: chunks of " + chunkRows + " rows, at most " + maxChunkBytes
+                + " bytes");
+        }
         this.steps = steps;
         this.outputs = outputs;
-        this.chunkBytes = hasMatrixProducts(steps) ? productChunkBytes : chunkBytes;
-    }
-
-    /**
-     * True when a step multiplies a chunk by a matrix of more than one column, or contracts a
-     * chunk's rows into one: such products want chunks of thousands of rows, while a product with
-     * a vector ({@code X w}, a matrix-vector product) reads its chunk once and wants it in cache
-     * for the {@code X^T g} that follows.
-     */
-    static boolean hasMatrixProducts(Step[] steps) {
-        for (Step s : steps) {
-            int[] shape = s.kernel().rowShape();
-            switch (s.kernel().kind()) {
-                case MATMUL_LOCAL:
-                    if (Shape.size(shape) > 1) {
-                        return true;
-                    }
-                    break;
-                case TRANSPOSE_MATMUL:
-                    if (shape.length == 2 && shape[0] > 1 && shape[1] > 1) {
-                        return true;
-                    }
-                    break;
-                default:
-                    break;
-            }
-        }
-        return false;
+        this.chunkRows = chunkRows;
+        this.maxChunkBytes = maxChunkBytes;
     }
 
     @Override
@@ -132,7 +114,10 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
                 width = Math.max(width, Shape.size(s.kernel().rowShape()));
             }
         }
-        int chunk = (int) Math.max(1, Math.min(Math.max(rows, 1), chunkBytes / (8 * width)));
+        // The same rows per chunk whatever else the program computes (below the cap), so that a
+        // reduction's partials, combined chunk by chunk, have the same bits alone in its job or fused
+        // with others
+        int chunk = (int) Math.max(1, Math.min(Math.min(Math.max(rows, 1), chunkRows), maxChunkBytes / (8 * width)));
 
         Chunks chunks = new Chunks(leaves, chunk);
         double[][] partials = new double[steps.length][];

@@ -62,7 +62,7 @@ class BlockProgramChunkTest {
             new BlockProgram.Step(rowwise(Kernels.binary(BinaryFn.MUL), new int[] {2}, null), new int[] {1, 9}),
             new BlockProgram.Step(rowwise(sumAll, new int[0], ReduceFn.SUM), new int[] {10}),
         };
-        return new BlockProgram(steps, new int[] {2, 3, 4, 8, 11}, chunkBytes, chunkBytes);
+        return new BlockProgram(steps, new int[] {2, 3, 4, 8, 11}, Integer.MAX_VALUE, chunkBytes); // rows set by the bytes
     }
 
     static NDArray x(int rows) {
@@ -153,5 +153,36 @@ class BlockProgramChunkTest {
         IllegalStateException e = assertThrows(IllegalStateException.class,
             () -> p.call(List.<Block[]>of(leaves).iterator()));
         assertTrue(e.getMessage().startsWith("zip:"), e.getMessage());
+    }
+
+    /**
+     * The rows per chunk are the program's setting, not a function of its widest array: a sum of a
+     * one-column block gives the same bits alone and in a program that also sums a wider array of
+     * the same rows (as a fused job computes them), and other bits with other rows per chunk.
+     */
+    @Test
+    void aSumGivesTheSameBitsAloneAndBesideAWiderArray() throws Exception {
+        java.util.Random r = new java.util.Random(3);
+        double[] narrow = new double[5000];
+        double[] wide = new double[5000 * 40];
+        for (int i = 0; i < narrow.length; i++) {
+            narrow[i] = r.nextGaussian() * 1e3;
+        }
+        for (int i = 0; i < wide.length; i++) {
+            wide[i] = r.nextGaussian();
+        }
+        BlockFn sumAll = Kernels.reduce(ReduceFn.SUM, Backend.ALL, false);
+        BlockProgram.Step sumNarrow = new BlockProgram.Step(rowwise(sumAll, new int[0], ReduceFn.SUM), new int[] {-1});
+        BlockProgram.Step sumWide = new BlockProgram.Step(rowwise(sumAll, new int[0], ReduceFn.SUM), new int[] {-2});
+        Block n = new Block(0, 0, new int[] {5000, 1}, narrow);
+        Block w = new Block(0, 0, new int[] {5000, 40}, wide);
+        double alone = new BlockProgram(new BlockProgram.Step[] {sumNarrow}, new int[] {0}, 1024, 16L << 20)
+            .call(List.<Block[]>of(new Block[] {n}).iterator()).next()[0].dataRef()[0];
+        double fused = new BlockProgram(new BlockProgram.Step[] {sumNarrow, sumWide}, new int[] {0, 1}, 1024, 16L << 20)
+            .call(List.<Block[]>of(new Block[] {n, w}).iterator()).next()[0].dataRef()[0];
+        assertEquals(alone, fused, 0.0, "the same chunks: the same bits");
+        double otherRows = new BlockProgram(new BlockProgram.Step[] {sumNarrow}, new int[] {0}, 1000, 16L << 20)
+            .call(List.<Block[]>of(new Block[] {n}).iterator()).next()[0].dataRef()[0];
+        assertEquals(alone, otherRows, 1e-9 * Math.abs(alone), "other chunks agree within rounding");
     }
 }
