@@ -17,5 +17,6 @@ public final class Registrator implements KryoRegistrator {
         kryo.register(int[].class);
         kryo.register(long[].class);
         kryo.register(Gather.Rows.class);
+        kryo.register(io.sparkgrad.np.Csr.class);
     }
 }
