@@ -137,7 +137,14 @@ public final class Csr implements Serializable {
 
     /** Returns the dense row-major form. */
     public double[] toDense() {
-        return denseRows(0, rows, new double[(int) ((long) rows * cols)]);
+        long n = (long) rows * cols;
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new IllegalStateException("csr: the dense form of a sparse block of shape (" + rows + ", " + cols
+                + ") holds " + n + " values, more than a local array holds; an op without a sparse kernel read it "
+                + "(X.matmul(W), X.T().matmul(G), scaling and zero-preserving ops run on the non-zeros; slice the rows "
+                + "into smaller blocks for the others)");
+        }
+        return denseRows(0, rows, new double[(int) n]);
     }
 
     /** Writes rows {@code [r0, r1)} densely into {@code out} (which it first zeroes) and returns it. */
@@ -271,6 +278,15 @@ public final class Csr implements Serializable {
      * {@code X^T G} over the rows, on the non-zeros only.
      */
     public void addTransposeTimes(int r0, int r1, double[] g, int m, double[] acc) {
+        if (m == 1) { // X^T g of a vector (a linear model's gradient): one multiply-add a non-zero
+            for (int i = r0; i < r1; i++) {
+                double gi = g[i - r0];
+                for (int p = rowPtr[i]; p < rowPtr[i + 1]; p++) {
+                    acc[colIdx[p]] += values[p] * gi;
+                }
+            }
+            return;
+        }
         for (int i = r0; i < r1; i++) {
             int gi = (i - r0) * m;
             for (int p = rowPtr[i]; p < rowPtr[i + 1]; p++) {

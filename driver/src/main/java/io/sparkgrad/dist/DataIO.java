@@ -370,9 +370,11 @@ final class DataIO {
             throw new IllegalArgumentException(op + ": " + what + " has no rows"
                 + (dropped > 0 ? " once the " + dropped + " invalid rows are dropped (the first: " + firstDropped + ")" : ""));
         }
+        boolean sparse = sizes.stream().anyMatch(s -> s[2] >= 0);
         Layout layout;
         try {
-            layout = Layout.ofBlockSizes(rowsPerBlock, new int[] {width});
+            layout = sparse ? Layout.ofSparseStarts(Layout.ofBlockSizes(rowsPerBlock, new int[] {1}).rowStarts(),
+                new int[] {width}) : Layout.ofBlockSizes(rowsPerBlock, new int[] {width});
         } catch (IllegalArgumentException e) {
             raw.unpersist(false);
             throw new IllegalArgumentException(op + ": " + e.getMessage(), e);
@@ -386,7 +388,8 @@ final class DataIO {
             b.dataRef()) : new Block(b.index(), starts[b.index()], b.rows() == 0 ? Csr.empty(0, w) : b.csr()));
         DistArray source = new DistArray(layout, blocks);
         List<String> columns = vector ? null : names;
-        Layout target = Layout.ofBlockRows(layout.rows(), blockRows(sizes, w), new int[] {w});
+        Layout target = sparse ? Layout.ofSparseStarts(Layout.ofBlockRows(layout.rows(), blockRows(sizes, w),
+            new int[] {1}).rowStarts(), new int[] {w}) : Layout.ofBlockRows(layout.rows(), blockRows(sizes, w), new int[] {w});
         if (blocking == Dist.Blocking.SOURCE_PARTITIONS || target.numBlocks() == layout.numBlocks()) {
             return new DataReader.Result(source, columns, dropped, firstDropped);
         }

@@ -364,7 +364,8 @@ public final class Dist {
     }
 
     private static DistArray sparse(Csr csr, int numBlocks) {
-        Layout layout = Layout.even(csr.rows(), numBlocks, new int[] {csr.cols()});
+        Layout layout = Layout.ofSparseStarts(Layout.even(csr.rows(), numBlocks, new int[] {1}).rowStarts(),
+            new int[] {csr.cols()});
         List<Block> blocks = new ArrayList<>(layout.numBlocks());
         for (int i = 0; i < layout.numBlocks(); i++) {
             long start = layout.rowStart(i);

@@ -104,8 +104,13 @@ public final class Block implements Serializable {
 
     /** Returns the number of values in one position along the blocked axis (a row's, for a block of rows). */
     public int width() {
-        int rows = rows();
-        return rows == 0 ? 0 : Shape.size(shape) / rows;
+        int w = 1;
+        for (int d = 0; d < shape.length; d++) {
+            if (d != axis) {
+                w *= shape[d];
+            }
+        }
+        return w;
     }
 
     public int index() {

@@ -184,14 +184,22 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
     }
 
     /**
-     * True when the step adds {@code X^T G} of a sparse leaf {@code X} straight into its partial,
-     * row after row, rather than making each chunk's partial (the size of the result) and adding
-     * that: for a wide X the chunks' partials would cost far more than the non-zeros.
+     * The sparse {@code X} of a step that adds {@code X^T G} straight into its partial, row after
+     * row, rather than making each chunk's partial (the size of the result) and adding that: for a
+     * wide X the chunks' partials would cost far more than the non-zeros. A sparse leaf gives its
+     * whole block (the chunk's rows are picked by {@link Chunks#r0}), the sparse rows a step made
+     * give the chunk's; null for any other step.
      */
-    private static boolean sumsIntoPartial(Step step, Chunks chunks) {
+    private static Csr sparseContraction(Step step, NDArray[] values, Chunks chunks) {
         Kernel k = step.kernel();
-        return k.kind() == Kind.TRANSPOSE_MATMUL && k.combine() == ReduceFn.SUM && step.args()[0] < 0
-            && chunks.leaves[-1 - step.args()[0]].isSparse();
+        if (k.kind() != Kind.TRANSPOSE_MATMUL || k.combine() != ReduceFn.SUM) {
+            return null;
+        }
+        int x = step.args()[0];
+        if (x < 0) {
+            return chunks.leaves[-1 - x].csr();
+        }
+        return values[x] instanceof SparseRows ? ((SparseRows) values[x]).csr() : null;
     }
 
     private void run(int rows, int chunk, int block, Chunks chunks, NDArray[] values, double[][] partials,
@@ -203,15 +211,16 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
             boolean timed = StepTimes.on;
             for (int s = 0; s < steps.length; s++) {
                 long t0 = timed ? System.nanoTime() : 0;
-                if (sumsIntoPartial(steps[s], chunks)) {
-                    Csr x = chunks.leaves[-1 - steps[s].args()[0]].csr();
+                Csr x = sparseContraction(steps[s], values, chunks);
+                if (x != null) {
+                    boolean leaf = steps[s].args()[0] < 0;
                     NDArray g = SparseRows.dense(arg(steps[s].args()[1], values, chunks));
                     if (partials[s] == null) {
                         int[] shape = {x.cols(), (int) g.dim(1)};
                         partials[s] = new double[Shape.size(shape)];
                         partialShapes[s] = shape;
                     }
-                    Sparse.addTransposeTimesRows(x, chunks.r0, chunks.r1, g, partials[s]);
+                    Sparse.addTransposeTimesRows(x, leaf ? chunks.r0 : 0, leaf ? chunks.r1 : x.rows(), g, partials[s]);
                     if (timed) {
                         StepTimes.add("step " + s + ": sparse X^T G into the partial", System.nanoTime() - t0);
                     }

@@ -92,13 +92,20 @@ public final class Kernels {
         return (i, a) -> L.where(a[c], a[x], a[y]);
     }
 
+    /** A sum of a sparse block adds its non-zeros only; other reductions read the dense form. */
     public static BlockFn reduce(ReduceFn f, int axis, boolean keepdims) {
-        return (i, a) -> L.reduce(f, a[0], axis, keepdims);
+        if (f != ReduceFn.SUM) {
+            return (i, a) -> L.reduce(f, a[0], axis, keepdims);
+        }
+        return (SparseFn) (i, a) -> a[0] instanceof SparseRows ? Sparse.sum(((SparseRows) a[0]).csr(), axis, keepdims)
+            : L.reduce(f, a[0], axis, keepdims);
     }
 
-    /** The partial of a 2-norm: the sum of squares over {@code axis} (or all elements). */
+    /** The partial of a 2-norm: the sum of squares over {@code axis} (or all elements); on the non-zeros of a sparse block. */
     public static BlockFn sumOfSquares(int axis, boolean keepdims) {
-        return (i, a) -> L.reduce(ReduceFn.SUM, L.unary(UnaryFn.SQUARE, a[0]), axis, keepdims);
+        return (SparseFn) (i, a) -> a[0] instanceof SparseRows
+            ? Sparse.sum(((SparseRows) a[0]).csr().map(v -> v * v), axis, keepdims)
+            : L.reduce(ReduceFn.SUM, L.unary(UnaryFn.SQUARE, a[0]), axis, keepdims);
     }
 
     public static BlockFn norm(int axis, boolean keepdims) {

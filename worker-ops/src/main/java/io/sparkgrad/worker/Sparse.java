@@ -89,6 +89,40 @@ final class Sparse {
         return new SparseRows(new Csr(x.rows(), x.cols(), ptr, idx, out));
     }
 
+    /**
+     * The sum of a sparse matrix over {@code axis} (0: per column, 1: per row,
+     * {@link io.sparkgrad.np.Backend#ALL}: of everything), over its non-zeros in storage order.
+     */
+    static NDArray sum(Csr x, int axis, boolean keepdims) {
+        int a = axis == io.sparkgrad.np.Backend.ALL ? -1 : axis < 0 ? axis + 2 : axis;
+        double[] v = x.valuesRef();
+        int[] idx = x.colIdxRef();
+        int[] ptr = x.rowPtrRef();
+        if (a == 0) {
+            double[] o = new double[x.cols()];
+            for (int p = 0; p < v.length; p++) {
+                o[idx[p]] += v[p];
+            }
+            return LocalArray.wrap(keepdims ? new int[] {1, x.cols()} : new int[] {x.cols()}, o);
+        }
+        if (a == 1) {
+            double[] o = new double[x.rows()];
+            for (int i = 0; i < x.rows(); i++) {
+                double s = 0;
+                for (int p = ptr[i]; p < ptr[i + 1]; p++) {
+                    s += v[p];
+                }
+                o[i] = s;
+            }
+            return LocalArray.wrap(keepdims ? new int[] {x.rows(), 1} : new int[] {x.rows()}, o);
+        }
+        double s = 0;
+        for (double d : v) {
+            s += d;
+        }
+        return LocalArray.wrap(keepdims ? new int[] {1, 1} : new int[0], new double[] {s});
+    }
+
     private static int[] checkedProduct(String op, Csr x, NDArray w) {
         long[] s = w.shape();
         if (s.length != 2 || s[0] != x.cols()) {

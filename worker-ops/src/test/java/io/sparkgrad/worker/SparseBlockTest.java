@@ -156,7 +156,30 @@ class SparseBlockTest {
         assertSameValues(Kernels.slice(1, 1, 4).apply(0, new NDArray[] {dense}).toArray(), cols.toArray());
     }
 
-    /** {@code z = X w}, then the partials {@code X^T z}, {@code sum(|X| * 2, 0)}, {@code max(X, 0)} and {@code sum(exp(X[:, :2]))}. */
+    @Test
+    void sumsOverTheNonZerosEqualTheDenseSums() {
+        for (double density : DENSITIES) {
+            double[] d = random(9, 6, density, 21);
+            NDArray dense = Np.array(new int[] {9, 6}, d);
+            NDArray sparse = new SparseRows(Csr.fromDense(9, 6, d));
+            for (int axis : new int[] {0, 1, io.sparkgrad.np.Backend.ALL}) {
+                for (boolean keep : new boolean[] {false, true}) {
+                    String what = "density " + density + ", axis " + axis + (keep ? ", keepdims" : "");
+                    for (BlockFn f : new BlockFn[] {Kernels.reduce(ReduceFn.SUM, axis, keep), Kernels.sumOfSquares(axis, keep)}) {
+                        NDArray want = f.apply(0, new NDArray[] {dense});
+                        NDArray got = f.apply(0, new NDArray[] {sparse});
+                        assertArrayEquals(want.shape(), got.shape(), what);
+                        assertClose(want.toArray(), got.toArray(), what);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code z = X w}, then the partials {@code X^T z}, {@code sum(|X| * 2, 0)}, {@code max(X, 0)},
+     * {@code sum(exp(X[:, :2]))} and {@code X[:, :2]^T z}.
+     */
     static BlockProgram program(NDArray w, long chunkBytes) {
         BlockProgram.Step[] steps = {
             new BlockProgram.Step(new BlockProgram.Kernel(BlockProgram.Kind.MATMUL_LOCAL, Kernels.matmulLocal(), null,
@@ -174,8 +197,11 @@ class SparseBlockTest {
             new BlockProgram.Step(BlockProgramChunkTest.rowwise(Kernels.unary(UnaryFn.EXP), new int[] {2}, null), new int[] {6}),
             new BlockProgram.Step(BlockProgramChunkTest.rowwise(Kernels.reduce(ReduceFn.SUM, io.sparkgrad.np.Backend.ALL, false),
                 new int[0], ReduceFn.SUM), new int[] {7}),
+            // X[:, :2]^T z: the contraction of sparse rows that a step made
+            new BlockProgram.Step(new BlockProgram.Kernel(BlockProgram.Kind.TRANSPOSE_MATMUL, Kernels.transposeMatmul(),
+                null, new Object[0], new int[] {2, 1}, 0, ReduceFn.SUM), new int[] {6, 0}),
         };
-        return new BlockProgram(steps, new int[] {1, 4, 5, 8}, chunkBytes, chunkBytes);
+        return new BlockProgram(steps, new int[] {1, 4, 5, 8, 9}, chunkBytes, chunkBytes);
     }
 
     static double[][] run(Block leaf, long chunkBytes) throws Exception {
