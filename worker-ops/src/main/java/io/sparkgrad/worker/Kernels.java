@@ -64,9 +64,10 @@ public final class Kernels {
         return new KeepsSparse(fn);
     }
 
-    private static final class KeepsSparse implements SparseFn {
+    /** A kernel ({@link #fn}, for profiles) whose result for sparse rows is sparse rows. */
+    static final class KeepsSparse implements SparseFn {
         private static final long serialVersionUID = 1L;
-        private final BlockFn fn;
+        final BlockFn fn;
 
         KeepsSparse(BlockFn fn) {
             this.fn = fn;
