@@ -1,5 +1,6 @@
 package io.sparkgrad.dist;
 
+import io.sparkgrad.np.Csr;
 import io.sparkgrad.np.Shape;
 import io.sparkgrad.worker.Block;
 import org.apache.hadoop.fs.FileStatus;
@@ -323,7 +324,7 @@ final class DataIO {
         Drops drops = Drops.create(rules.drop);
         int keyStart = sel.keys == null ? -1 : sel.names.length + (withFile ? 2 : 0);
         ToBlock toBlock = new ToBlock(sel.names, sel.kinds, withFile ? sel.names.length : -1, rules, drops, keyStart,
-            sel.keys);
+            sel.keys, Dist.sparseThreshold());
         Locator rowsBefore = bad -> {
             if (bad.unreadable && bad.file != null) {
                 return damagedRowGroup(bad.file);
@@ -388,7 +389,8 @@ final class DataIO {
         };
         List<int[]> sizes;
         try {
-            sizes = Jobs.run(op, () -> raw.map(b -> new int[] {b.rows(), b.shapeRef()[1]}).collect());
+            sizes = Jobs.run(op, () -> raw.map(b -> new int[] {b.rows(), b.shapeRef()[1], b.isSparse() ? b.csr().nnz() : -1})
+                .collect());
             if (keys != null) {
                 Jobs.run(op, keys::count); // from the cache the sizes' job filled
             }
@@ -430,9 +432,11 @@ final class DataIO {
             throw new IllegalArgumentException(op + ": " + what + " has no rows"
                 + (dropped > 0 ? " once the " + dropped + " invalid rows are dropped (the first: " + firstDropped + ")" : ""));
         }
+        boolean sparse = sizes.stream().anyMatch(s -> s[2] >= 0);
         Layout layout;
         try {
-            layout = Layout.ofBlockSizes(rowsPerBlock, new int[] {width});
+            layout = sparse ? Layout.ofSparseStarts(Layout.ofBlockSizes(rowsPerBlock, new int[] {1}).rowStarts(),
+                new int[] {width}) : Layout.ofBlockSizes(rowsPerBlock, new int[] {width});
         } catch (IllegalArgumentException e) {
             dropAll.run();
             throw new IllegalArgumentException(op + ": " + e.getMessage(), e);
@@ -442,11 +446,13 @@ final class DataIO {
             starts[i] = layout.rowStart(i);
         }
         int w = width;
-        JavaRDD<Block> blocks = raw.map(b -> new Block(b.index(), starts[b.index()], new int[] {b.rows(), w}, b.dataRef()));
+        JavaRDD<Block> blocks = raw.map(b -> !b.isSparse() ? new Block(b.index(), starts[b.index()], new int[] {b.rows(), w},
+            b.dataRef()) : new Block(b.index(), starts[b.index()], b.rows() == 0 ? Csr.empty(0, w) : b.csr()));
         DistArray source = new DistArray(layout, blocks);
         List<String> columns = vector ? null : names;
         Keys kept = keys == null ? null : new Keys(keySchema, Layout.ofStarts(layout.rowStarts(), new int[0]), keys);
-        Layout target = Layout.ofBlockRows(layout.rows(), Dist.defaultBlockRows(w), new int[] {w});
+        Layout target = sparse ? Layout.ofSparseStarts(Layout.ofBlockRows(layout.rows(), blockRows(sizes, w),
+            new int[] {1}).rowStarts(), new int[] {w}) : Layout.ofBlockRows(layout.rows(), blockRows(sizes, w), new int[] {w});
         if (blocking == Dist.Blocking.SOURCE_PARTITIONS || target.numBlocks() == layout.numBlocks()) {
             return new DataReader.Result(source, columns, dropped, firstDropped, kept);
         }
@@ -460,6 +466,27 @@ final class DataIO {
             cache.unpersist(false);
         }
         return new DataReader.Result(new DistArray(target, rdd), columns, dropped, firstDropped, kept);
+    }
+
+    /**
+     * The rows per block that make blocks of about {@link Dist#blockBytes()} of the data as it is
+     * held: 8 bytes a value for dense blocks, 12 a non-zero (and 4 a row) for sparse ones; each
+     * of {@code sizes} is a block's rows, width and non-zeros (-1 when dense).
+     */
+    static int blockRows(List<int[]> sizes, int width) {
+        long rows = 0;
+        double bytes = 0;
+        boolean sparse = false;
+        for (int[] s : sizes) {
+            rows += s[0];
+            sparse |= s[2] >= 0;
+            bytes += s[2] >= 0 ? 4.0 * s[0] + 12.0 * s[2] : 8.0 * s[0] * width;
+        }
+        if (!sparse || rows == 0) {
+            return Dist.defaultBlockRows(width);
+        }
+        double perRow = Math.max(1, bytes / rows);
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, Dist.blockBytes() / perRow));
     }
 
     /** The one line the user gets for {@code bad}: the op, the place, the column, what is wrong. */
@@ -762,12 +789,15 @@ final class DataIO {
         private final int keyStart;
         private final StructType keySchema;
 
-        ToBlock(String[] names, int[] kinds, int fileColumn, Rules rules, Drops drops) {
-            this(names, kinds, fileColumn, rules, drops, -1, null);
+        private final double sparseThreshold;
+
+        ToBlock(String[] names, int[] kinds, int fileColumn, Rules rules, Drops drops, double sparseThreshold) {
+            this(names, kinds, fileColumn, rules, drops, -1, null, sparseThreshold);
         }
 
         ToBlock(String[] names, int[] kinds, int fileColumn, Rules rules, Drops drops, int keyStart,
-                StructType keySchema) {
+                StructType keySchema, double sparseThreshold) {
+            this.sparseThreshold = sparseThreshold;
             this.names = names;
             this.kinds = kinds;
             this.fileColumn = fileColumn;
@@ -800,6 +830,16 @@ final class DataIO {
                 }
             }
             boolean vector = vectorColumn >= 0;
+            // a DataFrame whose first vector is sparse is gathered as compressed rows (a Parquet
+            // file's rows are read as they are, so that errors name their place in the file)
+            // (not with key columns: their rows are collected as the dense block reads them)
+            if (vector && sparseThreshold > 0 && fileColumn < 0 && keep == null && rows.hasNext()) {
+                InternalRow head = rows.next().copy(); // Spark reuses the row object for the next row
+                rows = prepend(head, rows);
+                if (isSparseVector(head, vectorColumn)) {
+                    return sparseRows(partition, rows, vectorColumn);
+                }
+            }
             Doubles out = new Doubles(partition);
             int width = vector ? -1 : cols; // with a vector: the size of the first row's vector
             long row = 0;
@@ -892,6 +932,135 @@ final class DataIO {
             }
             int w = width < 0 ? 0 : vector ? width + cols - 1 : width;
             return new Block(partition, 0, new int[] {(int) kept, w}, out.toArray());
+        }
+
+        private static boolean isSparseVector(InternalRow r, int c) {
+            return !r.isNullAt(c) && !r.getStruct(c, 4).isNullAt(0) && r.getStruct(c, 4).getByte(0) == 0;
+        }
+
+        private static Iterator<InternalRow> prepend(InternalRow head, Iterator<InternalRow> rest) {
+            return new Iterator<InternalRow>() {
+                private boolean first = true;
+
+                @Override
+                public boolean hasNext() {
+                    return first || rest.hasNext();
+                }
+
+                @Override
+                public InternalRow next() {
+                    if (first) {
+                        first = false;
+                        return head;
+                    }
+                    return rest.next();
+                }
+            };
+        }
+
+        /**
+         * The partition's rows as compressed sparse rows: the vector's non-zeros (a dense vector's
+         * too) and the numeric columns in their places; a block of them, sparse below the
+         * threshold, dense at or above it ({@link CsrBuilder#toBlock}).
+         */
+        private Iterator<Block> sparseRows(int partition, Iterator<InternalRow> rows, int vectorColumn) {
+            CsrBuilder out = new CsrBuilder(partition);
+            int cols = kinds.length;
+            double[] numbers = new double[cols];
+            int width = -1;
+            long row = 0;
+            boolean recorded = false;
+            while (rows.hasNext()) {
+                InternalRow r = rows.next();
+                BadValue bad = numbers(partition, row, r, numbers, vectorColumn);
+                int size = -1;
+                if (bad == null) {
+                    try {
+                        size = sparseVector(partition, row, r, vectorColumn, out, vectorColumn);
+                    } catch (BadValue b) {
+                        bad = b;
+                    }
+                }
+                if (bad == null) {
+                    if (width < 0) {
+                        width = size;
+                    } else if (size != width) {
+                        bad = bad(partition, row, vectorColumn, r, "holds a vector of size " + size
+                            + " but the rows before hold vectors of size " + width + "; all vectors must have the same size");
+                    }
+                }
+                if (bad != null) {
+                    out.dropRow();
+                    if (!rules.drop || !bad.droppable) {
+                        throw bad;
+                    }
+                    drops.count.add(1);
+                    if (!recorded) {
+                        drops.firsts.add(bad);
+                        recorded = true;
+                    }
+                } else {
+                    // the numeric columns around the vector, in their places
+                    for (int c = 0; c < cols; c++) {
+                        if (c != vectorColumn) {
+                            out.add(c < vectorColumn ? c : c - 1 + size, numbers[c]);
+                        }
+                    }
+                    out.endRow();
+                }
+                row++;
+            }
+            int w = width < 0 ? 0 : width + cols - 1;
+            return Collections.singletonList(out.toBlock(w, sparseThreshold)).iterator();
+        }
+
+        /**
+         * Adds the non-zeros of the vector in column {@code c} of {@code r} to the current row of
+         * {@code out}, from position {@code offset}; returns its size. A malformed vector or a bad
+         * value throws a {@link BadValue}.
+         */
+        private int sparseVector(int partition, long row, InternalRow r, int c, CsrBuilder out, int offset) {
+            if (r.isNullAt(c)) {
+                throw bad(partition, row, c, r, "is null");
+            }
+            InternalRow v = r.getStruct(c, 4);
+            if (v.isNullAt(0) || v.isNullAt(3)) {
+                throw bad(partition, row, c, r, "holds a malformed vector (no type or no values)");
+            }
+            byte type = v.getByte(0);
+            double[] values = v.getArray(3).toDoubleArray();
+            if (type == 1) {
+                for (int k = 0; k < values.length; k++) {
+                    checkValue(partition, row, r, c, k, values[k]);
+                    out.add(offset + k, values[k]);
+                }
+                return values.length;
+            }
+            if (type != 0 || v.isNullAt(1) || v.isNullAt(2)) {
+                throw bad(partition, row, c, r, "holds a malformed vector (type " + type + ")");
+            }
+            int size = v.getInt(1);
+            ArrayData idx = v.getArray(2);
+            if (size < 0 || idx.numElements() != values.length) {
+                throw bad(partition, row, c, r, "holds a malformed sparse vector (size " + size + ", "
+                    + idx.numElements() + " indices, " + values.length + " values)");
+            }
+            for (int k = 0; k < values.length; k++) {
+                int j = idx.getInt(k);
+                if (j < 0 || j >= size) {
+                    throw bad(partition, row, c, r, "holds a sparse vector of size " + size + " with index " + j);
+                }
+                checkValue(partition, row, r, c, j, values[k]);
+                out.add(offset + j, values[k]);
+            }
+            return size;
+        }
+
+        private void checkValue(int partition, long row, InternalRow r, int c, int index, double value) {
+            String p = rules.problem(Integer.MAX_VALUE, value);
+            if (p != null) {
+                throw bad(partition, row, c, r, p + " at vector index " + index);
+            }
         }
 
         /**

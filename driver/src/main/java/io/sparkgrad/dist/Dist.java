@@ -1,5 +1,6 @@
 package io.sparkgrad.dist;
 
+import io.sparkgrad.np.Csr;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Shape;
@@ -260,6 +261,16 @@ public final class Dist {
         settings().setDropInvalidRows(drop);
     }
 
+    /** {@link Settings#sparseThreshold()} of the current session. */
+    public static double sparseThreshold() {
+        return settings().sparseThreshold();
+    }
+
+    /** Sets {@link Settings#sparseThreshold()} of the current session. */
+    public static void setSparseThreshold(double density) {
+        settings().setSparseThreshold(density);
+    }
+
     // ------------------------------------------------------------------ creation
 
     /** Splits a local array's rows into {@code numBlocks} blocks of nearly equal size. */
@@ -312,6 +323,54 @@ public final class Dist {
         }
         // cached: the blocks are data that every later job reads; Spark's ContextCleaner drops
         // them once the array is unreachable
+        JavaRDD<Block> rdd = jsc().parallelize(blocks, layout.numBlocks()).persist(StorageLevel.MEMORY_AND_DISK());
+        return new DistArray(layout, rdd);
+    }
+
+    /**
+     * Splits the rows of a local matrix into {@code numBlocks} sparse blocks (compressed sparse
+     * rows: only the non-zeros are kept), whatever its density. Every op reads them as the matrix:
+     * {@code X.matmul(W)}, {@code X.T().matmul(G)}, scaling and zero-preserving ops run on the
+     * non-zeros, the others on the dense form (see the README's "Sparse data").
+     *
+     * <pre>{@code
+     * NDArray x = Dist.sparse(Np.array(new double[][] {{0, 2}, {0, 0}, {1, 0}}), 2);
+     * x.matmul(Np.array(new double[][] {{1}, {1}})).toLocal();  // [[2], [0], [1]]
+     * }</pre>
+     */
+    public static DistArray sparse(NDArray local, int numBlocks) {
+        int[] s = Shape.toInt("sparse", local.shape());
+        if (s.length != 2) {
+            throw new IllegalArgumentException("sparse: sparse blocks hold a matrix, got shape " + Shape.str(s));
+        }
+        double[] values = local.toArray();
+        return sparse(Csr.fromDense(s[0], s[1], values), numBlocks);
+    }
+
+    /**
+     * Splits a {@code rows x cols} matrix given in compressed sparse rows (row {@code i} holds
+     * {@code values[p]} at column {@code colIdx[p]}, {@code p} from {@code rowPtr[i]} to
+     * {@code rowPtr[i + 1]}, columns ascending in a row) into {@code numBlocks} sparse blocks of
+     * nearly equal rows. The arrays are copied.
+     */
+    public static DistArray sparse(int rows, int cols, int[] rowPtr, int[] colIdx, double[] values, int numBlocks) {
+        Csr csr;
+        try {
+            csr = new Csr(rows, cols, rowPtr.clone(), colIdx.clone(), values.clone());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("sparse: " + e.getMessage(), e);
+        }
+        return sparse(csr, numBlocks);
+    }
+
+    private static DistArray sparse(Csr csr, int numBlocks) {
+        Layout layout = Layout.ofSparseStarts(Layout.even(csr.rows(), numBlocks, new int[] {1}).rowStarts(),
+            new int[] {csr.cols()});
+        List<Block> blocks = new ArrayList<>(layout.numBlocks());
+        for (int i = 0; i < layout.numBlocks(); i++) {
+            long start = layout.rowStart(i);
+            blocks.add(new Block(i, start, csr.rows((int) start, (int) (start + layout.blockRows(i)))));
+        }
         JavaRDD<Block> rdd = jsc().parallelize(blocks, layout.numBlocks()).persist(StorageLevel.MEMORY_AND_DISK());
         return new DistArray(layout, rdd);
     }

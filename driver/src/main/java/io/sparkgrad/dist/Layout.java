@@ -134,6 +134,14 @@ public final class Layout implements Serializable {
         return checked(new Layout(starts.clone(), rowShape.clone()));
     }
 
+    /**
+     * Builds a layout of sparse row blocks starting at {@code starts}: unchecked against what a
+     * local array holds, since a sparse block holds its non-zeros only (2^20 columns are fine).
+     */
+    static Layout ofSparseStarts(long[] starts, int[] rowShape) {
+        return new Layout(starts.clone(), rowShape.clone());
+    }
+
     /** Builds a layout from the number of rows in each block. */
     public static Layout ofBlockSizes(long[] rowsPerBlock, int[] rowShape) {
         long[] starts = new long[rowsPerBlock.length + 1];

@@ -61,9 +61,10 @@ import static io.sparkgrad.dist.DataIO.shorten;
  *
  * <p><b>LIBSVM.</b> {@code label index:value ...} with whitespace between pairs, {@code #} to the
  * end of the line a comment; indices are whole numbers from 1, strictly ascending (no repeats).
- * One job finds the largest index d, checking every line, then the lines become dense rows of
- * {@code f1..fd} and {@code label}. An index is checked against the columns a dense row of a block
- * can hold ({@link Dist#blockBytes()} / 8 - 1) before anything is allocated.
+ * One job finds the largest index d, checking every line, then the lines become rows of
+ * {@code f1..fd} and {@code label}: sparse blocks (compressed rows, see {@link Dist#sparseThreshold()})
+ * unless a block is dense enough or the threshold is 0, when an index is checked against the
+ * columns a dense row of a block can hold ({@link Dist#blockBytes()} / 8 - 1) before anything is allocated.
  */
 final class TextData {
     private TextData() {}
@@ -462,15 +463,19 @@ final class TextData {
         DataIO.Rules rules = DataIO.Rules.of(op, spec, new String[] {"label"}, false);
         String where = (files.paths.size() == 1 ? "the file " : "the data at ") + display(spec.path);
         DataIO.Locator locator = files.locator(op, jsc);
+        double threshold = Dist.sparseThreshold();
         long bound;
         String boundWhat;
         if (spec.numFeatures > 0) {
             bound = spec.numFeatures;
             boundWhat = spec.numFeaturesSource != null ? spec.numFeaturesSource : "the " + bound + " features asked for";
+        } else if (threshold > 0) {
+            bound = Integer.MAX_VALUE - 32L; // the columns of a sparse block: its features and the label
+            boundWhat = "the " + bound + " features a sparse row can hold";
         } else {
             bound = maxDenseFeatures();
             boundWhat = "the " + bound + " features a dense row can hold (a row must fit in a block of Dist.blockBytes() = "
-                + (Dist.blockBytes() >> 20) + " MiB; sparse rows are not supported yet)";
+                + (Dist.blockBytes() >> 20) + " MiB; Dist.setSparseThreshold above 0 reads sparse rows)";
         }
         int d;
         if (spec.numFeatures > 0) {
@@ -479,7 +484,7 @@ final class TextData {
             // one job checks every line and finds the largest index; invalid lines count for nothing
             List<JavaRDD<Long>> maxima = new ArrayList<>();
             for (int f = 0; f < files.paths.size(); f++) {
-                Libsvm parser = new Libsvm(files.paths.get(f), files.first(f), bound, boundWhat, rules, null, 0);
+                Libsvm parser = new Libsvm(files.paths.get(f), files.first(f), bound, boundWhat, rules, null, 0, threshold);
                 maxima.add(files.lines(f).mapPartitionsWithIndex(parser::maxIndex, true));
             }
             JavaRDD<Long> all = Files.union(jsc, maxima);
@@ -504,7 +509,7 @@ final class TextData {
         DataIO.Drops drops = DataIO.Drops.create(rules.drop);
         List<JavaRDD<Block>> parts = new ArrayList<>();
         for (int f = 0; f < files.paths.size(); f++) {
-            Libsvm parser = new Libsvm(files.paths.get(f), files.first(f), bound, boundWhat, rules, drops, d);
+            Libsvm parser = new Libsvm(files.paths.get(f), files.first(f), bound, boundWhat, rules, drops, d, threshold);
             parts.add(files.lines(f).mapPartitionsWithIndex(parser::blocks, true));
         }
         return DataIO.load(op, where, Files.union(jsc, parts), locator, false, columns(d), spec.blocking, drops);
@@ -539,8 +544,11 @@ final class TextData {
         private final DataIO.Rules rules;
         private final DataIO.Drops drops;
         private final int width;
+        private final double sparseThreshold;
 
-        Libsvm(String file, int first, long bound, String boundWhat, DataIO.Rules rules, DataIO.Drops drops, int width) {
+        Libsvm(String file, int first, long bound, String boundWhat, DataIO.Rules rules, DataIO.Drops drops, int width,
+               double sparseThreshold) {
+            this.sparseThreshold = sparseThreshold;
             this.file = file;
             this.first = first;
             this.bound = bound;
@@ -559,7 +567,7 @@ final class TextData {
                 String line = lines.next();
                 local++;
                 try {
-                    max = Math.max(max, parse(line, partition, local, null));
+                    max = Math.max(max, parse(line, partition, local, null, null));
                 } catch (BadValue bad) {
                     if (!rules.drop || !bad.droppable) {
                         throw bad;
@@ -569,8 +577,14 @@ final class TextData {
             return Collections.singletonList(max).iterator();
         }
 
-        /** One block of a split's rows: f1..fd then the label. */
+        /**
+         * One block of a split's rows: f1..fd then the label; sparse (compressed rows) when its
+         * density is below the session's sparse threshold.
+         */
         Iterator<Block> blocks(Integer split, Iterator<String> lines) {
+            if (sparseThreshold > 0) {
+                return sparseBlocks(first + split, lines);
+            }
             int partition = first + split;
             DataIO.Doubles out = new DataIO.Doubles(partition);
             double[] row = new double[width + 1];
@@ -581,7 +595,7 @@ final class TextData {
                 String line = lines.next();
                 local++;
                 try {
-                    if (parse(line, partition, local, row) < 0) {
+                    if (parse(line, partition, local, row, null) < 0) {
                         continue;
                     }
                 } catch (BadValue bad) {
@@ -606,11 +620,38 @@ final class TextData {
                 .iterator();
         }
 
+        private Iterator<Block> sparseBlocks(int partition, Iterator<String> lines) {
+            CsrBuilder out = new CsrBuilder(partition);
+            boolean recorded = false;
+            long local = -1;
+            while (lines.hasNext()) {
+                String line = lines.next();
+                local++;
+                try {
+                    if (parse(line, partition, local, null, out) >= 0) {
+                        out.endRow();
+                    }
+                } catch (BadValue bad) {
+                    out.dropRow();
+                    if (!rules.drop || !bad.droppable) {
+                        throw bad;
+                    }
+                    drops.count.add(1);
+                    if (!recorded) {
+                        drops.firsts.add(bad);
+                        recorded = true;
+                    }
+                }
+            }
+            return Collections.singletonList(out.toBlock(width + 1, sparseThreshold)).iterator();
+        }
+
         /**
-         * Parses one line into {@code row} (when not null): returns its largest index (0 for a
-         * label alone), or -1 for a blank or comment line; bad input throws a {@link BadValue}.
+         * Parses one line into {@code row} or {@code sparse} (when not null): returns its largest
+         * index (0 for a label alone), or -1 for a blank or comment line; bad input throws a
+         * {@link BadValue}. Into {@code sparse} the label comes last, after the features.
          */
-        long parse(String line, int partition, long local, double[] row) {
+        long parse(String line, int partition, long local, double[] row, CsrBuilder sparse) {
             int hash = line.indexOf('#');
             String body = (hash >= 0 ? line.substring(0, hash) : line).trim();
             if (body.isEmpty()) {
@@ -663,8 +704,13 @@ final class TextData {
                 }
                 if (row != null) {
                     row[(int) index - 1] = v;
+                } else if (sparse != null) {
+                    sparse.add((int) index - 1, v);
                 }
                 last = Math.max(last, index);
+            }
+            if (sparse != null) {
+                sparse.add(width, label);
             }
             return last;
         }

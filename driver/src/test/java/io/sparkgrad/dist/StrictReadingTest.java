@@ -88,9 +88,17 @@ class StrictReadingTest {
             new Bad("LIBSVM pair without a colon", () -> Dist.readLibsvm(colon), "colon.libsvm line 1", "'2'",
                 "index:value"),
             new Bad("LIBSVM index 2^31", () -> Dist.readLibsvm(big), "big.libsvm line 2", "index 2147483648",
-                "dense row can hold"),
+                "sparse row can hold"),
             new Bad("LIBSVM index 2^31 - 1 alone", () -> Dist.readLibsvm(justBig), "justbig.libsvm line 1",
-                "index 2147483647", "8388607 features"),
+                "index 2147483647", "2147483615 features a sparse row can hold"),
+            new Bad("LIBSVM index 2^31 - 1 read densely", () -> {
+                Dist.setSparseThreshold(0);
+                try {
+                    Dist.readLibsvm(justBig);
+                } finally {
+                    Dist.setSparseThreshold(0.25);
+                }
+            }, "justbig.libsvm line 1", "index 2147483647", "8388607 features a dense row can hold"),
             new Bad("LIBSVM index repeated", () -> Dist.readLibsvm(dup), "dup.libsvm line 1", "index 3 appears twice"),
             new Bad("LIBSVM indices out of order", () -> Dist.readLibsvm(order), "order.libsvm line 2",
                 "index 2 comes after index 3"),

@@ -48,7 +48,8 @@ final class Bench {
             .option("cols", "50", "columns")
             .option("out", "bench.csv", "where to write the table as CSV")
             .option("only", "all", "the groups of rows to run, comma-separated: logistic (logistic regression and "
-                + "least squares), scaling, softmax, mlp, product (two big matrices), aggregation (a gradient of 2^22 "
+                + "least squares), scaling, softmax, mlp, sparse (logistic regression on 2^20 hashed features, 40 "
+                + "non-zeros a row, a tenth of --rows), product (two big matrices), aggregation (a gradient of 2^22 "
                 + "weights); all: every group")
             .option("product-size", "4096", "the size n of the n x n x n product of the product group")
             .option("product-tile", "1024", "its tiles' rows and columns")
@@ -56,7 +57,8 @@ final class Bench {
             .flag("quick", "every size at a tenth, for a smoke test");
     }
 
-    private static final List<String> GROUPS = List.of("logistic", "scaling", "softmax", "mlp", "product", "aggregation");
+    private static final List<String> GROUPS = List.of("logistic", "scaling", "softmax", "mlp", "sparse", "product",
+        "aggregation");
     private static final int[] MLP_LAYERS = {64, 32};
 
     static int run(Options o, PrintStream out) {
@@ -88,6 +90,9 @@ final class Bench {
                 mlpRows(d, cols, out, table, o.flag("profile"));
             }
             d.release();
+        }
+        if (only.contains("sparse")) {
+            sparseRows(Math.max(1, rows / 10), out, table);
         }
         if (only.contains("scaling")) {
             scalingRows(rows, cols, table);
@@ -148,6 +153,34 @@ final class Bench {
         double ours = (System.nanoTime() - t0) / 1e9;
         table.add(new Row2("logistic regression end to end, 20 iterations (s) vs MLlib's fit", ours, mllibFit, Double.NaN,
             "ratio <= 0.5"));
+    }
+
+    /**
+     * Sparse logistic regression, {@code rows} x 2^20 hashed features with 40 non-zeros a row: one
+     * loss + gradient (weights and intercept) against one of MLlib's aggregation jobs over the same
+     * cached rows (a DataFrame of {@code SparseVector}s, from which sparkgrad reads its sparse
+     * blocks, in the same partitions), and the cached size of each.
+     */
+    private static void sparseRows(int rows, PrintStream out, List<Row2> table) {
+        int features = 1 << 20;
+        int partitions = Math.max(2, Dist.session().sparkContext().defaultParallelism());
+        SparseBench.Data s = SparseBench.make(rows, features, 40, 7, partitions);
+        out.printf("sparse data: %d x %d, 40 non-zeros a row, %d partitions; cached: sparkgrad %.1f MB, "
+            + "MLlib's DataFrame %.1f MB%n", rows, features, partitions, s.arrayBytes() / 1e6, s.frameBytes() / 1e6);
+        AggregateJobs jobs = timeJobs(() -> new LogisticRegression().setMaxIter(10).setTol(0).setRegParam(0)
+            .setStandardization(false).fit(s.frame()));
+        double mllibJob = jobs.medianSeconds();
+        out.printf("MLlib LogisticRegression on sparse rows: %d aggregation jobs in 10 iterations, median %.3f s%n",
+            jobs.millis.size(), mllibJob);
+        NDArray w = Np.zeros(features);
+        NDArray b = Np.zeros(1);
+        double[] g = perGradient(List.of(w, b), 0.1, () -> Np.binaryCrossEntropyWithLogits(s.x().matmul(w).add(b), s.y()));
+        printCounts(out, "sparse logistic regression", g);
+        table.add(new Row2("sparse logistic 2^20 features, s per gradient vs MLlib's aggregation job", g[0], mllibJob, g[1],
+            "ratio <= 0.5"));
+        table.add(new Row2("sparse logistic 2^20 features, cached MB vs MLlib's cached DataFrame", s.arrayBytes() / 1e6,
+            s.frameBytes() / 1e6, Double.NaN, "ratio <= 1"));
+        s.release();
     }
 
     /** Softmax regression of 10 classes: s per gradient against MLlib's multinomial aggregation job. */

@@ -24,8 +24,19 @@ final class Standardizer {
 
     /** Measures the mean and standard deviation of every column (1 for a constant column). */
     static Standardizer of(NDArray x) {
+        return of(x, false);
+    }
+
+    /**
+     * As {@link #of(NDArray)}; for {@code sparse} features the variance comes from the column
+     * sums of {@code x} and {@code x^2} (which run on the non-zeros), since {@code x - mean}
+     * would fill every zero. It loses digits where a column's mean dwarfs its spread, which only
+     * makes the preconditioner a little worse: the objective does not depend on it.
+     */
+    static Standardizer of(NDArray x, boolean sparse) {
         NDArray mean = x.mean(0);
-        NDArray variance = x.sub(mean).square().mean(0);
+        NDArray variance = sparse ? Np.maximum(x.square().mean(0).sub(mean.square()), Np.array(0.0))
+            : x.sub(mean).square().mean(0);
         NDArray std = variance.sqrt();
         return new Standardizer(mean, Np.where(std.gt(0), std, 1.0));
     }

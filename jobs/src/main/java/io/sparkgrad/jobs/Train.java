@@ -112,7 +112,7 @@ final class Train {
         // equivalent parameters of the original features (std.original, recorded like any other
         // op), so each evaluation reads the cached rows as they are, and the penalty is on the
         // original features' weights: the objective and its minimiser are unchanged.
-        Standardizer std = setup.standardize() ? Standardizer.of(data.x) : null;
+        Standardizer std = setup.standardize() ? Standardizer.of(data.x, data.sparse) : null;
         Optimizer optimizer = Optimizer.of(setup.optimizer(), setup.lr());
         int[] evaluation = {0};
         Objective objective = () -> {

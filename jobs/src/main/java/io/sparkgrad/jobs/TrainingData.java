@@ -29,13 +29,26 @@ final class TrainingData {
     final String label;
     /** True when the labels passed the model's check while they were read. */
     final boolean labelsChecked;
+    /** True when the features were read into sparse blocks (LIBSVM), which nothing may fill with values. */
+    final boolean sparse;
 
     private TrainingData(NDArray x, NDArray y, List<String> features, String label, boolean labelsChecked) {
+        this(x, y, features, label, labelsChecked, false);
+    }
+
+    private TrainingData(NDArray x, NDArray y, List<String> features, String label, boolean labelsChecked,
+                         boolean sparse) {
         this.x = x;
         this.y = y;
         this.features = features;
         this.label = label;
         this.labelsChecked = labelsChecked;
+        this.sparse = sparse;
+    }
+
+    /** The same rows, marked as read into sparse blocks. */
+    private TrainingData asSparse() {
+        return new TrainingData(x, y, features, label, labelsChecked, true);
     }
 
     /** Rows already in memory: features {@code x} (n, d) and labels {@code y} (n), with their names. */
@@ -269,8 +282,8 @@ final class TrainingData {
     }
 
     /**
-     * Reads LIBSVM text ({@code label index:value ...}, indices from 1) as dense columns
-     * {@code f1..fd} and {@code label}: d the largest index, or {@code numFeatures} when positive
+     * Reads LIBSVM text ({@code label index:value ...}, indices from 1) as columns
+     * {@code f1..fd} and {@code label}, in sparse blocks ({@link Dist#sparseThreshold()}): d the largest index, or {@code numFeatures} when positive
      * (an index past it fails naming {@code source}).
      */
     private static TrainingData libsvm(String command, String path, boolean withLabel, int numFeatures, String source,
@@ -285,8 +298,9 @@ final class TrainingData {
         DataReader.Result result = r.read();
         noteDropped(command, result, how);
         List<String> cols = result.columns();
-        return split(result.array(), cols.subList(0, cols.size() - 1), withLabel ? "label" : null,
+        TrainingData data = split(result.array(), cols.subList(0, cols.size() - 1), withLabel ? "label" : null,
             how.labelCheck() != null);
+        return Dist.sparseThreshold() > 0 ? data.asSparse() : data; // sparse blocks below the threshold
     }
 
     /**

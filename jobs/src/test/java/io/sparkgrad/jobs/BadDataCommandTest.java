@@ -164,7 +164,7 @@ class BadDataCommandTest {
             new Bad("LIBSVM index 2^31", () -> new String[] {"train", "--data", file("big.libsvm", "1 1:1\n1 2147483648:1\n")},
                 "big.libsvm line 2", "index 2147483648"),
             new Bad("LIBSVM index 2^31 - 1 on a single line", () -> new String[] {"train", "--data",
-                file("justbig.libsvm", "1 2147483647:1\n")}, "justbig.libsvm line 1", "dense row can hold"),
+                file("justbig.libsvm", "1 2147483647:1\n")}, "justbig.libsvm line 1", "sparse row can hold"),
             new Bad("LIBSVM duplicate index", () -> new String[] {"train", "--data", file("dup.libsvm", "1 1:1 3:2 3:5\n")},
                 "dup.libsvm line 1", "index 3 appears twice"),
             new Bad("truncated Parquet part file", () -> new String[] {"train", "--data", truncatedParquet()},

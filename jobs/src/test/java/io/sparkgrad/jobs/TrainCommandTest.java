@@ -167,6 +167,52 @@ class TrainCommandTest {
     }
 
     @Test
+    void sparseLibsvmTrainsEndToEndWithTheDenseReadingsLosses(@TempDir Path tmp) throws Exception {
+        // 1000 rows of 2000 features, 8 non-zeros a row: read into sparse blocks (0.4% dense)
+        Path file = tmp.resolve("sparse.libsvm");
+        StringBuilder b = new StringBuilder();
+        java.util.Random rnd = new java.util.Random(5);
+        for (int i = 0; i < 1000; i++) {
+            java.util.TreeMap<Integer, Double> row = new java.util.TreeMap<>();
+            if (i == 0) {
+                row.put(2000, 1.0); // the largest index: 2000 features
+            }
+            while (row.size() < 8) {
+                row.put(1 + rnd.nextInt(2000), Math.round(rnd.nextGaussian() * 100) / 100.0 + 0.5);
+            }
+            double margin = 0;
+            for (var e : row.entrySet()) {
+                margin += (e.getKey() % 7 - 3) * e.getValue();
+            }
+            b.append(margin + rnd.nextGaussian() > 0 ? 1 : 0);
+            row.forEach((k, v) -> b.append(' ').append(k).append(':').append(v));
+            b.append('\n');
+        }
+        Files.writeString(file, b);
+        { // standardised (the default): the column statistics of sparse blocks come from the non-zeros
+            String[] args = {"train", "--data", file.toString(), "--iterations", "8"};
+            Run sparse = run(args);
+            assertEquals(0, sparse.code(), sparse.err());
+            assertTrue(sparse.out().contains("1000 rows x 2000 features"), sparse.out());
+            io.sparkgrad.dist.Dist.setSparseThreshold(0);
+            Run dense;
+            try {
+                dense = run(args);
+            } finally {
+                io.sparkgrad.dist.Dist.setSparseThreshold(0.25);
+            }
+            assertEquals(0, dense.code(), dense.err());
+            List<Double> ls = sparse.losses();
+            List<Double> ld = dense.losses();
+            assertEquals(ld.size(), ls.size());
+            for (int i = 0; i < ld.size(); i++) {
+                assertEquals(ld.get(i), ls.get(i), 1e-7, "iteration " + (i + 1));
+            }
+            assertTrue(ls.get(ls.size() - 1) < 0.9 * ls.get(0), ls.toString());
+        }
+    }
+
+    @Test
     void gradcheckPassesForEveryModel() {
         for (String kind : new String[] {"linear", "logistic", "softmax", "mlp"}) {
             Run r = run("gradcheck", "--model", kind, "--rows", "200", "--cols", "3", "--hidden", "4", "--sample", "20");

@@ -1,5 +1,6 @@
 package io.sparkgrad.worker;
 
+import io.sparkgrad.np.Csr;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Shape;
@@ -7,12 +8,17 @@ import io.sparkgrad.np.Shape;
 import java.io.Serializable;
 
 /**
- * One block of a distributed tensor: a dense row-major array that holds positions
+ * One block of a distributed tensor: a dense row-major array (or, for a sparse block, a
+ * {@link Csr} matrix of rows: {@link #isSparse()}) that holds positions
  * {@code [rowStart, rowStart + rows())} of the whole tensor along its blocked {@link #axis()}
  * (axis 0, the rows, unless the tensor was transposed), all of every other axis, and the index
  * of the block (and of the partition that holds it). A block also carries a partition's partial
  * result of a reduction, or a local operand shipped to the executors; those have axis 0 and no
  * meaning in their start. Blocks are values: kernels read them and make new ones.
+ *
+ * <p>A sparse block is a 2-D block of rows whose values are only its non-zeros, so that it costs
+ * memory (cached or serialised) in proportion to them. Kernels that know the kind ({@link SparseFn})
+ * run on the non-zeros; every other reader gets the dense form ({@link #array()}, {@link #dataRef()}).
  */
 public final class Block implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -21,7 +27,8 @@ public final class Block implements Serializable {
     private final long rowStart;
     private final int axis;
     private final int[] shape;
-    private final double[] data;
+    private final double[] data; // null for a sparse block
+    private final Csr csr; // null for a dense block
 
     /** A block of rows (blocked along axis 0). */
     public Block(int index, long rowStart, int[] shape, double[] data) {
@@ -41,6 +48,17 @@ public final class Block implements Serializable {
         this.axis = axis;
         this.shape = shape;
         this.data = data;
+        this.csr = null;
+    }
+
+    /** A sparse block of rows (blocked along axis 0) holding {@code csr}. */
+    public Block(int index, long rowStart, Csr csr) {
+        this.index = index;
+        this.rowStart = rowStart;
+        this.axis = 0;
+        this.shape = new int[] {csr.rows(), csr.cols()};
+        this.data = null;
+        this.csr = csr;
     }
 
     /** Wraps a local array (not copied) as block {@code index} of rows starting at {@code rowStart}. */
@@ -50,6 +68,9 @@ public final class Block implements Serializable {
 
     /** Wraps a local array (not copied) as block {@code index} along {@code axis}, starting at {@code start}. */
     public static Block of(int index, long start, int axis, NDArray values) {
+        if (values instanceof SparseRows && axis == 0) {
+            return new Block(index, start, ((SparseRows) values).csr());
+        }
         LocalArray local = (LocalArray) values.toLocal();
         return new Block(index, start, axis, local.intShape(), local.data());
     }
@@ -59,9 +80,38 @@ public final class Block implements Serializable {
         return of(index, rowStart, axis, values);
     }
 
-    /** Returns the values as a local array sharing this block's storage. */
+    /**
+     * Returns the values as a local array sharing this block's storage; for a sparse block, its
+     * dense form (a new array each call: the densify rule of kernels without a sparse path).
+     */
     public LocalArray array() {
-        return LocalArray.wrap(shape, data);
+        return LocalArray.wrap(shape, dataRef());
+    }
+
+    /** Returns the values as a kernel argument: a {@link SparseRows} for a sparse block, else {@link #array()}. */
+    public NDArray values() {
+        return csr != null ? new SparseRows(csr) : array();
+    }
+
+    /** Returns true when the block holds its non-zeros only ({@link #csr()}). */
+    public boolean isSparse() {
+        return csr != null;
+    }
+
+    /** Returns the CSR matrix of a sparse block, or null for a dense one. */
+    public Csr csr() {
+        return csr;
+    }
+
+    /** Returns the number of values in one position along the blocked axis (a row's, for a block of rows). */
+    public int width() {
+        int w = 1;
+        for (int d = 0; d < shape.length; d++) {
+            if (d != axis) {
+                w *= shape[d];
+            }
+        }
+        return w;
     }
 
     /** Returns the index of the block, and of the partition that holds it. */
@@ -89,14 +139,14 @@ public final class Block implements Serializable {
         return shape;
     }
 
-    /** Returns the values (not a copy; do not modify). */
+    /** Returns the values (not a copy; do not modify); for a sparse block, its dense form (a new array each call). */
     public double[] dataRef() {
-        return data;
+        return csr != null ? csr.toDense() : data;
     }
 
     @Override
     public String toString() {
         return "Block(" + index + ", " + (axis == 0 ? "rows " : "axis " + axis + " ") + rowStart + "+" + rows()
-            + ", shape " + Shape.str(shape) + ")";
+            + ", shape " + Shape.str(shape) + (csr != null ? ", sparse, " + csr.nnz() + " non-zeros" : "") + ")";
     }
 }

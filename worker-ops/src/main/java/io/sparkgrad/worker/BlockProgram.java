@@ -1,6 +1,7 @@
 package io.sparkgrad.worker;
 
 import io.sparkgrad.np.Buffers;
+import io.sparkgrad.np.Csr;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
@@ -102,18 +103,12 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
     private Block[] run(Block[] leaves) {
         Block first = leaves[0];
         int rows = first.rows();
-        long width = 1;
         for (Block b : leaves) {
             if (b.index() != first.index() || b.rows() != rows) {
                 throw new IllegalStateException("zip: " + first + " paired with " + b + "; the operands' layouts differ");
             }
-            width = Math.max(width, rows == 0 ? 1 : b.dataRef().length / rows);
         }
-        for (Step s : steps) {
-            if (s.kernel().combine() == null) { // a partial's shape is not a row's
-                width = Math.max(width, Shape.size(s.kernel().rowShape()));
-            }
-        }
+        long width = chunkWidth(leaves);
         // The same rows per chunk whatever else the program computes (below the cap), so that a
         // reduction's partials, combined chunk by chunk, have the same bits alone in its job or fused
         // with others
@@ -136,6 +131,62 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
         return out;
     }
 
+    /**
+     * The values a chunk holds per row in its widest array: a dense leaf's width, a step's row; a
+     * sparse leaf (and the sparse rows a {@link SparseFn} makes of it) counts its non-zeros per
+     * row, unless a kernel without a sparse path reads it, which then reads its dense form.
+     */
+    private long chunkWidth(Block[] leaves) {
+        int rows = leaves[0].rows();
+        long width = 1;
+        boolean[] sparse = new boolean[steps.length];
+        for (Block b : leaves) {
+            width = Math.max(width, b.isSparse() ? (rows == 0 ? 1 : 2L * b.csr().nnz() / rows + 1) : b.width());
+        }
+        for (int s = 0; s < steps.length; s++) {
+            Kernel k = steps[s].kernel();
+            long denseRead = 0; // the widest sparse operand this step reads in dense form
+            boolean sparseIn = false;
+            for (int ref : steps[s].args()) {
+                boolean isSparse = ref < 0 ? leaves[-1 - ref].isSparse() : sparse[ref];
+                if (isSparse) {
+                    sparseIn = true;
+                    long w = ref < 0 ? leaves[-1 - ref].width() : Shape.size(steps[ref].kernel().rowShape());
+                    boolean onStorage = ref == steps[s].args()[0] && ref < 0
+                        && (k.kind() == Kind.MATMUL_LOCAL || k.kind() == Kind.TRANSPOSE_MATMUL);
+                    if (!(k.fn() instanceof SparseFn) && !onStorage) {
+                        denseRead = Math.max(denseRead, w);
+                    }
+                }
+            }
+            width = Math.max(width, denseRead);
+            sparse[s] = sparseIn && k.fn() instanceof SparseFn && ((SparseFn) k.fn()).keepsSparse();
+            if (k.combine() == null && !sparse[s]) { // a partial's shape is not a row's
+                width = Math.max(width, Shape.size(k.rowShape()));
+            }
+        }
+        return width;
+    }
+
+    /**
+     * The sparse {@code X} of a step that adds {@code X^T G} straight into its partial, row after
+     * row, rather than making each chunk's partial (the size of the result) and adding that: for a
+     * wide X the chunks' partials would cost far more than the non-zeros. A sparse leaf gives its
+     * whole block (the chunk's rows are picked by {@link Chunks#r0}), the sparse rows a step made
+     * give the chunk's; null for any other step.
+     */
+    private static Csr sparseContraction(Step step, NDArray[] values, Chunks chunks) {
+        Kernel k = step.kernel();
+        if (k.kind() != Kind.TRANSPOSE_MATMUL || k.combine() != ReduceFn.SUM) {
+            return null;
+        }
+        int x = step.args()[0];
+        if (x < 0) {
+            return chunks.leaves[-1 - x].csr();
+        }
+        return values[x] instanceof SparseRows ? ((SparseRows) values[x]).csr() : null;
+    }
+
     private void run(int rows, int chunk, int block, Chunks chunks, NDArray[] values, double[][] partials,
                      int[][] partialShapes, Buffers.Scope scope) {
         // a block of no rows still runs once, so that its partials (the identities) exist
@@ -145,6 +196,21 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
             boolean timed = StepTimes.on;
             for (int s = 0; s < steps.length; s++) {
                 long t0 = timed ? System.nanoTime() : 0;
+                Csr x = sparseContraction(steps[s], values, chunks);
+                if (x != null) {
+                    boolean leaf = steps[s].args()[0] < 0;
+                    NDArray g = SparseRows.dense(arg(steps[s].args()[1], values, chunks));
+                    if (partials[s] == null) {
+                        int[] shape = {x.cols(), (int) g.dim(1)};
+                        partials[s] = new double[Shape.size(shape)];
+                        partialShapes[s] = shape;
+                    }
+                    Sparse.addTransposeTimesRows(x, leaf ? chunks.r0 : 0, leaf ? chunks.r1 : x.rows(), g, partials[s]);
+                    if (timed) {
+                        StepTimes.add("step " + s + ": sparse X^T G into the partial", System.nanoTime() - t0);
+                    }
+                    continue; // its value is the partial: no later step reads it
+                }
                 NDArray v = compute(steps[s], block, values, chunks);
                 if (timed) {
                     StepTimes.add(label(s, values, chunks, v), System.nanoTime() - t0 - chunks.takeCopyNanos());
@@ -198,11 +264,17 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
             case SOURCE:
                 return k.gen().make(block, Kernels.withExtent(k.axis(), chunks.rows(), k.rowShape()), k.shipped());
             case MATMUL_LOCAL:
+                if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].isSparse()) {
+                    return Sparse.timesRows(chunks.leaves[-1 - refs[0]].csr(), chunks.r0, chunks.r1, local(k, 0));
+                }
                 if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].axis() == 0) {
                     return L.matmulRows(chunks.leaf(-1 - refs[0]), chunks.r0, chunks.r1, local(k, 0));
                 }
                 break;
             case TRANSPOSE_MATMUL:
+                if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].isSparse()) {
+                    break; // the kernel, on the chunk's sparse rows
+                }
                 if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].axis() == 0) {
                     return L.matmulTransposedLeftRows(chunks.leaf(-1 - refs[0]), chunks.r0, chunks.r1,
                         arg(refs[1], values, chunks));
@@ -212,8 +284,10 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
                 break;
         }
         NDArray[] args = new NDArray[refs.length + k.shipped().length];
+        boolean sparseAware = k.fn() instanceof SparseFn;
         for (int i = 0; i < refs.length; i++) {
-            args[i] = arg(refs[i], values, chunks);
+            NDArray a = arg(refs[i], values, chunks);
+            args[i] = sparseAware ? a : SparseRows.dense(a); // the densify rule
         }
         for (int i = 0; i < k.shipped().length; i++) {
             args[refs.length + i] = local(k, i);
@@ -276,13 +350,15 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
                 return c;
             }
             Block b = leaves[k];
-            if (r0 == 0 && r1 == b.rows()) {
+            if (b.isSparse()) {
+                c = new SparseRows(b.csr().rows(r0, r1)); // the chunk's non-zeros
+            } else if (r0 == 0 && r1 == b.rows()) {
                 c = b.array();
             } else if (b.axis() != 0) {
                 c = L.slice(b.array(), b.axis(), r0, r1); // a strided cut: a copy
             } else {
                 int[] shape = b.shapeRef().clone();
-                int width = b.rows() == 0 ? 0 : b.dataRef().length / b.rows();
+                int width = b.width();
                 shape[0] = r1 - r0;
                 double[] d;
                 if (r1 - r0 == chunk) {

@@ -2,6 +2,7 @@ package io.sparkgrad.worker;
 
 import io.sparkgrad.np.BinaryFn;
 import io.sparkgrad.np.LocalBackend;
+import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.ReduceFn;
 import io.sparkgrad.np.Shape;
 import io.sparkgrad.np.UnaryFn;
@@ -16,19 +17,72 @@ public final class Kernels {
 
     private static final LocalBackend L = LocalBackend.INSTANCE;
 
-    /** Returns the kernel applying {@code f} to every element of a block. */
+    /**
+     * A zero-preserving function ({@code f(0)} is {@code +0.0}: abs, square, sqrt, sign, relu...)
+     * keeps a sparse block sparse; {@code neg} ({@code -0.0}) and the functions that fill the
+     * zeros ({@code exp}, {@code cos}...) read the dense form.
+     */
     public static BlockFn unary(UnaryFn f) {
-        return (i, a) -> L.unary(f, a[0]);
+        if (Double.doubleToRawLongBits(f.apply(0.0)) != 0L) {
+            return (i, a) -> L.unary(f, a[0]);
+        }
+        return keepingSparse((i, a) -> a[0] instanceof SparseRows ? Sparse.unary(f, ((SparseRows) a[0]).csr())
+            : L.unary(f, a[0]));
     }
 
     /** Returns the kernel applying {@code f} elementwise to a block and its second operand, with numpy broadcasting. */
     public static BlockFn binary(BinaryFn f) {
-        return (i, a) -> L.binary(f, a[0], a[1]);
+        return binary(f, 0, 1);
     }
 
-    /** Binary with the operands in the given argument positions (a distributed right operand comes first). */
+    /**
+     * Binary with the operands in the given argument positions (a distributed right operand comes
+     * first). A sparse left operand times (or divided by) a scalar, a row vector or a column of
+     * finite non-zero-safe factors stays sparse; any other case reads the dense form.
+     */
     public static BlockFn binary(BinaryFn f, int left, int right) {
-        return (i, a) -> L.binary(f, a[left], a[right]);
+        if (f != BinaryFn.MUL && f != BinaryFn.DIV) {
+            return (i, a) -> L.binary(f, a[left], a[right]);
+        }
+        return keepingSparse((i, a) -> {
+            if (a[left] instanceof SparseRows && !(a[right] instanceof SparseRows)) {
+                NDArray out = Sparse.scaled(f, ((SparseRows) a[left]).csr(), a[right]);
+                if (out != null) {
+                    return out;
+                }
+            } else if (f == BinaryFn.MUL && a[right] instanceof SparseRows && !(a[left] instanceof SparseRows)) {
+                NDArray out = Sparse.scaled(f, ((SparseRows) a[right]).csr(), a[left]); // x * s = s * x, bit for bit
+                if (out != null) {
+                    return out;
+                }
+            }
+            return L.binary(f, SparseRows.dense(a[left]), SparseRows.dense(a[right]));
+        });
+    }
+
+    /** Marks {@code fn} as a kernel that takes sparse rows and returns sparse rows for them. */
+    private static SparseFn keepingSparse(BlockFn fn) {
+        return new KeepsSparse(fn);
+    }
+
+    /** A kernel ({@link #fn}, for profiles) whose result for sparse rows is sparse rows. */
+    static final class KeepsSparse implements SparseFn {
+        private static final long serialVersionUID = 1L;
+        final BlockFn fn;
+
+        KeepsSparse(BlockFn fn) {
+            this.fn = fn;
+        }
+
+        @Override
+        public NDArray apply(int block, NDArray[] args) {
+            return fn.apply(block, args);
+        }
+
+        @Override
+        public boolean keepsSparse() {
+            return true;
+        }
     }
 
     /** Returns the kernel limiting every element of a block to {@code [lo, hi]}. */
@@ -41,14 +95,20 @@ public final class Kernels {
         return (i, a) -> L.where(a[c], a[x], a[y]);
     }
 
-    /** Returns the kernel reducing a block with {@code f} along {@code axis} (a partial when the axis is the blocked one). */
+    /** A sum of a sparse block adds its non-zeros only; other reductions read the dense form. */
     public static BlockFn reduce(ReduceFn f, int axis, boolean keepdims) {
-        return (i, a) -> L.reduce(f, a[0], axis, keepdims);
+        if (f != ReduceFn.SUM) {
+            return (i, a) -> L.reduce(f, a[0], axis, keepdims);
+        }
+        return (SparseFn) (i, a) -> a[0] instanceof SparseRows ? Sparse.sum(((SparseRows) a[0]).csr(), axis, keepdims)
+            : L.reduce(f, a[0], axis, keepdims);
     }
 
-    /** The partial of a 2-norm: the sum of squares over {@code axis} (or all elements). */
+    /** The partial of a 2-norm: the sum of squares over {@code axis} (or all elements); on the non-zeros of a sparse block. */
     public static BlockFn sumOfSquares(int axis, boolean keepdims) {
-        return (i, a) -> L.reduce(ReduceFn.SUM, L.unary(UnaryFn.SQUARE, a[0]), axis, keepdims);
+        return (SparseFn) (i, a) -> a[0] instanceof SparseRows
+            ? Sparse.sum(((SparseRows) a[0]).csr().map(v -> v * v), axis, keepdims)
+            : L.reduce(ReduceFn.SUM, L.unary(UnaryFn.SQUARE, a[0]), axis, keepdims);
     }
 
     /** Returns the kernel taking the 2-norm of a block along {@code axis} (not the blocked one). */
@@ -56,14 +116,16 @@ public final class Kernels {
         return (i, a) -> L.norm(a[0], axis, keepdims);
     }
 
-    /** A block times a local matrix: {@code X_b W}. */
+    /** A block times a local matrix: {@code X_b W}; on the non-zeros for a sparse block. */
     public static BlockFn matmulLocal() {
-        return (i, a) -> L.matmul(a[0], a[1]);
+        return (SparseFn) (i, a) -> a[0] instanceof SparseRows ? Sparse.times(((SparseRows) a[0]).csr(), a[1])
+            : L.matmul(a[0], SparseRows.dense(a[1]));
     }
 
-    /** The partial of a contraction over rows: {@code X_b^T G_b}. */
+    /** The partial of a contraction over rows: {@code X_b^T G_b}; on the non-zeros for a sparse block. */
     public static BlockFn transposeMatmul() {
-        return (i, a) -> L.matmulTransposedLeft(a[0], a[1]);
+        return (SparseFn) (i, a) -> a[0] instanceof SparseRows ? Sparse.transposeTimes(((SparseRows) a[0]).csr(), a[1])
+            : L.matmulTransposedLeft(a[0], SparseRows.dense(a[1]));
     }
 
     /**
@@ -121,9 +183,13 @@ public final class Kernels {
         return (i, a) -> L.scatterAdd(shape, a[indices], a[values], -1);
     }
 
-    /** Returns the kernel keeping positions {@code [start, stop)} of a block along {@code axis} (not the blocked one). */
+    /** A slice of the columns of a sparse block (the features of LIBSVM rows without the label) stays sparse. */
     public static BlockFn slice(int axis, int start, int stop) {
-        return (i, a) -> L.slice(a[0], axis, start, stop);
+        if (axis != 1) {
+            return (i, a) -> L.slice(a[0], axis, start, stop);
+        }
+        return keepingSparse((i, a) -> a[0] instanceof SparseRows
+            ? new SparseRows(((SparseRows) a[0]).csr().columns(start, stop)) : L.slice(a[0], axis, start, stop));
     }
 
     /** Returns the kernel padding a block with zeros along {@code axis} (not the blocked one). */

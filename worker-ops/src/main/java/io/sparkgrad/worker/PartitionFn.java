@@ -45,8 +45,9 @@ public final class PartitionFn implements FlatMapFunction<Iterator<Block[]>, Blo
     /** The kernel over one partition's blocks of the distributed operands, in argument order. */
     private Iterator<Block> apply(Block... blocks) {
         NDArray[] args = new NDArray[blocks.length + locals.length];
+        boolean sparseAware = fn instanceof SparseFn; // else a sparse block is read in its dense form
         for (int i = 0; i < blocks.length; i++) {
-            args[i] = blocks[i].array();
+            args[i] = sparseAware ? blocks[i].values() : blocks[i].array();
         }
         for (int i = 0; i < locals.length; i++) {
             args[blocks.length + i] = unship(locals[i]).array();

@@ -1,5 +1,6 @@
 package io.sparkgrad.worker;
 
+import io.sparkgrad.np.Csr;
 import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
 import org.apache.spark.api.java.function.Function2;
@@ -35,7 +36,7 @@ public final class Reblock {
                 if (rows == 0) {
                     continue;
                 }
-                int width = b.dataRef().length / rows;
+                int width = b.width();
                 long lo = b.rowStart();
                 long hi = lo + rows;
                 int t = targetOf(targetStarts, lo);
@@ -44,7 +45,9 @@ public final class Reblock {
                     int n = (int) (end - lo);
                     if (n > 0) {
                         int from = (int) (lo - b.rowStart());
-                        if (b.axis() == 0) {
+                        if (b.isSparse()) { // a sparse block's pieces stay sparse
+                            out.add(new Tuple2<>(t, new Block(t, lo, b.csr().rows(from, from + n))));
+                        } else if (b.axis() == 0) {
                             double[] d = new double[n * width];
                             System.arraycopy(b.dataRef(), from * width, d, 0, d.length);
                             int[] shape = b.shapeRef().clone();
@@ -108,11 +111,19 @@ public final class Reblock {
             for (int d : rowShape) {
                 width *= d;
             }
+            if (!got.isEmpty() && got.stream().allMatch(Block::isSparse)) {
+                Csr joined = Csr.concatRows(got.stream().map(Block::csr).collect(java.util.stream.Collectors.toList()), width);
+                if (joined.rows() != rows) {
+                    throw new IllegalStateException("re-block: block " + index + " received " + joined.rows() + " rows of " + rows);
+                }
+                return Collections.singletonList(new Block(index, targetStarts[index], joined)).iterator();
+            }
             double[] data = new double[rows * width];
             int pos = 0;
             for (Block b : got) {
-                System.arraycopy(b.dataRef(), 0, data, pos, b.dataRef().length);
-                pos += b.dataRef().length;
+                double[] d = b.dataRef(); // a sparse piece among dense ones: its dense form
+                System.arraycopy(d, 0, data, pos, d.length);
+                pos += d.length;
             }
             if (pos != data.length) {
                 throw new IllegalStateException("re-block: block " + index + " received " + pos / Math.max(1, width)
@@ -203,7 +214,8 @@ public final class Reblock {
             List<Block> out = new ArrayList<>(1);
             while (blocks.hasNext()) {
                 Block b = blocks.next();
-                out.add(new Block(index, starts[index], b.axis(), b.shapeRef(), b.dataRef()));
+                out.add(b.isSparse() ? new Block(index, starts[index], b.csr())
+                    : new Block(index, starts[index], b.axis(), b.shapeRef(), b.dataRef()));
             }
             return out.iterator();
         };

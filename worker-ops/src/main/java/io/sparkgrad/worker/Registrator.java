@@ -18,5 +18,6 @@ public final class Registrator implements KryoRegistrator {
         kryo.register(long[].class);
         kryo.register(Gather.Rows.class);
         kryo.register(TileProduct.Tile.class, new TileProduct.Tile.Serializer());
+        kryo.register(io.sparkgrad.np.Csr.class);
     }
 }

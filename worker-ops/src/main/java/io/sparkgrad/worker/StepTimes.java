@@ -67,7 +67,8 @@ public final class StepTimes {
 
     /** The kernel's factory and its captured constants, read from the serialised form of its lambda. */
     private static String describe(BlockProgram.Kernel k) {
-        Object fn = k.fn() != null ? k.fn() : k.gen();
+        Object fn = k.fn() instanceof Kernels.KeepsSparse ? ((Kernels.KeepsSparse) k.fn()).fn
+            : k.fn() != null ? k.fn() : k.gen();
         if (fn == null) {
             return "?";
         }
