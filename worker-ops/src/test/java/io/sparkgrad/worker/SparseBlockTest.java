@@ -201,7 +201,7 @@ class SparseBlockTest {
             new BlockProgram.Step(new BlockProgram.Kernel(BlockProgram.Kind.TRANSPOSE_MATMUL, Kernels.transposeMatmul(),
                 null, new Object[0], new int[] {2, 1}, 0, ReduceFn.SUM), new int[] {6, 0}),
         };
-        return new BlockProgram(steps, new int[] {1, 4, 5, 8, 9}, chunkBytes, chunkBytes);
+        return new BlockProgram(steps, new int[] {1, 4, 5, 8, 9}, Integer.MAX_VALUE, chunkBytes); // rows set by the bytes
     }
 
     static double[][] run(Block leaf, long chunkBytes) throws Exception {
