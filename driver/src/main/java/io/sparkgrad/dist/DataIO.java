@@ -837,7 +837,7 @@ final class DataIO {
                 InternalRow head = rows.next().copy(); // Spark reuses the row object for the next row
                 rows = prepend(head, rows);
                 if (isSparseVector(head, vectorColumn)) {
-                    return sparseRows(partition, rows, vectorColumn);
+                    return sparseRows(partition, rows, vectorColumn).next();
                 }
             }
             Doubles out = new Doubles(partition);
