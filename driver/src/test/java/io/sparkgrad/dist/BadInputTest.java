@@ -88,16 +88,6 @@ class BadInputTest {
                 "matmul"),
             new Bad("reshape to another size", () -> matrix.reshape(5, 2), IllegalArgumentException.class, "reshape",
                 "(6, 2)", "(5, 2)"),
-            new Bad("product of two operands too big to collect", () -> {
-                long limit = Dist.maxLocalBytes();
-                Dist.setMaxLocalBytes(8);
-                try {
-                    matrix.matmul(Dist.fromLocal(Np.ones(2, 6), 2));
-                } finally {
-                    Dist.setMaxLocalBytes(limit);
-                }
-            }, IllegalArgumentException.class, "matmul", "(6, 2) (distributed in row blocks)",
-                "(2, 6) (distributed in row blocks)", "Dist.setMaxLocalBytes"),
             new Bad("toLocal over the limit", () -> {
                 long limit = Dist.maxLocalBytes();
                 Dist.setMaxLocalBytes(8);
