@@ -83,11 +83,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       then compared with them; the distributed runs agree with the local engine.</li>
  * </ul>
  * One line at the end reports the counts. {@code -Dsparkgrad.programs=N} runs N programs (a long
- * hunt), {@code -Dsparkgrad.programs.base=B} others.
+ * hunt; {@code -Dsparkgrad.programs.minutes=M} stops it after M minutes, {@code
+ * -Dsparkgrad.programs.times=true} prints each program's jobs and times and each failure at once),
+ * {@code -Dsparkgrad.programs.base=B} others.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class EverySettingProgramTest {
-    static final int PROGRAMS = Integer.getInteger("sparkgrad.programs", 20);
+    static final int PROGRAMS = Integer.getInteger("sparkgrad.programs", 16);
     static final long BASE_SEED = Long.getLong("sparkgrad.programs.base", 0x5e77195L);
     /** |local - distributed| <= RTOL * max(1, |local|). */
     static final double RTOL = 1e-9;
@@ -95,6 +97,8 @@ class EverySettingProgramTest {
     static final double KINK_DISTANCE = 1e-3;
     static final double H1 = 1e-6;
     static final double H2 = 1e-5;
+    /** A long hunt stops starting programs after this many minutes ({@code -Dsparkgrad.programs.minutes}; 0: never). */
+    static final long MINUTES = Long.getLong("sparkgrad.programs.minutes", 0);
 
     /** Where a distributed input comes from. */
     enum Source { FROM_LOCAL, CACHED, GENERATED, DATA_FRAME, PARQUET }
@@ -119,6 +123,8 @@ class EverySettingProgramTest {
     private static final AtomicInteger BLOCK_PROGRAMS_SAME_BITS = new AtomicInteger();
     private static final AtomicInteger SMALL_CHUNKS = new AtomicInteger();
     private static final AtomicInteger SMALL_CHUNKS_SAME_BITS = new AtomicInteger();
+    /** The largest |block programs - whole blocks| / max(1, |whole blocks|) seen. */
+    private static double worstBlockPrograms;
     private static final AtomicInteger RETRIED = new AtomicInteger();
     private static final Map<Source, Integer> SOURCES = new EnumMap<>(Source.class);
     private static final Set<String> RECORDED = new ConcurrentSkipListSet<>();
@@ -155,10 +161,10 @@ class EverySettingProgramTest {
                 + "%d retried), distributed inputs by source %s, %d Spark jobs, %d failed task attempts; finite "
                 + "differences on %d (skipped: %d near a kink, %d where the steps disagree, %d constant); block "
                 + "programs on and off gave the same bits in %d of %d with one chunk a block, %d of %d with small "
-                + "chunks; %d ops recorded, in %.1f s%n", RUN.get(), RUNS.get(),
+                + "chunks (largest difference %.2g of max(1, |value|)); %d ops recorded, in %.1f s%n", RUN.get(), RUNS.get(),
                 SETTINGS.size(), RETRIED.get(), SOURCES, d.jobs(), d.failedTasks(), FD_CHECKED.get(), FD_NEAR_KINK.get(),
                 FD_STEPS_DISAGREE.get(), FD_CONSTANT.get(), BLOCK_PROGRAMS_SAME_BITS.get(), RUN.get() - SMALL_CHUNKS.get(),
-                SMALL_CHUNKS_SAME_BITS.get(), SMALL_CHUNKS.get(), RECORDED.size(),
+                SMALL_CHUNKS_SAME_BITS.get(), SMALL_CHUNKS.get(), worstBlockPrograms, RECORDED.size(),
                 (System.nanoTime() - startNanos) / 1e9);
         }
     }
@@ -169,6 +175,8 @@ class EverySettingProgramTest {
     @Order(1)
     Stream<DynamicTest> programsGiveTheLocalValuesFromEverySourceUnderEverySetting() {
         return IntStream.range(0, PROGRAMS).mapToObj(i -> DynamicTest.dynamicTest("program " + i, () -> {
+            org.junit.jupiter.api.Assumptions.assumeTrue(MINUTES == 0 || System.nanoTime() - startNanos < MINUTES * 60_000_000_000L,
+                "the hunt's time is spent");
             try {
                 check(i);
             } catch (AssertionError | RuntimeException e) {
@@ -216,6 +224,56 @@ class EverySettingProgramTest {
         }
     }
 
+    /** {@code x^2} whose backward is wrong ({@code 3x} instead of {@code 2x}): finite differences must catch it. */
+    static final class WrongSquare extends io.sparkgrad.autograd.Function {
+        @Override
+        protected NDArray forward(NDArray... x) {
+            saveForBackward(x[0]);
+            return x[0].square();
+        }
+
+        @Override
+        protected NDArray[] backward(NDArray... g) {
+            return new NDArray[] {g[0].mul(savedTensors()[0].mul(3.0))};
+        }
+    }
+
+    /** A local program of one input and the given steps (the last a scalar). */
+    static Program program(NDArray x, Step... steps) {
+        return new Program(-1, 0, List.of(new Input(x, null, 0, 0, false)), List.of(steps), true, 0);
+    }
+
+    @Test
+    @Order(4)
+    void finiteDifferencesCatchAWrongGradient() {
+        Program right = program(Np.array(0.5, -1.25, 2.0), new Step("sum(square(v0))", a -> a[0].square().sum(),
+            new int[] {0}));
+        finiteDifferences(right, runLocal(right)); // passes
+        Program wrong = program(Np.array(0.5, -1.25, 2.0), new Step("sum(wrongSquare(v0))",
+            a -> new WrongSquare().apply(a[0]).sum(), new int[] {0}));
+        AssertionError e = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+            () -> finiteDifferences(wrong, runLocal(wrong)));
+        assertTrue(e.getMessage().contains("disagrees with finite differences at 3 elements: v0[0]: engine 1.5, "),
+            e.getMessage());
+    }
+
+    @Test
+    @Order(5)
+    void inputsNearAKinkAreFoundAndExactHitsAreNot() {
+        Step relu = new Step("sum(relu(v0))", a -> a[0].relu().sum(), new int[] {0});
+        assertEquals(null, runLocal(program(Np.array(0.5, -1.25, 2.0), relu)).kink());
+        String near = runLocal(program(Np.array(0.5, 1e-5, 2.0), relu)).kink();
+        assertTrue(near != null && near.startsWith("relu#"), near);
+        // relu(x - x) meets its kink exactly wherever x is: constant, so smooth
+        assertEquals(null, runLocal(program(Np.array(0.5, 1e-5, 2.0),
+            new Step("sum(relu(v0 - v0))", a -> a[0].sub(a[0]).relu().sum(), new int[] {0}))).kink());
+        Step clip = new Step("sum(clip(v0, -1, 1))", a -> a[0].clip(-1, 1).sum(), new int[] {0});
+        assertTrue(runLocal(program(Np.array(0.5, 1.0004), clip)).kink().startsWith("clip#"));
+        Step max = new Step("max(v0)", a -> a[0].max(), new int[] {0}); // a runner-up close to the maximum
+        assertTrue(runLocal(program(Np.array(0.5, 0.4999), max)).kink().startsWith("max#"));
+        assertEquals(null, runLocal(program(Np.array(0.5, 0.4), max)).kink());
+    }
+
     // ------------------------------------------------------------------ one program
 
     static final boolean TIMES = Boolean.getBoolean("sparkgrad.programs.times");
@@ -242,6 +300,9 @@ class EverySettingProgramTest {
         assertSameBits(runs.get(2), runs.get(3), "fusion on and off (whole blocks)", p);
         assertSameBits(runs.get(i % SETTINGS.size()), retried, faulty + ": without and with a failed task", p);
         boolean same = sameBits(runs.get(0), runs.get(2));
+        synchronized (EverySettingProgramTest.class) {
+            worstBlockPrograms = Math.max(worstBlockPrograms, largestDifference(runs.get(0), runs.get(2)));
+        }
         (p.chunkBytes() > 0 ? SMALL_CHUNKS : BLOCK_PROGRAMS_SAME_BITS).addAndGet(p.chunkBytes() > 0 ? 1 : same ? 1 : 0);
         if (p.chunkBytes() > 0 && same) {
             SMALL_CHUNKS_SAME_BITS.incrementAndGet();
@@ -373,6 +434,20 @@ class EverySettingProgramTest {
             }
         }
         return true;
+    }
+
+    static double largestDifference(Result a, Result b) {
+        double worst = 0;
+        for (int k = 0; k < a.values().length; k++) {
+            for (int e = 0; e < a.values()[k].length; e++) {
+                double x = a.values()[k][e];
+                double y = b.values()[k][e];
+                if (x != y && !(Double.isNaN(x) && Double.isNaN(y))) {
+                    worst = Math.max(worst, Math.abs(x - y) / Math.max(1, Math.abs(y)));
+                }
+            }
+        }
+        return worst;
     }
 
     static void assertSameBits(Result a, Result b, String what, Program p) {
