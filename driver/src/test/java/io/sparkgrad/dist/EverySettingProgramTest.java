@@ -25,7 +25,6 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -47,7 +46,9 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Random programs over every op of the rule table, with their distributed inputs from every source
@@ -157,6 +158,8 @@ class EverySettingProgramTest {
         FaultInjector.clear();
         Dist.setFusion(true);
         Dist.setBlockPrograms(true);
+        Dist.setProgramChunkBytes(programChunkBytes);
+        Dist.setProductChunkBytes(productChunkBytes);
         try (Stream<Path> files = Files.walk(parquetDir)) {
             for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(f);
@@ -184,7 +187,7 @@ class EverySettingProgramTest {
     @Order(1)
     Stream<DynamicTest> programsGiveTheLocalValuesFromEverySourceUnderEverySetting() {
         return IntStream.range(FROM, FROM + PROGRAMS).mapToObj(i -> DynamicTest.dynamicTest("program " + i, () -> {
-            org.junit.jupiter.api.Assumptions.assumeTrue(MINUTES == 0 || System.nanoTime() - startNanos < MINUTES * 60_000_000_000L,
+            assumeTrue(MINUTES == 0 || System.nanoTime() - startNanos < MINUTES * 60_000_000_000L,
                 "the hunt's time is spent");
             try {
                 check(i);
@@ -201,7 +204,7 @@ class EverySettingProgramTest {
     @Order(2)
     void everyOpOfTheRuleTableIsRecorded() {
         if (RECORDED.isEmpty()) { // run alone: the programs' local runs give the ops
-            for (int i = 0; i < PROGRAMS; i++) {
+            for (int i = FROM; i < FROM + PROGRAMS; i++) {
                 Program p = generate(i);
                 NDArray[] xs = p.localInputs();
                 try (var r = Autograd.record()) {
@@ -260,7 +263,7 @@ class EverySettingProgramTest {
         finiteDifferences(right, runLocal(right)); // passes
         Program wrong = program(Np.array(0.5, -1.25, 2.0), new Step("sum(wrongSquare(v0))",
             a -> new WrongSquare().apply(a[0]).sum(), new int[] {0}));
-        AssertionError e = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+        AssertionError e = assertThrows(AssertionError.class,
             () -> finiteDifferences(wrong, runLocal(wrong)));
         assertTrue(e.getMessage().contains("disagrees with finite differences at 3 elements: v0[0]: engine 1.5, "),
             e.getMessage());
@@ -312,13 +315,16 @@ class EverySettingProgramTest {
         }
         assertSameBits(runs.get(2), runs.get(3), "fusion on and off (whole blocks)", p);
         assertSameBits(runs.get(i % SETTINGS.size()), retried, faulty + ": without and with a failed task", p);
+        // block programs on and off: compared with the local engine above; how far apart they are
         boolean same = sameBits(runs.get(0), runs.get(2));
         synchronized (EverySettingProgramTest.class) {
             worstBlockPrograms = Math.max(worstBlockPrograms, largestDifference(runs.get(0), runs.get(2)));
         }
-        (p.chunkBytes() > 0 ? SMALL_CHUNKS : BLOCK_PROGRAMS_SAME_BITS).addAndGet(p.chunkBytes() > 0 ? 1 : same ? 1 : 0);
-        if (p.chunkBytes() > 0 && same) {
-            SMALL_CHUNKS_SAME_BITS.incrementAndGet();
+        if (p.chunkBytes() > 0) {
+            SMALL_CHUNKS.incrementAndGet();
+            SMALL_CHUNKS_SAME_BITS.addAndGet(same ? 1 : 0);
+        } else {
+            BLOCK_PROGRAMS_SAME_BITS.addAndGet(same ? 1 : 0);
         }
         long t3 = System.nanoTime();
         finiteDifferences(p, local);
