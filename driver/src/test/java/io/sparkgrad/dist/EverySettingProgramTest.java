@@ -69,7 +69,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  *       values, or from {@link Dist#readParquet} of that DataFrame written as Parquet.</li>
  *   <li><b>Settings.</b> Each program runs with block programs on and off, each with fusion on
  *       and off, and once more under one of those four with a task failing once in every forward
- *       and every backward job ({@link FaultInjector#failAttempts}), retried by Spark. Fusion only
+ *       and every backward job ({@link FaultInjector#failAttempts}, whose hook sits in the block
+ *       kernels: a job that only collects cached blocks fails nothing), retried by Spark. Fusion only
  *       decides which reductions share a job, not how any is summed, and a retried task
  *       recomputes the same blocks: so fusion on and off give the same bits, and so does the
  *       retried run, and the test asserts exact equality there, except for fusion with block programs
@@ -134,6 +135,7 @@ class EverySettingProgramTest {
     /** The largest |block programs - whole blocks| / max(1, |whole blocks|) seen. */
     private static double worstBlockPrograms;
     private static final AtomicInteger RETRIED = new AtomicInteger();
+    private static final AtomicInteger NOT_REACHED = new AtomicInteger();
     private static final Map<Source, Integer> SOURCES = new EnumMap<>(Source.class);
     private static final Set<String> RECORDED = new ConcurrentSkipListSet<>();
 
@@ -168,12 +170,12 @@ class EverySettingProgramTest {
         if (RUN.get() > 0) {
             Metrics.Snapshot d = Dist.metrics().snapshot().minus(start);
             System.out.printf("EverySettingProgramTest: %d programs, %d runs (%d settings and one with a failed task, "
-                + "%d retried), distributed inputs by source %s, %d Spark jobs, %d failed task attempts; finite "
+                + "%d retried, %d not reached), distributed inputs by source %s, %d Spark jobs, %d failed task attempts; finite "
                 + "differences on %d (skipped: %d near a kink, %d where the steps disagree, %d constant); block "
                 + "programs on and off gave the same bits in %d of %d with one chunk a block, %d of %d with small "
                 + "chunks (largest difference %.2g of max(1, |value|)); with small chunks, fusion on and off differed in the "
                 + "last bits in %d (FusedChunkingTest); %d ops recorded, in %.1f s%n", RUN.get(), RUNS.get(),
-                SETTINGS.size(), RETRIED.get(), SOURCES, d.jobs(), d.failedTasks(), FD_CHECKED.get(), FD_NEAR_KINK.get(),
+                SETTINGS.size(), RETRIED.get(), NOT_REACHED.get(), SOURCES, d.jobs(), d.failedTasks(), FD_CHECKED.get(), FD_NEAR_KINK.get(),
                 FD_STEPS_DISAGREE.get(), FD_CONSTANT.get(), BLOCK_PROGRAMS_SAME_BITS.get(), RUN.get() - SMALL_CHUNKS.get(),
                 SMALL_CHUNKS_SAME_BITS.get(), SMALL_CHUNKS.get(), worstBlockPrograms, FUSION_CHANGED_CHUNKS.get(),
                 RECORDED.size(),
@@ -226,6 +228,15 @@ class EverySettingProgramTest {
 
     @Test
     @Order(3)
+    void everyProgramButARareOneHadATaskFailAndRetried() {
+        // a faulty run whose forward and backward jobs only collect cached blocks fails no task:
+        // one program in the thousand of the long hunt (1060)
+        assertTrue(NOT_REACHED.get() <= Math.max(1, RUN.get() / 100), NOT_REACHED.get() + " of " + RUN.get()
+            + " programs ran forward or backward jobs with no task failing, " + RETRIED.get() + " had one fail");
+    }
+
+    @Test
+    @Order(6)
     void theGeneratorIsDeterministic() {
         Program once = generate(3);
         Program again = generate(3);
@@ -386,12 +397,12 @@ class EverySettingProgramTest {
             }
             if (fault) {
                 Metrics.Snapshot d = Dist.metrics().snapshot().minus(before);
-                if (d.forwardJobs() + d.backwardJobs() > 0) {
-                    if (d.failedTasks() == 0) {
-                        throw new AssertionError(s + ": " + (d.forwardJobs() + d.backwardJobs()) + " forward and "
-                            + "backward jobs ran but no injected failure happened\n" + p);
-                    }
+                if (d.failedTasks() > 0) {
                     RETRIED.incrementAndGet();
+                } else if (d.forwardJobs() + d.backwardJobs() > 0) {
+                    // jobs whose tasks run no code the injector sits in (a collect of cached blocks):
+                    // counted, and everyProgramButARareOneHadATaskFailAndRetried bounds them
+                    NOT_REACHED.incrementAndGet();
                 }
             }
             return new Result(out, null);
