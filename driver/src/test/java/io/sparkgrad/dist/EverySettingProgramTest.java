@@ -504,8 +504,9 @@ class EverySettingProgramTest {
      * gradient where the program is smooth at the point (no kink near, the two steps agree).
      */
     static void finiteDifferences(Program p, Result local) {
+        boolean counted = p.index() >= 0; // not the hand-made programs of the tests below the factory
         if (local.kink() != null) {
-            FD_NEAR_KINK.incrementAndGet();
+            FD_NEAR_KINK.addAndGet(counted ? 1 : 0);
             return;
         }
         NDArray[] at = p.localInputs();
@@ -526,7 +527,7 @@ class EverySettingProgramTest {
                 double tol = 1e-6 + 1e-15 * scale / H1 + 1e-5 * Math.abs(n1);
                 varies |= n1 != 0 || n2 != 0;
                 if (!(Math.abs(n1 - n2) <= tol)) {
-                    FD_STEPS_DISAGREE.incrementAndGet();
+                    FD_STEPS_DISAGREE.addAndGet(counted ? 1 : 0);
                     return; // not smooth enough at the point for finite differences
                 }
                 if (!(Math.abs(analytic - n1) <= tol)) {
@@ -536,7 +537,7 @@ class EverySettingProgramTest {
             }
         }
         if (!varies && disagreements.isEmpty()) {
-            FD_CONSTANT.incrementAndGet();
+            FD_CONSTANT.addAndGet(counted ? 1 : 0);
             return;
         }
         if (!disagreements.isEmpty()) {
@@ -544,7 +545,7 @@ class EverySettingProgramTest {
                 + disagreements.size() + " elements: " + String.join("; ", disagreements.subList(0,
                 Math.min(4, disagreements.size()))) + "\n" + p);
         }
-        FD_CHECKED.incrementAndGet();
+        FD_CHECKED.addAndGet(counted ? 1 : 0);
     }
 
     static double central(Program p, NDArray[] at, int k, int e, double h) {
