@@ -761,8 +761,15 @@ final class DistBackend implements Backend {
             return scatterAdd(like, indices, localValues, shape);
         }
         NDArray idx = indices instanceof DistArray ? indices : split(indices, indices.ndim(), carrier.layout());
-        NDArray val = values instanceof DistArray ? values
-            : Dist.fromLocal(values, carrier.layout().along(axis, without(values.shape(), axis)));
+        NDArray val = values;
+        if (val instanceof DistArray && ((DistArray) val).layout().axis() != axis) {
+            // blocked along another axis than the indices (the gradient of one row of a take, say):
+            // collected, to be split into the indices' blocks of rows below
+            val = collected("scatterAdd", (DistArray) val);
+        }
+        if (!(val instanceof DistArray)) {
+            val = Dist.fromLocal(val, carrier.layout().along(axis, without(values.shape(), axis)));
+        }
         Operands ops = new Operands("scatterAdd", idx, val);
         int[] out = Shape.toInt("scatterAdd (its result is local)", shape);
         return aggregate("scatterAdd", ops, Kernels.scatterAdd(out, ops.position[0], ops.position[1]), ReduceFn.SUM,

@@ -287,6 +287,30 @@ class AnyPlacementTest {
         assertEquals(x.get(0).square().sum().item(), row.item(), 1e-12);
     }
 
+    @Test
+    void aRowOfATakeByDistributedIndicesPassesItsGradientToTheTable() {
+        // found by EverySettingProgramTest (program 252 of its hunt): the gradient of get(0) of
+        // the take is blocked along the row's axis, not along the indices' rows
+        Np.seed(5);
+        NDArray table = Np.randomNormal(0, 1, 9, 4);
+        for (int blocks : new int[] {1, 3, 9}) {
+            NDArray t = Dist.fromLocal(table, blocks);
+            NDArray l = Np.array(table.shape(), table.toArray());
+            t.attachGrad();
+            l.attachGrad();
+            NDArray dy;
+            NDArray ly;
+            try (var rec = Autograd.record()) {
+                dy = t.tanh().take(Dist.fromLocal(Np.array(-6.0), 2)).get(0).mul(Np.array(1, 2, 3, 4)).sum();
+                ly = l.tanh().take(Np.array(-6.0)).get(0).mul(Np.array(1, 2, 3, 4)).sum();
+            }
+            dy.backward();
+            ly.backward();
+            assertEquals(ly.item(), dy.item(), 1e-12);
+            assertArrayEquals(l.grad().toArray(), t.grad().toArray(), 1e-12, blocks + " blocks");
+        }
+    }
+
     @TestFactory
     Stream<DynamicTest> programsGiveTheLocalValuesWhateverTheInputsPlacement() {
         return IntStream.range(0, PROGRAMS).mapToObj(i -> DynamicTest.dynamicTest("program " + i, () -> {
