@@ -58,7 +58,8 @@ public final class Settings {
 
     /**
      * Turns fusion on or off; off runs every reduction over distributed rows in its own job, at
-     * once. The values are the same either way, bit for bit.
+     * once. The values are the same either way, bit for bit (every block program cuts a block into
+     * the same chunks, {@link #programChunkRows()}, unless an array passes {@link #programChunkBytes()}).
      */
     public Settings setFusion(boolean on) {
         fusion = on;

@@ -4,21 +4,18 @@ import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * What {@link EverySettingProgramTest} found (program 121 of its long hunt): a block program's
- * rows per chunk follow the widest array of its job ({@code programChunkBytes / (8 * width)}), so a
- * reduction fused with a wider one sums its block in other chunks, and its partials round
- * otherwise: its bits depend on what else was pending when it ran, against the README's "the
- * values equal those of running each reduction in its own job, bit for bit" and
- * {@link Settings#setFusion}'s "the same either way, bit for bit". Default settings: a block of
- * 40,000 rows is one chunk of 32,768 rows and one of 7,232 for a one-column array alone, chunks of
- * 16,384 rows beside a two-column one. The values agree within rounding (the local engine's to
- * 1e-15 here); only their bits differ.
+ * rows per chunk followed the widest array of its job ({@code programChunkBytes / (8 * width)}), so
+ * a reduction fused with a wider one summed its block in other chunks and its partials rounded
+ * otherwise: its bits depended on what else was pending when it ran. Every program now cuts a
+ * block into {@link Settings#programChunkRows()} rows (fewer only where the widest array passes
+ * {@link Settings#programChunkBytes()}), so a sum read alone, read beside a wider pending sum, and
+ * read with fusion off give the same bits. A block of 40,000 rows is 40 chunks here.
  */
 class FusedChunkingTest {
     static final int ROWS = 40_000;
@@ -59,8 +56,6 @@ class FusedChunkingTest {
         assertEquals(zLocal.sum().item(), v[2], 1e-12 * ROWS);
     }
 
-    @Disabled("known bug: a fused job's chunks follow its widest array, so a reduction's bits depend on what else "
-        + "was pending (found by EverySettingProgramTest's hunt); enable once chunk rows no longer depend on the job")
     @Test
     void aSumGivesTheSameBitsWhateverElseIsPendingInItsJob() {
         double[] fused = alone(true);
