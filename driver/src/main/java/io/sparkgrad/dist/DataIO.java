@@ -760,6 +760,22 @@ final class DataIO {
             return new Drops(sc.longAccumulator(), sc.collectionAccumulator());
         }
 
+        /**
+         * On the executors: the row {@code bad} names is dropped when {@code drop} says so and the
+         * problem allows it (counted, and kept as the partition's first when {@code recorded} is
+         * false), else {@code bad} is thrown. Returns true: the partition has recorded a drop.
+         */
+        static boolean dropOrThrow(Drops drops, boolean drop, BadValue bad, boolean recorded) {
+            if (!drop || !bad.droppable) {
+                throw bad;
+            }
+            drops.count.add(1);
+            if (!recorded) {
+                drops.firsts.add(bad);
+            }
+            return true;
+        }
+
         /** The first dropped row of the data: the lowest partition's. */
         BadValue first() {
             BadValue first = null;
@@ -908,14 +924,7 @@ final class DataIO {
                     bad = numbers(partition, row, r, values, -1);
                 }
                 if (bad != null) {
-                    if (!rules.drop || !bad.droppable) {
-                        throw bad;
-                    }
-                    drops.count.add(1);
-                    if (!recorded) {
-                        drops.firsts.add(bad);
-                        recorded = true;
-                    }
+                    recorded = Drops.dropOrThrow(drops, rules.drop, bad, recorded);
                 } else {
                     if (!out.fits(v.length)) {
                         throw BadValue.fatal(partition, row, -1, null, "this partition holds more than "
@@ -991,14 +1000,7 @@ final class DataIO {
                 }
                 if (bad != null) {
                     out.dropRow();
-                    if (!rules.drop || !bad.droppable) {
-                        throw bad;
-                    }
-                    drops.count.add(1);
-                    if (!recorded) {
-                        drops.firsts.add(bad);
-                        recorded = true;
-                    }
+                    recorded = Drops.dropOrThrow(drops, rules.drop, bad, recorded);
                 } else {
                     // the numeric columns around the vector, in their places
                     for (int c = 0; c < cols; c++) {

@@ -599,14 +599,7 @@ final class TextData {
                         continue;
                     }
                 } catch (BadValue bad) {
-                    if (!rules.drop || !bad.droppable) {
-                        throw bad;
-                    }
-                    drops.count.add(1);
-                    if (!recorded) {
-                        drops.firsts.add(bad);
-                        recorded = true;
-                    }
+                    recorded = DataIO.Drops.dropOrThrow(drops, rules.drop, bad, recorded);
                     continue;
                 }
                 if (!out.fits(row.length)) {
@@ -633,14 +626,7 @@ final class TextData {
                     }
                 } catch (BadValue bad) {
                     out.dropRow();
-                    if (!rules.drop || !bad.droppable) {
-                        throw bad;
-                    }
-                    drops.count.add(1);
-                    if (!recorded) {
-                        drops.firsts.add(bad);
-                        recorded = true;
-                    }
+                    recorded = DataIO.Drops.dropOrThrow(drops, rules.drop, bad, recorded);
                 }
             }
             return Collections.singletonList(out.toBlock(width + 1, sparseThreshold)).iterator();
