@@ -1022,6 +1022,27 @@ final class DataIO {
          * value throws a {@link BadValue}.
          */
         private int sparseVector(int partition, long row, InternalRow r, int c, CsrBuilder out, int offset) {
+            VectorParts v = vectorParts(partition, row, r, c);
+            for (int k = 0; k < v.values.length; k++) {
+                int j = v.index(k);
+                checkValue(partition, row, r, c, j, v.values[k]);
+                out.add(offset + j, v.values[k]);
+            }
+            return v.size;
+        }
+
+        /**
+         * An ML vector's storage form (see the class comment): its size, its values and, for a sparse
+         * vector, their indices (null for a dense one).
+         */
+        private record VectorParts(int size, ArrayData indices, double[] values) {
+            int index(int k) {
+                return indices == null ? k : indices.getInt(k);
+            }
+        }
+
+        /** The vector in column {@code c} of {@code r}, checked: a null, a malformed vector or a bad index throws a {@link BadValue}. */
+        private VectorParts vectorParts(int partition, long row, InternalRow r, int c) {
             if (r.isNullAt(c)) {
                 throw bad(partition, row, c, r, "is null");
             }
@@ -1032,11 +1053,7 @@ final class DataIO {
             byte type = v.getByte(0);
             double[] values = v.getArray(3).toDoubleArray();
             if (type == 1) {
-                for (int k = 0; k < values.length; k++) {
-                    checkValue(partition, row, r, c, k, values[k]);
-                    out.add(offset + k, values[k]);
-                }
-                return values.length;
+                return new VectorParts(values.length, null, values);
             }
             if (type != 0 || v.isNullAt(1) || v.isNullAt(2)) {
                 throw bad(partition, row, c, r, "holds a malformed vector (type " + type + ")");
@@ -1052,10 +1069,8 @@ final class DataIO {
                 if (j < 0 || j >= size) {
                     throw bad(partition, row, c, r, "holds a sparse vector of size " + size + " with index " + j);
                 }
-                checkValue(partition, row, r, c, j, values[k]);
-                out.add(offset + j, values[k]);
             }
-            return size;
+            return new VectorParts(size, idx, values);
         }
 
         private void checkValue(int partition, long row, InternalRow r, int c, int index, double value) {
@@ -1101,34 +1116,13 @@ final class DataIO {
         }
 
         private double[] vector(int partition, long row, InternalRow r, int c) {
-            if (r.isNullAt(c)) {
-                throw bad(partition, row, c, r, "is null");
+            VectorParts v = vectorParts(partition, row, r, c);
+            if (v.indices == null) {
+                return v.values;
             }
-            InternalRow v = r.getStruct(c, 4);
-            if (v.isNullAt(0) || v.isNullAt(3)) {
-                throw bad(partition, row, c, r, "holds a malformed vector (no type or no values)");
-            }
-            byte type = v.getByte(0);
-            double[] values = v.getArray(3).toDoubleArray();
-            if (type == 1) {
-                return values;
-            }
-            if (type != 0 || v.isNullAt(1) || v.isNullAt(2)) {
-                throw bad(partition, row, c, r, "holds a malformed vector (type " + type + ")");
-            }
-            int size = v.getInt(1);
-            ArrayData idx = v.getArray(2);
-            if (size < 0 || idx.numElements() != values.length) {
-                throw bad(partition, row, c, r, "holds a malformed sparse vector (size " + size + ", "
-                    + idx.numElements() + " indices, " + values.length + " values)");
-            }
-            double[] dense = new double[size];
-            for (int k = 0; k < values.length; k++) {
-                int j = idx.getInt(k);
-                if (j < 0 || j >= size) {
-                    throw bad(partition, row, c, r, "holds a sparse vector of size " + size + " with index " + j);
-                }
-                dense[j] = values[k];
+            double[] dense = new double[v.size];
+            for (int k = 0; k < v.values.length; k++) {
+                dense[v.index(k)] = v.values[k];
             }
             return dense;
         }
