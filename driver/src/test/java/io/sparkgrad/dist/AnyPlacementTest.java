@@ -85,18 +85,23 @@ class AnyPlacementTest {
         NDArray apply(NDArray[] a);
     }
 
+    /** The inputs {@code xs}, then the value of each of {@code steps} in turn. */
+    static NDArray[] evaluate(List<Step> steps, NDArray[] xs) {
+        List<NDArray> v = new ArrayList<>(Arrays.asList(xs));
+        for (Step s : steps) {
+            NDArray[] a = new NDArray[s.args().length];
+            for (int k = 0; k < a.length; k++) {
+                a[k] = v.get(s.args()[k]);
+            }
+            v.add(s.fn().apply(a));
+        }
+        return v.toArray(new NDArray[0]);
+    }
+
     /** A program: its inputs' values, then its steps; the last step is a scalar. */
     record Program(long seed, List<NDArray> inputs, List<Step> steps, int rows) {
         NDArray[] eval(NDArray[] xs) {
-            List<NDArray> v = new ArrayList<>(Arrays.asList(xs));
-            for (Step s : steps) {
-                NDArray[] a = new NDArray[s.args().length];
-                for (int k = 0; k < a.length; k++) {
-                    a[k] = v.get(s.args()[k]);
-                }
-                v.add(s.fn().apply(a));
-            }
-            return v.toArray(new NDArray[0]);
+            return evaluate(steps, xs);
         }
 
         @Override

@@ -651,15 +651,7 @@ class EverySettingProgramTest {
         }
 
         NDArray[] eval(NDArray[] xs) {
-            List<NDArray> v = new ArrayList<>(Arrays.asList(xs));
-            for (Step s : steps) {
-                NDArray[] a = new NDArray[s.args().length];
-                for (int k = 0; k < a.length; k++) {
-                    a[k] = v.get(s.args()[k]);
-                }
-                v.add(s.fn().apply(a));
-            }
-            return v.toArray(new NDArray[0]);
+            return AnyPlacementTest.evaluate(steps, xs);
         }
 
         @Override
