@@ -287,7 +287,18 @@ public final class Autograd {
 
     private static void backwardAndStore(List<NDArray> heads, List<NDArray> headGrads, boolean retainGraph) {
         List<NDArray> leaves = new ArrayList<>();
-        Engine.run(heads, headGrads, null, retainGraph, false, false, leaves);
+        List<Node<?>> walked = new ArrayList<>();
+        try {
+            Engine.run(heads, headGrads, null, retainGraph, false, false, leaves, walked);
+            store(leaves);
+        } finally {
+            // after storing: a distributed gradient stored in a distributed variable is computed
+            // there, from the blocks the graph keeps cached
+            Engine.free(walked);
+        }
+    }
+
+    private static void store(List<NDArray> leaves) {
         Engine.State state = Engine.STATE.get();
         Activity prevLabel = state.label;
         state.label = Activity.STORE_GRADIENTS;

@@ -62,6 +62,21 @@ final class Engine {
      */
     static NDArray[] run(List<NDArray> heads, List<NDArray> headGrads, NDArray[] targets, boolean retainGraph,
                          boolean createGraph, boolean allowUnused, List<NDArray> leavesOut) {
+        List<Node<?>> walked = new ArrayList<>();
+        NDArray[] result = run(heads, headGrads, targets, retainGraph, createGraph, allowUnused, leavesOut, walked);
+        free(walked);
+        return result;
+    }
+
+    /**
+     * As {@link #run(List, List, NDArray[], boolean, boolean, boolean, List)}, but the walked graph
+     * is not released: its nodes are added to {@code toFree} (when the graph is not kept), for the
+     * caller to {@link #free} once it has used the gradients. A backend computes the gradients
+     * lazily, reading what the graph's arrays keep for it (cached blocks): released before the
+     * gradients are stored, those would be computed again.
+     */
+    static NDArray[] run(List<NDArray> heads, List<NDArray> headGrads, NDArray[] targets, boolean retainGraph,
+                         boolean createGraph, boolean allowUnused, List<NDArray> leavesOut, List<Node<?>> toFree) {
         String caller = targets == null ? "backward" : "grad";
         if (headGrads != null && headGrads.size() != heads.size()) {
             throw new IllegalArgumentException(caller + ": " + heads.size() + " heads but " + headGrads.size()
@@ -192,15 +207,20 @@ final class Engine {
                 }
             }
             if (!retainGraph && !createGraph) {
-                Map<NDArray, GraphExport.Leaf> leaves = new IdentityHashMap<>();
-                for (Node<?> n : order) {
-                    n.free(leaves);
-                }
+                toFree.addAll(order);
             }
             return result;
         } finally {
             state.recording = prevRecording;
             state.walk = prevWalk;
+        }
+    }
+
+    /** Releases the arrays of walked {@code nodes} (and what they keep for backward). */
+    static void free(List<Node<?>> nodes) {
+        Map<NDArray, GraphExport.Leaf> leaves = new IdentityHashMap<>();
+        for (Node<?> n : nodes) {
+            n.free(leaves);
         }
     }
 

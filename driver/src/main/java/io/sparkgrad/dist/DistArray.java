@@ -184,11 +184,16 @@ public final class DistArray extends NDArray {
     /**
      * Drops what this array cached for backward and the executors' copies of the broadcasts its op
      * shipped. The values can still be recomputed: an unpersisted broadcast is fetched again from
-     * the driver when a task needs it.
+     * the driver when a task needs it. A pending result that reads the cached blocks (the loss,
+     * when it is read after backward) is computed first, from them: it would be computed anyway,
+     * and later it would redo the work that made the blocks (a shuffle's reading side).
      */
     @Override
     public void onGraphFreed() {
         if (cachedForBackward) {
+            if (node.builtRdd() != null) {
+                Aggregations.runIfReading(node);
+            }
             node.unpersist();
             cachedForBackward = false;
         }

@@ -234,4 +234,73 @@ class DistGatherTest {
             () -> Dist.fromLocal(tableL, 2).take(Np.array(0, -8)));
         assertTrue(local.getMessage().contains("index -8 (position 1 of the indices)"), local.getMessage());
     }
+
+    /**
+     * A join's result is made once per step: with the loss read before or after backward, the
+     * step reads the shuffles of one gather and one scatter-add; the loss read after backward
+     * comes from the blocks the gradients' job cached (the tape releases them only after the
+     * gradients are stored and the pending loss is read from them).
+     */
+    @Test
+    void aJoinedGatherReadsItsShuffleOncePerStepWhenTheLossIsReadAfterBackward() {
+        double[][] local = embedding(tableL.mul(1), idxL, featL.mul(1));
+        NDArray table = Dist.fromLocal(tableL, 3);
+        NDArray idx = Dist.cache(Dist.fromLocal(idxL, 4));
+        NDArray feat = Dist.cache(Dist.fromLocal(featL, 4));
+        try {
+            long gather = shuffleRecords(() -> table.take(idx).toArray());
+            long scatter = shuffleRecords(() -> Np.scatterAdd(table, idx, feat).toArray());
+            assertTrue(gather > 0 && scatter > 0, gather + " and " + scatter + " records");
+            for (boolean lossFirst : new boolean[] {true, false}) {
+                table.attachGrad();
+                double[] value = new double[1];
+                long[] lossJobs = new long[1];
+                long records = shuffleRecords(() -> {
+                    NDArray loss;
+                    try (var r = Autograd.record()) {
+                        loss = table.take(idx).mul(feat).sum(1).tanh().square().mean();
+                    }
+                    value[0] = lossFirst ? loss.item() : Double.NaN;
+                    loss.backward();
+                    table.grad().toArray();
+                    Metrics.Snapshot before = Dist.metrics().snapshot();
+                    if (!lossFirst) {
+                        value[0] = loss.item();
+                    }
+                    lossJobs[0] = Dist.metrics().snapshot().minus(before).jobs();
+                });
+                String what = lossFirst ? "loss read first" : "loss read after backward";
+                assertEquals(local[0][0], value[0], 1e-12, what);
+                assertArrayEquals(local[1], table.grad().toArray(), 1e-12, what);
+                assertEquals(gather + scatter, records, what + ": shuffle records read by the step");
+                assertEquals(0, lossJobs[0], what + ": jobs left for the loss");
+            }
+        } finally {
+            ((DistArray) idx).rdd().unpersist(false);
+            ((DistArray) feat).rdd().unpersist(false);
+        }
+    }
+
+    /** The records that the jobs of {@code step} read from shuffles. */
+    private static long shuffleRecords(Runnable step) {
+        var sc = Dist.session().sparkContext();
+        java.util.concurrent.atomic.AtomicLong records = new java.util.concurrent.atomic.AtomicLong();
+        org.apache.spark.scheduler.SparkListener counter = new org.apache.spark.scheduler.SparkListener() {
+            @Override
+            public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd e) {
+                if (e.taskMetrics() != null) {
+                    records.addAndGet(e.taskMetrics().shuffleReadMetrics().recordsRead());
+                }
+            }
+        };
+        Dist.waitForListeners();
+        sc.addSparkListener(counter);
+        try {
+            step.run();
+            Dist.waitForListeners();
+            return records.get();
+        } finally {
+            sc.removeSparkListener(counter);
+        }
+    }
 }
