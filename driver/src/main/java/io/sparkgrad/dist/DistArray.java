@@ -9,6 +9,7 @@ import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
 import io.sparkgrad.np.Shape;
 import io.sparkgrad.worker.Block;
+import io.sparkgrad.worker.FaultInjector;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -103,7 +104,8 @@ public final class DistArray extends NDArray {
                 + "the limit with Dist.setMaxLocalBytes");
         }
         DistBackend.checkContext("toLocal", this);
-        List<Block> parts = Jobs.run("collect " + Shape.str(shape), node.movements(), () -> rdd().collect());
+        List<Block> parts = Jobs.run("collect " + Shape.str(shape), node.movements(),
+            () -> rdd().mapPartitions(FaultInjector::checked, true).collect());
         if (layout.axis() != 0) {
             NDArray[] blocks = parts.stream().map(Block::array).toArray(NDArray[]::new);
             return blocks.length == 1 ? blocks[0] : LocalBackend.INSTANCE.concat(blocks, layout.axis());

@@ -72,6 +72,15 @@ public final class FaultInjector {
         return Math.floorMod(z ^ (z >>> 31), (long) max);
     }
 
+    /**
+     * The blocks of a partition as they are, after {@link #check()}: for the jobs whose tasks run
+     * no kernel (a collect of cached blocks), which the rules and delays then reach too.
+     */
+    public static <T> java.util.Iterator<T> checked(java.util.Iterator<T> blocks) {
+        check();
+        return blocks;
+    }
+
     /** Called by the block kernels: throws when a rule matches the running task, waits when a delay is set. */
     static void check() {
         int max = maxDelayMillis;
