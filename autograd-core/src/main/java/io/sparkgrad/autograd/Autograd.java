@@ -310,6 +310,7 @@ public final class Autograd {
                 if (m.gradReq == GradReq.ADD && m.grad != null) {
                     g = m.grad.add(g);
                 }
+                g = leaf.keptGradient(g); // a sparse variable keeps its pattern
                 if (m.grad == null) {
                     m.grad = g;
                 } else {

@@ -168,6 +168,16 @@ public abstract class NDArray {
         return meta.grad();
     }
 
+    /**
+     * Returns what this array keeps in its gradient buffer for the gradient {@code grad} that
+     * backward computed for it: {@code grad} itself. A distributed array in sparse blocks keeps
+     * {@code grad} on its non-zeros only (its pattern, as PyTorch's {@code sparse_mask}); the
+     * gradient rules are not involved.
+     */
+    public NDArray keptGradient(NDArray grad) {
+        return grad;
+    }
+
     /** Back-propagates from this array; a non-scalar head means the gradient of its sum. */
     public void backward() {
         Autograd.backward(this, null, false);

@@ -847,13 +847,13 @@ final class DataIO {
             }
             boolean vector = vectorColumn >= 0;
             // a DataFrame whose first vector is sparse is gathered as compressed rows (a Parquet
-            // file's rows are read as they are, so that errors name their place in the file)
-            // (not with key columns: their rows are collected as the dense block reads them)
-            if (vector && sparseThreshold > 0 && fileColumn < 0 && keep == null && rows.hasNext()) {
+            // file's rows are read as they are, so that errors name their place in the file);
+            // key columns are collected from each row kept, as the dense block does
+            if (vector && sparseThreshold > 0 && fileColumn < 0 && rows.hasNext()) {
                 InternalRow head = rows.next().copy(); // Spark reuses the row object for the next row
                 rows = prepend(head, rows);
                 if (isSparseVector(head, vectorColumn)) {
-                    return sparseRows(partition, rows, vectorColumn).next();
+                    return sparseRows(partition, rows, vectorColumn, keep).next();
                 }
             }
             Doubles out = new Doubles(partition);
@@ -972,7 +972,8 @@ final class DataIO {
          * too) and the numeric columns in their places; a block of them, sparse below the
          * threshold, dense at or above it ({@link CsrBuilder#toBlock}).
          */
-        private Iterator<Block> sparseRows(int partition, Iterator<InternalRow> rows, int vectorColumn) {
+        private Iterator<Block> sparseRows(int partition, Iterator<InternalRow> rows, int vectorColumn,
+                                           java.util.function.Consumer<InternalRow> keep) {
             CsrBuilder out = new CsrBuilder(partition);
             int cols = kinds.length;
             double[] numbers = new double[cols];
@@ -1009,6 +1010,9 @@ final class DataIO {
                         }
                     }
                     out.endRow();
+                    if (keep != null) {
+                        keep.accept(r);
+                    }
                 }
                 row++;
             }

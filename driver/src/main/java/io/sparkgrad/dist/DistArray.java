@@ -91,6 +91,16 @@ public final class DistArray extends NDArray {
     }
 
     /**
+     * Keeps {@code grad} on the non-zeros of this array's sparse blocks: a gradient with respect to
+     * sparse data keeps its pattern (PyTorch's {@code sparse_mask}); a dense block keeps the whole
+     * gradient. The projection runs with the gradient's last step, block by block.
+     */
+    @Override
+    public NDArray keptGradient(NDArray grad) {
+        return ndim() == 2 && layout.axis() == 0 ? DistBackend.onPattern(this, grad) : grad;
+    }
+
+    /**
      * Collects the values into this JVM; refused above {@link Dist#maxLocalBytes()} (1 GiB unless
      * changed) so that a mistaken call cannot take the driver down.
      */

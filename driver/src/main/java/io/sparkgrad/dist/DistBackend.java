@@ -292,6 +292,14 @@ final class DistBackend implements Backend {
     }
 
     /** {@code fn} over each block of {@code d}, making blocks of {@code layout}: positions move, so never inside a program. */
+    /** {@code g} (of {@code x}'s shape) on the non-zeros of {@code x}'s sparse blocks; a dense block's rows as they are. */
+    static DistArray onPattern(DistArray x, NDArray g) {
+        // a gradient split along another axis is collected, as assigning it to x's buffer would do
+        boolean lined = g instanceof DistArray && ((DistArray) g).layout().axis() == x.layout().axis();
+        NDArray gd = lined ? g : Dist.fromLocal(g.toLocal(), x);
+        return blockwise(new Operands("gradient", x, gd), x.shape(), Kernels.onPattern());
+    }
+
     private static DistArray reblocked(DistArray d, Layout layout, BlockFn fn) {
         BlockProgram.Kernel k = new BlockProgram.Kernel(BlockProgram.Kind.ROWWISE, fn, null, new Object[0],
             layout.rowShape(), layout.axis(), null);

@@ -49,8 +49,9 @@ final class Bench {
             .option("out", "bench.csv", "where to write the table as CSV")
             .option("only", "all", "the groups of rows to run, comma-separated: logistic (logistic regression and "
                 + "least squares), scaling, softmax, mlp, sparse (logistic regression on 2^20 hashed features, 40 "
-                + "non-zeros a row, a tenth of --rows), product (two big matrices), aggregation (a gradient of 2^22 "
+                + "non-zeros a row, --sparse-rows rows), product (two big matrices), aggregation (a gradient of 2^22 "
                 + "weights); all: every group")
+            .option("sparse-rows", "1000000", "rows of the sparse group")
             .option("product-size", "4096", "the size n of the n x n x n product of the product group")
             .option("product-tile", "1024", "its tiles' rows and columns")
             .flag("profile", "also print where an MLP gradient's time goes inside the tasks (the block program's steps)")
@@ -92,7 +93,7 @@ final class Bench {
             d.release();
         }
         if (only.contains("sparse")) {
-            sparseRows(Math.max(1, rows / 10), out, table);
+            sparseRows(o.positiveInt("sparse-rows") / (o.flag("quick") ? 10 : 1), out, table);
         }
         if (only.contains("scaling")) {
             scalingRows(rows, cols, table);

@@ -14,6 +14,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.types.DataTypes;
+import scala.Tuple3;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -40,6 +41,8 @@ final class Train {
             .option("lr", "0.1", "learning rate (sgd, momentum, adam)")
             .option("iterations", "20", "iterations (steps of the optimizer)")
             .option("l2", "0", "L2 penalty: adds l2/2 * sum of squared weights to the mean loss")
+            .option("tol", "0", "stop before --iterations once the gradient norm of the objective is at most this "
+                + "(0: run every iteration)")
             .option("batch-fraction", "1.0", "fraction of rows sampled on the executors per iteration (1.0: all)")
             .option("seed", "1", "seed of the synthetic data, the initial weights and the row sampling")
             .flag("no-standardize", "train on the features as they are (default: divided by their standard deviation, "
@@ -60,6 +63,7 @@ final class Train {
         String optimizerName = o.choice("optimizer", "sgd", "momentum", "adam", "lbfgs");
         int iterations = o.positiveInt("iterations");
         double l2 = o.number("l2", 0, Double.MAX_VALUE);
+        double tol = o.number("tol", 0, Double.MAX_VALUE);
         double lr = o.number("lr", 0, Double.MAX_VALUE);
         double fraction = o.number("batch-fraction", Double.MIN_VALUE, 1);
         long seed = o.longValue("seed");
@@ -80,7 +84,8 @@ final class Train {
             out.printf("train: %s model, %d rows x %d features%s, %s, %d iterations, l2 %s, master %s%n", kind, data.rows(),
                 data.features.size(), classes > 2 ? ", " + classes + " classes" : "", optimizerName, iterations,
                 o.string("l2"), Dist.session().sparkContext().master());
-            Fit fit = fit(model, data, new Setup(optimizerName, lr, iterations, l2, fraction, seed, !o.flag("no-standardize")),
+            Fit fit = fit(model, data, new Setup(optimizerName, lr, iterations, l2, fraction, seed, !o.flag("no-standardize"),
+                tol),
                 out);
             if (claim != null) {
                 writeOutputs(claim, new ModelFile(model, fit.weights(), data.features, data.label), fit.history());
@@ -90,9 +95,18 @@ final class Train {
         return 0;
     }
 
-    /** How to fit: the optimizer and its settings. */
+    /**
+     * How to fit: the optimizer and its settings; {@code tol} ends the fit early, after the step
+     * from a point whose gradient norm is at most {@code tol} (0: every iteration runs).
+     */
     record Setup(String optimizer, double lr, int iterations, double l2, double batchFraction, long seed,
-                 boolean standardize) {}
+                 boolean standardize, double tol) {
+        /** A fit of all {@code iterations}. */
+        Setup(String optimizer, double lr, int iterations, double l2, double batchFraction, long seed,
+              boolean standardize) {
+            this(optimizer, lr, iterations, l2, batchFraction, seed, standardize, 0);
+        }
+    }
 
     /** The weights and bias of the original features, and one row per iteration (iteration, loss, gradient norm, s). */
     record Fit(List<NDArray> weights, List<double[]> history) {}
@@ -143,6 +157,11 @@ final class Train {
             double seconds = (System.nanoTime() - start) / 1e9;
             history.add(new double[] {it, step.loss(), step.gradNorm(), seconds});
             out.printf("iteration %4d  loss %.8f  gradient norm %.3e  %.2f s%n", it, step.loss(), step.gradNorm(), seconds);
+            if (step.gradNorm() <= setup.tol()) {
+                out.printf("train: converged at iteration %d: gradient norm %.3e <= --tol %s%n", it, step.gradNorm(),
+                    setup.tol());
+                break;
+            }
         }
         return new Fit(std == null ? params : std.original(params), history);
     }
@@ -216,21 +235,39 @@ final class Train {
         claim.commit();
     }
 
-    /** The parameters as Parquet rows (param, index, value), for tools that read tables. */
+    /** Values a slice of {@link #writeWeights} ships: 512 KiB of doubles. */
+    private static final int WEIGHT_SLICE = 1 << 16;
+
+    /**
+     * The parameters as Parquet rows (param, index, value), for tools that read tables. The values
+     * are shipped as slices of doubles and made into rows in the task: a million weights or more
+     * (2^20 hashed features) as a driver-side list of rows would take many times their bytes.
+     */
     private static void writeWeights(ModelFile model, Path path) {
-        List<Row> rows = new ArrayList<>();
+        List<Tuple3<String, Integer, double[]>> slices = new ArrayList<>();
         for (int i = 0; i < model.params.size(); i++) {
             double[] v = model.params.get(i).toArray();
-            for (int k = 0; k < v.length; k++) {
-                rows.add(RowFactory.create(model.model.names().get(i), k, v[k]));
+            for (int k = 0; k < v.length || (k == 0 && v.length == 0); k += WEIGHT_SLICE) {
+                slices.add(new Tuple3<>(model.model.names().get(i), k,
+                    java.util.Arrays.copyOfRange(v, k, Math.min(v.length, k + WEIGHT_SLICE))));
             }
         }
         var schema = DataTypes.createStructType(List.of(
             DataTypes.createStructField("param", DataTypes.StringType, false),
             DataTypes.createStructField("index", DataTypes.IntegerType, false),
             DataTypes.createStructField("value", DataTypes.DoubleType, false)));
-        write("train", path, () -> Dist.session().createDataFrame(rows, schema).coalesce(1).write()
-            .mode(SaveMode.ErrorIfExists).parquet(path.toString()));
+        write("train", path, () -> {
+            var jsc = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(Dist.session().sparkContext());
+            var rows = jsc.parallelize(slices, slices.size()).flatMap(t -> {
+                List<Row> out = new ArrayList<>(t._3().length);
+                for (int k = 0; k < t._3().length; k++) {
+                    out.add(RowFactory.create(t._1(), t._2() + k, t._3()[k]));
+                }
+                return out.iterator();
+            });
+            Dist.session().createDataFrame(rows, schema).coalesce(1).write().mode(SaveMode.ErrorIfExists)
+                .parquet(path.toString());
+        });
     }
 
     private static int predict(Options o, PrintStream out) {

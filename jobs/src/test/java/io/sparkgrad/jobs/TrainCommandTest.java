@@ -69,6 +69,29 @@ class TrainCommandTest {
         assertFalse(Files.list(tmp).anyMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temporary folder left");
     }
 
+    @Test
+    void tolStopsOnceTheGradientNormIsSmallAndTheWeightsTableHoldsTheSavedValues(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("model");
+        Run r = run("train", "--model", "softmax", "--rows", "2000", "--cols", "3", "--l2", "0.01", "--iterations", "200",
+            "--tol", "1e-6", "--seed", "4", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        int n = r.losses().size();
+        assertTrue(n > 2 && n < 200, "stopped early after " + n + " iterations:\n" + r.out());
+        String last = r.out().lines().filter(l -> l.startsWith("iteration")).reduce((a, b) -> b).orElseThrow();
+        double norm = Double.parseDouble(last.replaceAll(".*gradient norm (\\S+).*", "$1"));
+        assertTrue(norm <= 1e-6, last);
+        assertTrue(r.out().contains("train: converged at iteration " + n + ": gradient norm "), r.out());
+        assertEquals(n + 1, Files.readAllLines(out.resolve("history.csv")).size());
+
+        JsonNode params = new ObjectMapper().readTree(out.resolve("model.json").toFile()).path("params");
+        Dataset<Row> weights = Dist.session().read().parquet(out.resolve("weights.parquet").toString());
+        assertEquals(3 * 3 + 3, weights.count());
+        for (Row w : weights.collectAsList()) {
+            int p = w.getString(0).equals("w") ? 0 : 1;
+            assertEquals(params.get(p).path("values").get(w.getInt(1)).asDouble(), w.getDouble(2), 0.0, w.toString());
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"linear", "softmax", "mlp"})
     void everyModelKindLearnsSyntheticData(String kind) {

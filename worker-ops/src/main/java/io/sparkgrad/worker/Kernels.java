@@ -37,15 +37,22 @@ public final class Kernels {
 
     /**
      * Binary with the operands in the given argument positions (a distributed right operand comes
-     * first). A sparse left operand times (or divided by) a scalar, a row vector or a column of
-     * finite non-zero-safe factors stays sparse; any other case reads the dense form.
+     * first). A sparse left operand times (or divided by) a scalar, a row vector, a column or an
+     * array of its own shape of finite non-zero-safe factors stays sparse, and so does the product
+     * of two sparse operands of one shape with finite values (on the positions both hold); any other
+     * case reads the dense form.
      */
     public static BlockFn binary(BinaryFn f, int left, int right) {
         if (f != BinaryFn.MUL && f != BinaryFn.DIV) {
             return (i, a) -> L.binary(f, a[left], a[right]);
         }
         return keepingSparse((i, a) -> {
-            if (a[left] instanceof SparseRows && !(a[right] instanceof SparseRows)) {
+            if (f == BinaryFn.MUL && a[left] instanceof SparseRows && a[right] instanceof SparseRows) {
+                NDArray out = Sparse.product(((SparseRows) a[left]).csr(), ((SparseRows) a[right]).csr());
+                if (out != null) {
+                    return out;
+                }
+            } else if (a[left] instanceof SparseRows && !(a[right] instanceof SparseRows)) {
                 NDArray out = Sparse.scaled(f, ((SparseRows) a[left]).csr(), a[right]);
                 if (out != null) {
                     return out;
@@ -83,6 +90,15 @@ public final class Kernels {
         public boolean keepsSparse() {
             return true;
         }
+    }
+
+    /**
+     * The second argument on the non-zeros of the first: for a sparse first argument, sparse rows of
+     * its pattern holding the second's values there; for a dense one, the second as it is.
+     */
+    public static BlockFn onPattern() {
+        return keepingSparse((i, a) -> a[0] instanceof SparseRows ? Sparse.onPattern(((SparseRows) a[0]).csr(), a[1])
+            : SparseRows.dense(a[1]));
     }
 
     /** Returns the kernel limiting every element of a block to {@code [lo, hi]}. */
@@ -202,11 +218,13 @@ public final class Kernels {
      * {@code starts} is the input's layout.
      */
     public static BlockFn sliceBlocked(int axis, long[] starts, long start, long stop) {
-        return (i, a) -> {
+        BlockFn fn = (i, a) -> {
             long lo = Math.min(Math.max(start, starts[i]), starts[i + 1]) - starts[i];
             long hi = Math.min(Math.max(stop, starts[i]), starts[i + 1]) - starts[i];
-            return L.slice(a[0], axis, (int) lo, (int) hi);
+            return a[0] instanceof SparseRows ? new SparseRows(((SparseRows) a[0]).csr().rows((int) lo, (int) hi))
+                : L.slice(a[0], axis, (int) lo, (int) hi);
         };
+        return axis == 0 ? keepingSparse(fn) : fn; // a row slice of a sparse block keeps its rows' non-zeros
     }
 
     /**

@@ -52,20 +52,22 @@ final class Sparse {
 
     /**
      * {@code X * s} or {@code X / s} for a scalar, a row vector ({@code (cols,)} or
-     * {@code (1, cols)}) or a column ({@code (rows, 1)}) of factors that keep zeros zero (finite
-     * for a product; non-zero and not NaN for a quotient); null when {@code s} is none of these,
-     * for the caller to take the dense path.
+     * {@code (1, cols)}), a column ({@code (rows, 1)}) or a dense array of {@code X}'s shape of
+     * factors that keep zeros zero (finite for a product; non-zero and not NaN for a quotient);
+     * null when {@code s} is none of these, for the caller to take the dense path.
      */
     static NDArray scaled(BinaryFn f, Csr x, NDArray s) {
         long[] shape = s.shape();
         long n = s.size();
-        int kind; // 0 scalar, 1 per column, 2 per row
+        int kind; // 0 scalar, 1 per column, 2 per row, 3 per element
         if (n == 1 && shape.length <= 2) {
             kind = 0;
         } else if ((shape.length == 1 || (shape.length == 2 && shape[0] == 1)) && shape[shape.length - 1] == x.cols()) {
             kind = 1;
         } else if (shape.length == 2 && shape[0] == x.rows() && shape[1] == 1) {
             kind = 2;
+        } else if (shape.length == 2 && shape[0] == x.rows() && shape[1] == x.cols()) {
+            kind = 3;
         } else {
             return null;
         }
@@ -82,11 +84,94 @@ final class Sparse {
         boolean mul = f == BinaryFn.MUL;
         for (int i = 0; i < x.rows(); i++) {
             for (int p = ptr[i]; p < ptr[i + 1]; p++) {
-                double k = kind == 0 ? c[0] : kind == 1 ? c[idx[p]] : c[i];
+                double k = kind == 0 ? c[0] : kind == 1 ? c[idx[p]] : kind == 2 ? c[i]
+                    : c[i * x.cols() + idx[p]]; // a dense operand of X's shape holds fewer than 2^31 values
                 out[p] = mul ? v[p] * k : v[p] / k;
             }
         }
         return new SparseRows(new Csr(x.rows(), x.cols(), ptr, idx, out));
+    }
+
+    /**
+     * {@code A * B} elementwise for two sparse matrices of one shape: non-zero only where both
+     * hold a value, so on the positions both store (the intersection of the patterns, row by row);
+     * null when the shapes differ or a stored value is not finite ({@code inf * 0} is NaN in the
+     * dense form), for the caller to take the dense path.
+     */
+    static NDArray product(Csr a, Csr b) {
+        if (a.rows() != b.rows() || a.cols() != b.cols() || !finite(a.valuesRef()) || !finite(b.valuesRef())) {
+            return null;
+        }
+        int[] pa = a.rowPtrRef();
+        int[] ia = a.colIdxRef();
+        double[] va = a.valuesRef();
+        int[] pb = b.rowPtrRef();
+        int[] ib = b.colIdxRef();
+        double[] vb = b.valuesRef();
+        int[] ptr = new int[a.rows() + 1];
+        int[] idx = new int[Math.min(a.nnz(), b.nnz())];
+        double[] v = new double[idx.length];
+        int n = 0;
+        for (int i = 0; i < a.rows(); i++) {
+            int p = pa[i];
+            int q = pb[i];
+            while (p < pa[i + 1] && q < pb[i + 1]) { // the columns of a row are ascending in both
+                if (ia[p] < ib[q]) {
+                    p++;
+                } else if (ia[p] > ib[q]) {
+                    q++;
+                } else {
+                    idx[n] = ia[p];
+                    v[n++] = va[p++] * vb[q++];
+                }
+            }
+            ptr[i + 1] = n;
+        }
+        return new SparseRows(new Csr(a.rows(), a.cols(), ptr, java.util.Arrays.copyOf(idx, n), java.util.Arrays.copyOf(v, n)));
+    }
+
+    /** The values of {@code g} (dense, or sparse rows, of {@code x}'s shape) at the positions {@code x} stores. */
+    static NDArray onPattern(Csr x, NDArray g) {
+        long[] s = g.shape();
+        if (s.length != 2 || s[0] != x.rows() || s[1] != x.cols()) {
+            throw new IllegalArgumentException("gradient: a gradient of shape " + io.sparkgrad.np.Shape.str(s)
+                + " for a sparse block of shape (" + x.rows() + ", " + x.cols() + ")");
+        }
+        double[] out = new double[x.nnz()];
+        int[] ptr = x.rowPtrRef();
+        int[] idx = x.colIdxRef();
+        if (g instanceof SparseRows) { // look the positions up in g's own rows
+            Csr c = ((SparseRows) g).csr();
+            int[] pc = c.rowPtrRef();
+            int[] ic = c.colIdxRef();
+            double[] vc = c.valuesRef();
+            for (int i = 0; i < x.rows(); i++) {
+                int q = pc[i];
+                for (int p = ptr[i]; p < ptr[i + 1]; p++) {
+                    while (q < pc[i + 1] && ic[q] < idx[p]) {
+                        q++;
+                    }
+                    out[p] = q < pc[i + 1] && ic[q] == idx[p] ? vc[q] : 0;
+                }
+            }
+        } else {
+            double[] d = data(g);
+            for (int i = 0; i < x.rows(); i++) {
+                for (int p = ptr[i]; p < ptr[i + 1]; p++) {
+                    out[p] = d[i * x.cols() + idx[p]];
+                }
+            }
+        }
+        return new SparseRows(new Csr(x.rows(), x.cols(), ptr, idx, out));
+    }
+
+    private static boolean finite(double[] v) {
+        for (double d : v) {
+            if (!Double.isFinite(d)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

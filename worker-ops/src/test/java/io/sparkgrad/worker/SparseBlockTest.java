@@ -157,6 +157,66 @@ class SparseBlockTest {
     }
 
     @Test
+    void elementwiseProductsOfSparseRowsStaySparseWithTheDenseValues() {
+        for (double density : DENSITIES) {
+            for (int rows : new int[] {0, 1, 9}) {
+                String what = "density " + density + ", " + rows + " rows";
+                double[] a = random(rows, 6, density, rows * 13L + (long) (density * 1000));
+                double[] b = random(rows, 6, density, rows * 17L + 1 + (long) (density * 1000)); // another pattern
+                double[] same = a.clone(); // a's pattern, other values
+                double[] full = random(rows, 6, 1, rows + 3L);
+                for (int i = 0; i < full.length; i++) {
+                    full[i] = full[i] == 0 ? 1.5 : full[i]; // no zero divisors (row 1 of random() is zeros)
+                }
+                for (int i = 0; i < same.length; i++) {
+                    same[i] *= full[i] + 3;
+                }
+                NDArray sa = new SparseRows(Csr.fromDense(rows, 6, a));
+                for (double[] other : new double[][] {b, same}) {
+                    NDArray got = Kernels.binary(BinaryFn.MUL).apply(0, new NDArray[] {sa, new SparseRows(Csr.fromDense(rows, 6, other))});
+                    assertTrue(got instanceof SparseRows, what + ": sparse * sparse");
+                    assertSameValues(Kernels.binary(BinaryFn.MUL).apply(0, new NDArray[] {Np.array(new int[] {rows, 6}, a),
+                        Np.array(new int[] {rows, 6}, other)}).toArray(), got.toArray(), what, "sparse * sparse");
+                }
+                NDArray d = Np.array(new int[] {rows, 6}, full);
+                NDArray dense = Np.array(new int[] {rows, 6}, a);
+                for (BinaryFn f : new BinaryFn[] {BinaryFn.MUL, BinaryFn.DIV}) {
+                    NDArray got = Kernels.binary(f).apply(0, new NDArray[] {sa, d});
+                    assertTrue(got instanceof SparseRows, what + ": sparse " + f + " dense of its shape");
+                    assertSameValues(Kernels.binary(f).apply(0, new NDArray[] {dense, d}).toArray(), got.toArray(), what,
+                        f.toString());
+                }
+                NDArray left = Kernels.binary(BinaryFn.MUL, 1, 0).apply(0, new NDArray[] {sa, d}); // d * x
+                assertTrue(left instanceof SparseRows);
+                assertSameValues(Kernels.binary(BinaryFn.MUL).apply(0, new NDArray[] {d, dense}).toArray(), left.toArray());
+            }
+        }
+        // an infinity against a zero makes NaN densely: such products take the dense path
+        double[] a = {0, 2, Double.POSITIVE_INFINITY, 0};
+        double[] b = {1, 0, 0, 3};
+        NDArray got = Kernels.binary(BinaryFn.MUL).apply(0, new NDArray[] {new SparseRows(Csr.fromDense(2, 2, a)),
+            new SparseRows(Csr.fromDense(2, 2, b))});
+        assertFalse(got instanceof SparseRows);
+        assertTrue(Double.isNaN(got.toArray()[2]), "inf * 0 is NaN, as the dense product: " + got);
+        NDArray byZero = Kernels.binary(BinaryFn.DIV).apply(0, new NDArray[] {new SparseRows(Csr.fromDense(2, 2, b)),
+            Np.array(new int[] {2, 2}, new double[] {1, 1, 0, 1})});
+        assertFalse(byZero instanceof SparseRows);
+        assertTrue(Double.isNaN(byZero.toArray()[2]), "0 / 0 is NaN, as the dense quotient: " + byZero);
+    }
+
+    @Test
+    void aRowSliceOfASparseBlockKeepsItsNonZeros() {
+        double[] d = random(9, 5, 0.4, 2);
+        long[] starts = {0, 4, 9, 9}; // the second block holds rows 4..8, the third none
+        NDArray sparse = new SparseRows(Csr.fromDense(5, 5, java.util.Arrays.copyOfRange(d, 20, 45)));
+        NDArray got = Kernels.sliceBlocked(0, starts, 2, 7).apply(1, new NDArray[] {sparse});
+        assertTrue(got instanceof SparseRows, "rows 4..6 of the second block stay sparse");
+        assertArrayEquals(java.util.Arrays.copyOfRange(d, 20, 35), got.toArray());
+        NDArray none = Kernels.sliceBlocked(0, starts, 2, 7).apply(2, new NDArray[] {new SparseRows(Csr.empty(0, 5))});
+        assertArrayEquals(new long[] {0, 5}, none.shape());
+    }
+
+    @Test
     void sumsOverTheNonZerosEqualTheDenseSums() {
         for (double density : DENSITIES) {
             double[] d = random(9, 6, density, 21);
