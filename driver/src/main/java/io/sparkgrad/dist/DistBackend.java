@@ -2,6 +2,7 @@ package io.sparkgrad.dist;
 
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.np.Backend;
+import io.sparkgrad.np.DType;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
@@ -56,7 +57,7 @@ final class DistBackend implements Backend {
 
     /** Plans {@code p} over operands of which at least one is distributed; the result has {@code shape}. */
     @Override
-    public NDArray apply(Prim p, NDArray[] in, long[] shape) {
+    public NDArray apply(Prim p, NDArray[] in, long[] shape, DType dtype) {
         if (p instanceof Prim.Unary || p instanceof Prim.Binary || p instanceof Prim.Clip || p instanceof Prim.Where) {
             return elementwise(p, shape, in);
         } else if (p instanceof Prim.Reduce r) {
@@ -326,7 +327,7 @@ final class DistBackend implements Backend {
             }
         }
         if (carrier == null) {
-            return LocalBackend.INSTANCE.apply(p, a, out);
+            return LocalBackend.INSTANCE.apply(p, a, out, p.dtype(in));
         }
         Layout layout = carrier.layout();
         int axis = layout.axis();
@@ -442,8 +443,8 @@ final class DistBackend implements Backend {
      */
     private NDArray broadcastLike(NDArray a, NDArray like) {
         if (!(like instanceof DistArray)) {
-            return LocalBackend.INSTANCE.apply(new Prim.BroadcastLike(), new NDArray[] {collected("broadcastLike",
-                (DistArray) a), like}, like.shape());
+            NDArray[] args = {collected("broadcastLike", (DistArray) a), like};
+            return LocalBackend.INSTANCE.apply(new Prim.BroadcastLike(), args, like.shape(), a.dtype());
         }
         if (a instanceof DistArray && ((DistArray) a).layout().equals(((DistArray) like).layout())) {
             return a;
@@ -750,7 +751,8 @@ final class DistBackend implements Backend {
             return Dist.fromLocal(scatterAdd(Np.zeros(shape), indices, values, shape).toLocal(), d.layout());
         }
         if (!spread) {
-            return LocalBackend.INSTANCE.apply(new Prim.ScatterAdd(), new NDArray[] {like, indices, values}, shape);
+            NDArray[] args = {like, indices, values};
+            return LocalBackend.INSTANCE.apply(new Prim.ScatterAdd(), args, shape, new Prim.ScatterAdd().dtype(args));
         }
         // the indices and the values line up row by row: a local one is split like the distributed one
         DistArray carrier = (DistArray) (indices instanceof DistArray ? indices : values);
