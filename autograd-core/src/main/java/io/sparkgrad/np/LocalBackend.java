@@ -370,6 +370,23 @@ public final class LocalBackend implements Backend {
         return new LocalArray(shape, o);
     }
 
+    /**
+     * Returns {@code a}'s values rounded to the nearest float, as a float32 array in a new output
+     * ({@code a} is not written): the rounding step a distributed float32 result takes after its
+     * kernel, as {@link #apply} rounds a local one.
+     */
+    public LocalArray roundToFloat(NDArray a) {
+        if (isConstant(a)) {
+            return LocalArray.constant(dims(a).clone(), (float) ((LocalArray) a).constantValue()).as(DType.FLOAT32);
+        }
+        double[] x = data(a);
+        double[] o = Buffers.output(x.length);
+        for (int i = 0; i < x.length; i++) {
+            o[i] = (float) x[i];
+        }
+        return new LocalArray(dims(a).clone(), o).as(DType.FLOAT32);
+    }
+
     /** Returns a copy of {@code a}'s values (a constant stays one). */
     public NDArray copy(NDArray a) {
         if (isConstant(a)) {

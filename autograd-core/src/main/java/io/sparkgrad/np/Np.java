@@ -46,6 +46,11 @@ public final class Np {
         return of(LocalArray.wrap(shape, data.clone()), dtype);
     }
 
+    /** {@link #array(int[], double[], DType)} for a shape of longs (a local array's dimensions must fit ints). */
+    public static NDArray array(long[] shape, double[] data, DType dtype) {
+        return array(Shape.toInt("array", shape), data, dtype);
+    }
+
     /** Returns an array of zeros of {@code dtype}. */
     public static NDArray zeros(int[] shape, DType dtype) {
         return of((LocalArray) zeros(shape), dtype);

@@ -324,7 +324,7 @@ public final class Dist {
         // cached: the blocks are data that every later job reads; Spark's ContextCleaner drops
         // them once the array is unreachable
         JavaRDD<Block> rdd = jsc().parallelize(blocks, layout.numBlocks()).persist(StorageLevel.MEMORY_AND_DISK());
-        return new DistArray(layout, rdd);
+        return new DistArray(layout, rdd, local.dtype()); // a float32 array's blocks are float32 blocks
     }
 
     /**

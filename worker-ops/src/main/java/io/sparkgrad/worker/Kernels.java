@@ -85,6 +85,14 @@ public final class Kernels {
         }
     }
 
+    /**
+     * The rounding step of a float32 result: each value of the block (or chunk) rounded to the
+     * nearest float, as the local engine rounds every float32 primitive's result once.
+     */
+    public static BlockFn roundToFloat() {
+        return (i, a) -> L.roundToFloat(SparseRows.dense(a[0]));
+    }
+
     /** Returns the kernel limiting every element of a block to {@code [lo, hi]}. */
     public static BlockFn clip(double lo, double hi) {
         return (i, a) -> L.clip(a[0], lo, hi);
