@@ -14,6 +14,10 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.RDDInfo;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * Distributed float32 arrays: float32 blocks (half the bytes cached), and values equal to the local
@@ -113,6 +117,40 @@ class Float32BlocksTest {
         long b32 = cachedBytes(d32);
         assertTrue(b64 > 8L * 20_000 * 25, "float64 blocks hold " + b64 + " bytes");
         assertTrue(b32 < 0.6 * b64, "float32 blocks cache " + b32 + " bytes, float64 " + b64);
+    }
+
+    @Test
+    void everySourceWithADtypeOptionReadsFloat32Blocks(@TempDir Path dir) throws Exception {
+        Np.seed(8);
+        NDArray x = Np.randomNormal(0, 1, 40, 3);
+        double[] want = x.astype(FLOAT32).toArray();
+        DistArray d64 = Dist.fromLocal(x, 3);
+
+        String parquet = dir.resolve("x.parquet").toString();
+        d64.writeParquet(parquet);
+        DistArray p = Dist.readParquet(parquet, FLOAT32);
+        NDArray df = Dist.fromDataFrame(d64.toDataFrame(), FLOAT32);
+        StringBuilder csv = new StringBuilder("a,b,c\n");
+        double[] v = x.toArray();
+        for (int i = 0; i < 40; i++) {
+            csv.append(v[3 * i]).append(',').append(v[3 * i + 1]).append(',').append(v[3 * i + 2]).append('\n');
+        }
+        Path csvFile = dir.resolve("x.csv");
+        Files.writeString(csvFile, csv);
+        NDArray c = Dist.readCsv(csvFile.toString(), FLOAT32);
+        for (NDArray a : new NDArray[] {p, df, c}) {
+            assertEquals(FLOAT32, a.dtype());
+            assertAllFloat32(a, "a float32 reading");
+            assertArrayEquals(want, a.toArray());
+        }
+        assertEquals(FLOAT64, Dist.readParquet(parquet).dtype());
+
+        // LIBSVM rows kept sparse: float64 storage, the values rounded, the array float32
+        Path svm = dir.resolve("x.libsvm");
+        Files.writeString(svm, "1 1:0.1 3:0.7\n0 2:0.3\n");
+        NDArray s = DataReader.libsvm(svm.toString()).dtype(FLOAT32).read().array();
+        assertEquals(FLOAT32, s.dtype());
+        assertArrayEquals(new double[] {0.1f, 0, 0.7f, 1, 0, 0.3f, 0, 0}, s.toArray());
     }
 
     private static long cachedBytes(DistArray d) {
