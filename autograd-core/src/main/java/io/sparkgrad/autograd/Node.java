@@ -144,6 +144,11 @@ public final class Node<P> {
                 + (g == null ? "null" : "shape " + Shape.str(g.shape())) + " for input " + i
                 + " of shape " + Shape.str(want));
         }
+        if (g.dtype() != inputs[i].dtype()) {
+            // an input's gradient has the input's type, as in PyTorch: a float32 input used with a
+            // float64 one (whose rule gives float64) gets its gradient rounded to float32
+            g = g.astype(inputs[i].dtype());
+        }
         if (anomaly) {
             checkFinite(g, i);
         }

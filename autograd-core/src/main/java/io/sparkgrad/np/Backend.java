@@ -18,10 +18,12 @@ public interface Backend {
     int priority();
 
     /**
-     * Computes {@code p} over {@code operands}, or defers it: the result has {@code shape}, which
-     * the caller computed with {@link Prim#shape} (backends do not compute it again).
+     * Computes {@code p} over {@code operands}, or defers it: the result has {@code shape} and
+     * {@code dtype}, which the caller computed with {@link Prim#shape} and {@link Prim#dtype}
+     * (backends do not compute them again). A float32 result holds float values: the backend rounds
+     * what it computed once, unless the primitive only moves values ({@link Prim#movesValues}).
      */
-    NDArray apply(Prim p, NDArray[] operands, long[] shape);
+    NDArray apply(Prim p, NDArray[] operands, long[] shape, DType dtype);
 
     /** Selects the backend that runs a primitive over {@code operands}. */
     static Backend of(NDArray... operands) {

@@ -86,6 +86,15 @@ public final class Format {
      * @throws NullPointerException if {@code shape} or {@code data} is null
      */
     public static String array(int[] shape, double[] data) {
+        return array(shape, data, DType.FLOAT64);
+    }
+
+    /**
+     * Renders an array of {@code dtype} as NumPy's {@code repr()} does: a float64 array as
+     * {@link #array(int[], double[])}; a float32 one with each value's shortest float digits and
+     * {@code dtype=float32} after the values, for example {@code array([0.1, 0.7], dtype=float32)}.
+     */
+    public static String array(int[] shape, double[] data, DType dtype) {
         if (shape == null || data == null) {
             throw new NullPointerException("Format.array: shape and data must not be null");
         }
@@ -107,11 +116,14 @@ public final class Format {
         }
 
         if (size == 0) {
-            return emptyArray(shape);
+            return emptyArray(shape, dtype);
         }
 
         boolean summarise = size > THRESHOLD;
         int[] strides = strides(shape);
+        if (dtype == DType.FLOAT32) {
+            data = shortestFloats(shape, strides, data, summarise);
+        }
         // With summarisation, only the elements that are actually shown decide the format.
         double[] shown = summarise ? shownElements(shape, strides, data) : data;
         FloatFormat format = new FloatFormat(shown);
@@ -121,7 +133,58 @@ public final class Format {
         // Continuation lines start under the first element: skip over "array(" and "[".
         String nextLinePrefix = " ".repeat(PREFIX.length() + 1);
         Renderer renderer = new Renderer(shape, strides, data, format, summarise);
-        return PREFIX + renderer.render(0, 0, nextLinePrefix, lineWidth) + SUFFIX;
+        if (dtype == DType.FLOAT64) {
+            return PREFIX + renderer.render(0, 0, nextLinePrefix, lineWidth) + SUFFIX;
+        }
+        // numpy's repr ends the values with ',' and moves the dtype to a new line if it does not fit
+        String body = PREFIX + renderer.render(0, 0, nextLinePrefix, LINE_WIDTH - 1) + ",";
+        String extras = "dtype=" + dtype.numpyName() + SUFFIX;
+        int lastLine = body.length() - (body.lastIndexOf('\n') + 1);
+        String spacer = lastLine + extras.length() + 1 > LINE_WIDTH ? "\n" + " ".repeat(PREFIX.length()) : " ";
+        return body + spacer + extras;
+    }
+
+    /**
+     * A copy of {@code data} whose shown elements are replaced by the double with their shortest
+     * float32 digits (0.7f, 0.699999988079071 as a double, becomes 0.7), so that the float64 digit
+     * rules below print what numpy prints for float32.
+     */
+    private static double[] shortestFloats(int[] shape, int[] strides, double[] data, boolean summarise) {
+        double[] out = data.clone();
+        if (!summarise) {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = shortestFloat(out[i]);
+            }
+        } else {
+            shortenShown(shape, strides, out, 0, 0);
+        }
+        return out;
+    }
+
+    private static void shortenShown(int[] shape, int[] strides, double[] data, int axis, int offset) {
+        if (axis == shape.length) {
+            data[offset] = shortestFloat(data[offset]);
+            return;
+        }
+        for (int i : shownIndices(shape[axis], true)) {
+            shortenShown(shape, strides, data, axis + 1, offset + i * strides[axis]);
+        }
+    }
+
+    /** The double whose decimal digits are the fewest that still round to the float {@code (float) v}. */
+    static double shortestFloat(double v) {
+        if (!Double.isFinite(v) || v == 0) {
+            return v;
+        }
+        float f = (float) v;
+        java.math.BigDecimal exact = new java.math.BigDecimal(f);
+        for (int digits = 1; digits <= 9; digits++) {
+            java.math.BigDecimal r = exact.round(new java.math.MathContext(digits, java.math.RoundingMode.HALF_EVEN));
+            if (Float.parseFloat(r.toString()) == f) {
+                return Double.parseDouble(r.toString());
+            }
+        }
+        return f;
     }
 
     // ---------------------------------------------------------------------------------------
@@ -132,10 +195,10 @@ public final class Format {
      * {@code array([], dtype=float64)} with the shape added unless it's {@code (0,)}. If the
      * extras would push the line past the line width, numpy moves them to a new line.
      */
-    private static String emptyArray(int[] shape) {
+    private static String emptyArray(int[] shape, DType dtype) {
         String head = PREFIX + "[],";
         String extras = (shape.length == 1 ? "" : "shape=" + shapeTuple(shape) + ", ")
-            + "dtype=float64" + SUFFIX;
+            + "dtype=" + dtype.numpyName() + SUFFIX;
         String spacer = head.length() + extras.length() + 1 > LINE_WIDTH
             ? "\n" + " ".repeat(PREFIX.length())
             : " ";

@@ -25,6 +25,8 @@ public final class LocalArray extends NDArray {
     private final Storage storage;
     // the shape as ints: a local array holds at most 2^31 - 1 elements
     final int[] ishape;
+    // a Java double made an array (Np.scalar): it takes the other operand's type in promotion
+    private final boolean weak;
 
     /**
      * The values behind an array and all its views. Exactly one of three states: a constant (one
@@ -89,9 +91,40 @@ public final class LocalArray extends NDArray {
     }
 
     private LocalArray(int[] shape, Storage storage) {
-        super(Shape.of(shape));
+        this(shape, storage, DType.FLOAT64, false);
+    }
+
+    private LocalArray(int[] shape, Storage storage, DType dtype, boolean weak) {
+        super(Shape.of(shape), dtype);
         this.ishape = shape;
         this.storage = storage;
+        this.weak = weak;
+    }
+
+    /** A weak float64 scalar ({@link Np#scalar}): it takes the other operand's type in promotion. */
+    static LocalArray weakScalar(double value) {
+        return new LocalArray(new int[0], new Storage(new double[] {value}), DType.FLOAT64, true);
+    }
+
+    @Override
+    boolean isWeak() {
+        return weak;
+    }
+
+    /**
+     * Returns this array's values labelled {@code dtype}, sharing them (not a copy, not rounded):
+     * for values that already are of that type, such as a kernel's rounded result.
+     */
+    LocalArray as(DType dtype) {
+        return dtype == dtype() && !weak ? this : new LocalArray(ishape, storage, dtype, false);
+    }
+
+    /**
+     * Wraps {@code data} (not copied) as an array of {@code shape} and {@code dtype}, checking that
+     * the sizes agree; for float32 the values must already be floats (a block's, widened).
+     */
+    public static LocalArray wrap(int[] shape, double[] data, DType dtype) {
+        return wrap(shape, data).as(dtype);
     }
 
     /** Returns the shape as ints (a local array's dimensions all fit one). */
@@ -122,6 +155,11 @@ public final class LocalArray extends NDArray {
         return pending(Shape.toInt("pending", shape), source);
     }
 
+    /** {@link #pending(long[], Supplier)} of a result of {@code dtype}, whose values the source rounds. */
+    public static LocalArray pending(long[] shape, DType dtype, Supplier<double[]> source) {
+        return pending(Shape.toInt("pending", shape), source).as(dtype);
+    }
+
     /** Returns true while the values are pending: the work that computes them has not run yet. */
     public boolean isPending() {
         return storage.data == null && storage.source != null;
@@ -148,7 +186,7 @@ public final class LocalArray extends NDArray {
 
     /** Returns a view of the same values with another shape of the same size (reshape). */
     LocalArray view(int[] newShape) {
-        return new LocalArray(newShape, storage);
+        return new LocalArray(newShape, storage, dtype(), false);
     }
 
     /**
@@ -201,15 +239,15 @@ public final class LocalArray extends NDArray {
         Storage s = storage;
         synchronized (s) {
             if (s.data == null && s.source != null) {
-                return new LocalArray(ishape, new Storage(s.source));
+                return new LocalArray(ishape, new Storage(s.source), dtype(), weak);
             }
             if (s.constant) {
-                return constant(ishape, s.constantValue);
+                return new LocalArray(ishape, new Storage(s.constantValue), dtype(), weak);
             }
             s.shared = true;
             Storage copy = new Storage(s.data);
             copy.shared = true;
-            return new LocalArray(ishape, copy);
+            return new LocalArray(ishape, copy, dtype(), weak);
         }
     }
 
@@ -254,6 +292,11 @@ public final class LocalArray extends NDArray {
         // (computed before anything is written: the value may read this array)
         double[] v = local instanceof LocalArray && Arrays.equals(local.shape, shape)
             ? ((LocalArray) local).data() : local.broadcastTo(shape).toArray();
+        if (dtype() == DType.FLOAT32 && local.dtype() != DType.FLOAT32) {
+            // numpy's x[:] = v casts v to x's type
+            v = v.clone();
+            DType.FLOAT32.round(v, 0, v.length);
+        }
         data(); // a pending computation reads the old values: run it first
         Storage s = storage;
         synchronized (s) {
@@ -272,6 +315,6 @@ public final class LocalArray extends NDArray {
 
     @Override
     public NDArray detach() {
-        return new LocalArray(ishape, storage); // shares the values, as MXNet's detach does
+        return new LocalArray(ishape, storage, dtype(), weak); // shares the values, as MXNet's detach does
     }
 }

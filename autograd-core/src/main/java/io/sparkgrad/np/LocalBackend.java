@@ -62,26 +62,50 @@ public final class LocalBackend implements Backend {
     /**
      * Runs {@code p}'s kernel at once; when an operand is pending, returns a pending array that
      * runs it on first access, over snapshots of the operands taken now ({@link LocalArray#snapshot}).
-     * A reshape is a view of the operand's values, pending or not.
+     * A reshape is a view of the operand's values, pending or not. A float32 result is the
+     * kernel's double result rounded once to float ({@link #typed}).
      */
     @Override
-    public NDArray apply(Prim p, NDArray[] in, long[] longShape) {
+    public NDArray apply(Prim p, NDArray[] in, long[] longShape, DType dtype) {
         int[] shape = Shape.toInt(p.name(), longShape);
         if (p instanceof Prim.Reshape || p instanceof Prim.Fill || p instanceof Prim.RandomUniform) {
-            return run(p, in, shape); // a view, or made from the shape alone
+            return typed(p, run(p, in, shape), dtype); // a view, or made from the shape alone
         }
         boolean pending = false;
         for (NDArray a : in) {
             pending |= isPending(a);
         }
         if (!pending) {
-            return run(p, in, shape);
+            return typed(p, run(p, in, shape), dtype);
         }
         NDArray[] frozen = new NDArray[in.length];
         for (int i = 0; i < in.length; i++) {
             frozen[i] = in[i] instanceof LocalArray ? ((LocalArray) in[i]).snapshot() : in[i];
         }
-        return LocalArray.pending(shape, () -> ((LocalArray) run(p, frozen, shape)).data());
+        return LocalArray.pending(longShape, dtype, () -> typed(p, run(p, frozen, shape), dtype).data());
+    }
+
+    /**
+     * Returns a kernel's result as a result of {@code dtype}: for float32 the values rounded to the
+     * nearest float, in place (a kernel's output is its own), unless {@code p} only moves values,
+     * which then are floats already. A uniform sample that rounds up to 1 takes the float below 1.
+     */
+    static LocalArray typed(Prim p, NDArray result, DType dtype) {
+        LocalArray a = (LocalArray) result;
+        if (dtype == DType.FLOAT32 && !p.movesValues()) {
+            if (a.isConstant()) {
+                a = LocalArray.constant(a.ishape, (float) a.constantValue());
+            } else {
+                double[] d = a.data();
+                DType.FLOAT32.round(d, 0, d.length);
+                if (p instanceof Prim.RandomUniform) {
+                    for (int i = 0; i < d.length; i++) {
+                        d[i] = d[i] >= 1.0 ? Math.nextDown(1.0f) : d[i];
+                    }
+                }
+            }
+        }
+        return a.as(dtype);
     }
 
     private static boolean isPending(NDArray a) {
@@ -124,6 +148,8 @@ public final class LocalBackend implements Backend {
             return fullLike(in[0], f.value());
         } else if (p instanceof Prim.RandomUniform r) {
             return randomUniformLike(in[0], r.seed());
+        } else if (p instanceof Prim.Cast) {
+            return copy(in[0]);
         }
         throw new IllegalStateException("internal: no local kernel for " + p);
     }
@@ -342,6 +368,31 @@ public final class LocalBackend implements Backend {
             o[i] = c[i] != 0 ? x[i] : y[i];
         }
         return new LocalArray(shape, o);
+    }
+
+    /**
+     * Returns {@code a}'s values rounded to the nearest float, as a float32 array in a new output
+     * ({@code a} is not written): the rounding step a distributed float32 result takes after its
+     * kernel, as {@link #apply} rounds a local one.
+     */
+    public LocalArray roundToFloat(NDArray a) {
+        if (isConstant(a)) {
+            return LocalArray.constant(dims(a).clone(), (float) ((LocalArray) a).constantValue()).as(DType.FLOAT32);
+        }
+        double[] x = data(a);
+        double[] o = Buffers.output(x.length);
+        for (int i = 0; i < x.length; i++) {
+            o[i] = (float) x[i];
+        }
+        return new LocalArray(dims(a).clone(), o).as(DType.FLOAT32);
+    }
+
+    /** Returns a copy of {@code a}'s values (a constant stays one). */
+    public NDArray copy(NDArray a) {
+        if (isConstant(a)) {
+            return filled(dims(a).clone(), ((LocalArray) a).constantValue());
+        }
+        return new LocalArray(dims(a).clone(), data(a).clone());
     }
 
     /** Returns an array of {@code like}'s shape filled with {@code value}. */

@@ -7,7 +7,8 @@ import io.sparkgrad.autograd.GradReq;
 import java.util.Arrays;
 
 /**
- * A dense float64 tensor of any rank, row-major, with numpy broadcasting: the type that user code
+ * A dense tensor of any rank, row-major, with numpy broadcasting and a {@link DType} (float64 unless
+ * asked otherwise; see {@link DType} for the promotion rule and where float32 rounds): the type that user code
  * and every gradient rule are written against. Arrays are immutable values except through
  * {@link #assign}; every operation returns a new array and, inside {@link Autograd#record()}, is
  * recorded for {@link #backward()}.
@@ -33,11 +34,18 @@ public abstract class NDArray {
      * distributed array may have more than 2^31 rows or elements (a local one holds at most 2^31 - 1).
      */
     protected final long[] shape;
+    private final DType dtype;
     private AutogradMeta meta;
 
-    /** Makes an array of {@code shape} (the array keeps it; do not change it afterwards). */
+    /** Makes a float64 array of {@code shape} (the array keeps it; do not change it afterwards). */
     protected NDArray(long[] shape) {
+        this(shape, DType.FLOAT64);
+    }
+
+    /** Makes an array of {@code shape} and {@code dtype} (the array keeps the shape; do not change it afterwards). */
+    protected NDArray(long[] shape, DType dtype) {
         this.shape = shape;
+        this.dtype = dtype;
     }
 
     // ---------------------------------------------------------------- placement and values
@@ -80,6 +88,32 @@ public abstract class NDArray {
      * drops what it cached for backward here; a local array has nothing to do.
      */
     public void onGraphFreed() {
+    }
+
+    /** Returns the element type: {@link DType#FLOAT64} unless the array was made or cast otherwise. */
+    public DType dtype() {
+        return dtype;
+    }
+
+    /**
+     * Returns true for a weak scalar: a Java double given to a scalar overload, or a constant of
+     * a gradient rule ({@link Np#scalar}), which takes the other operand's type in promotion.
+     */
+    boolean isWeak() {
+        return false;
+    }
+
+    /**
+     * Returns a copy of this array's values as {@code dtype} (numpy's {@code astype}): to float32,
+     * each value rounded to the nearest float; to float64, exact. Recorded for autograd: the
+     * gradient is the output's gradient cast back to this array's type.
+     *
+     * <pre>{@code
+     * NDArray x32 = Np.array(0.1, 0.2).astype(DType.FLOAT32);   // array([0.1, 0.2], dtype=float32)
+     * }</pre>
+     */
+    public NDArray astype(DType dtype) {
+        return Ops.ASTYPE.apply(java.util.Objects.requireNonNull(dtype, "astype: dtype is null"), this);
     }
 
     /** Returns the shape (a copy). */
@@ -851,6 +885,6 @@ public abstract class NDArray {
     /** Prints as numpy and MXNet do: {@code array([0., 1., 2.])}. */
     @Override
     public String toString() {
-        return Format.array(Shape.toInt("toString", shape), toArray());
+        return Format.array(Shape.toInt("toString", shape), toArray(), dtype);
     }
 }

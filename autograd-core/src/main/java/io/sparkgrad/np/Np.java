@@ -16,9 +16,85 @@ public final class Np {
 
     // ------------------------------------------------------------------ creation
 
-    /** Returns a 0-d array holding {@code value} (numpy's {@code np.array(value)}). */
+    /**
+     * Returns a 0-d float64 array holding {@code value} (numpy's {@code np.array(value)}). It is a
+     * <em>weak</em> scalar, as a Python float is in numpy's promotion: combined with an array it
+     * takes that array's type ({@code x32.mul(Np.scalar(2.0))} is float32), so the constants of
+     * the gradient rules never turn a float32 gradient into a float64 one.
+     */
     public static NDArray scalar(double value) {
-        return new LocalArray(new int[0], new double[] {value});
+        return LocalArray.weakScalar(value);
+    }
+
+    /** Returns a 0-d array of {@code dtype} holding {@code value} (rounded for float32); not weak. */
+    public static NDArray scalar(double value, DType dtype) {
+        return of(new LocalArray(new int[0], new double[] {value}), dtype);
+    }
+
+    /** Returns a 1-D array of {@code dtype} of the given values (copied; rounded to float for float32). */
+    public static NDArray array(double[] values, DType dtype) {
+        return of(new LocalArray(new int[] {values.length}, values.clone()), dtype);
+    }
+
+    /** Returns a 2-D array of {@code dtype} of the given rows (copied; rounded to float for float32). */
+    public static NDArray array(double[][] rows, DType dtype) {
+        return of((LocalArray) array(rows), dtype);
+    }
+
+    /** Returns an array of {@code shape} and {@code dtype} holding {@code data} (copied; rounded for float32). */
+    public static NDArray array(int[] shape, double[] data, DType dtype) {
+        return of(LocalArray.wrap(shape, data.clone()), dtype);
+    }
+
+    /** {@link #array(int[], double[], DType)} for a shape of longs (a local array's dimensions must fit ints). */
+    public static NDArray array(long[] shape, double[] data, DType dtype) {
+        return array(Shape.toInt("array", shape), data, dtype);
+    }
+
+    /** Returns an array of zeros of {@code dtype}. */
+    public static NDArray zeros(int[] shape, DType dtype) {
+        return of((LocalArray) zeros(shape), dtype);
+    }
+
+    /** Returns an array of ones of {@code dtype}. */
+    public static NDArray ones(int[] shape, DType dtype) {
+        return of((LocalArray) ones(shape), dtype);
+    }
+
+    /** Returns an array of {@code shape} and {@code dtype} filled with {@code value} (rounded for float32). */
+    public static NDArray full(int[] shape, double value, DType dtype) {
+        return of((LocalArray) full(shape, value), dtype);
+    }
+
+    /** Returns normal samples of {@code dtype} (float64 samples rounded to float for float32). */
+    public static NDArray randomNormal(double mean, double std, DType dtype, int... shape) {
+        return of((LocalArray) randomNormal(mean, std, shape), dtype);
+    }
+
+    /**
+     * Returns samples of {@code dtype} uniform in {@code [low, high)}: float64 samples rounded to
+     * float for float32, a sample that rounds up to {@code high} or above taking the float below.
+     */
+    public static NDArray randomUniform(double low, double high, DType dtype, int... shape) {
+        LocalArray a = (LocalArray) randomUniform(low, high, shape);
+        if (dtype == DType.FLOAT32) {
+            double[] d = a.data();
+            for (int i = 0; i < d.length; i++) {
+                float f = (float) d[i];
+                while (f >= high && f > low) {
+                    f = Math.nextDown(f);
+                }
+                d[i] = f;
+            }
+        }
+        return a.as(dtype);
+    }
+
+    /** A new array's values (nobody else holds them) as {@code dtype}, rounded in place for float32. */
+    private static NDArray of(LocalArray fresh, DType dtype) {
+        double[] d = fresh.data();
+        dtype.round(d, 0, d.length);
+        return fresh.as(dtype);
     }
 
     /** Returns a 1-D array of the given values (copied). */

@@ -21,6 +21,8 @@ import io.sparkgrad.autograd.Op;
  *       of zero ({@link Op#zeroGradient}), as in MXNet: they are recorded, so what they read gets
  *       zeros at every order.</li>
  * </ul>
+ * Result types are the primitives' ({@link Prim#dtype}); a rule's constants are weak scalars
+ * ({@link Np#scalar}), so a float32 input gets a float32 gradient.
  * Everything else ({@code mean}, {@code logSumExp}, {@code softmax}, {@code dot}, {@code get}, {@code leakyRelu},
  * {@code elu}, the losses, ...) is composed from these and needs no rule of its own.
  */
@@ -282,6 +284,13 @@ public final class Ops {
     static final Op<Void> MATMUL = Op.define("matmul",
         (in, p) -> Prim.apply(new Prim.Matmul(), in[0], in[1]),
         (n, g, i) -> i == 0 ? g.matmul(n.in(1).T()) : n.in(0).T().matmul(g));
+
+    // ------------------------------------------------------------------ types
+
+    /** The values as another type; the gradient is the output's gradient cast back to the input's type. */
+    static final Op<DType> ASTYPE = Op.define("astype",
+        (in, p) -> Prim.apply(new Prim.Cast(p), in[0]),
+        (n, g, i) -> g.astype(n.like(0).dtype()));
 
     /** Forces the table to load, so that {@link Op#registry()} lists every op above. */
     public static java.util.List<Op<?>> all() {

@@ -8,7 +8,8 @@ import java.util.Arrays;
  * ({@link Ops}) computes its forward value as one primitive, and every backend is asked for
  * primitives only ({@link Backend#apply}): the local backend runs the kernel, the distributed one
  * records the primitive in its deferred graph and later compiles it into Spark work. The shape
- * rule of each primitive lives here, once ({@link #shape}); backends receive the computed shape.
+ * rule of each primitive lives here, once ({@link #shape}), and so does its result type
+ * ({@link #dtype}); backends receive both.
  *
  * <p>The user-facing checks (that shapes broadcast, that an axis exists, that a reshape keeps the
  * size) run before a primitive is made, in {@link NDArray}'s methods, so their errors name the
@@ -25,15 +26,56 @@ public sealed interface Prim extends Serializable {
     String name();
 
     /**
-     * Computes {@code p} over {@code operands}: the shape once, then the kernel of the backend with
-     * the highest priority among the operands'.
+     * Returns the type of the result over {@code in}: the one place where each primitive's type
+     * rule is written. By default numpy's promotion over every operand ({@link #promote}).
+     */
+    default DType dtype(NDArray[] in) {
+        return promote(in);
+    }
+
+    /**
+     * Returns true when the result's values are values of its operands (or zeros) moved around, so
+     * that a float32 result needs no rounding: reshapes, transposes, slices, pads, joins, takes.
+     */
+    default boolean movesValues() {
+        return false;
+    }
+
+    /**
+     * numpy's promotion (NEP 50): float64 if any operand is a float64 array; float32 if the
+     * operands that are arrays are float32; weak scalars ({@link NDArray#isWeak}) take the other
+     * operands' type, and only weak scalars give float64.
+     */
+    static DType promote(NDArray... in) {
+        DType t = null;
+        for (NDArray a : in) {
+            if (!a.isWeak()) {
+                t = t == null ? a.dtype() : t.promote(a.dtype());
+            }
+        }
+        return t == null ? DType.FLOAT64 : t;
+    }
+
+    /**
+     * Computes {@code p} over {@code operands}: the shape and type once, then the kernel of the
+     * backend with the highest priority among the operands'.
      */
     static NDArray apply(Prim p, NDArray... operands) {
         long[][] shapes = new long[operands.length][];
         for (int i = 0; i < operands.length; i++) {
             shapes[i] = operands[i].shape;
         }
-        return Backend.of(operands).apply(p, operands, p.shape(shapes));
+        return Backend.of(operands).apply(p, operands, p.shape(shapes), p.dtype(operands));
+    }
+
+    /** The values of the operand as another type (numpy's {@code astype}): a copy, rounded to float for float32. */
+    record Cast(DType to) implements Prim {
+        @Override
+        public long[] shape(long[][] in) { return in[0].clone(); }
+        @Override
+        public DType dtype(NDArray[] in) { return to; }
+        @Override
+        public String name() { return "astype"; }
     }
 
     /** An elementwise function of one operand. */
@@ -57,6 +99,8 @@ public sealed interface Prim extends Serializable {
         @Override
         public long[] shape(long[][] in) { return in[0].clone(); }
         @Override
+        public DType dtype(NDArray[] in) { return in[0].dtype(); }
+        @Override
         public String name() { return "clip"; }
     }
 
@@ -64,6 +108,9 @@ public sealed interface Prim extends Serializable {
     record Where() implements Prim {
         @Override
         public long[] shape(long[][] in) { return Shape.broadcast("where", Shape.broadcast("where", in[0], in[1]), in[2]); }
+        /** The condition is a mask: its type does not take part. */
+        @Override
+        public DType dtype(NDArray[] in) { return promote(in[1], in[2]); }
         @Override
         public String name() { return "where"; }
     }
@@ -73,6 +120,8 @@ public sealed interface Prim extends Serializable {
         @Override
         public long[] shape(long[][] in) { return Shape.reduced(in[0], axis, keepdims); }
         @Override
+        public DType dtype(NDArray[] in) { return in[0].dtype(); }
+        @Override
         public String name() { return f.name().toLowerCase(); }
     }
 
@@ -81,6 +130,8 @@ public sealed interface Prim extends Serializable {
         @Override
         public long[] shape(long[][] in) { return Shape.reduced(in[0], axis, keepdims); }
         @Override
+        public DType dtype(NDArray[] in) { return in[0].dtype(); }
+        @Override
         public String name() { return "norm"; }
     }
 
@@ -88,6 +139,8 @@ public sealed interface Prim extends Serializable {
     record BroadcastTo(long[] to) implements Prim {
         @Override
         public long[] shape(long[][] in) { return to.clone(); }
+        @Override
+        public boolean movesValues() { return true; }
         @Override
         public String name() { return "broadcastTo"; }
         @Override public String toString() { return "BroadcastTo" + Shape.str(to); }
@@ -101,6 +154,10 @@ public sealed interface Prim extends Serializable {
         @Override
         public long[] shape(long[][] in) { return in[1].clone(); }
         @Override
+        public DType dtype(NDArray[] in) { return in[0].dtype(); }
+        @Override
+        public boolean movesValues() { return true; }
+        @Override
         public String name() { return "broadcastLike"; }
     }
 
@@ -108,6 +165,8 @@ public sealed interface Prim extends Serializable {
     record Reshape(long[] to) implements Prim {
         @Override
         public long[] shape(long[][] in) { return to.clone(); }
+        @Override
+        public boolean movesValues() { return true; }
         @Override
         public String name() { return "reshape"; }
         @Override public String toString() { return "Reshape" + Shape.str(to); }
@@ -125,6 +184,8 @@ public sealed interface Prim extends Serializable {
         }
         @Override
         public String name() { return "transpose"; }
+        @Override
+        public boolean movesValues() { return true; }
         @Override public String toString() { return "Transpose" + Arrays.toString(perm); }
     }
 
@@ -146,6 +207,8 @@ public sealed interface Prim extends Serializable {
         }
         @Override
         public String name() { return "slice"; }
+        @Override
+        public boolean movesValues() { return true; }
     }
 
     /** {@code before} zeros ahead of and {@code after} zeros behind {@code axis}. */
@@ -158,6 +221,8 @@ public sealed interface Prim extends Serializable {
         }
         @Override
         public String name() { return "pad"; }
+        @Override
+        public boolean movesValues() { return true; }
     }
 
     /** The operands joined along {@code axis}. */
@@ -173,6 +238,8 @@ public sealed interface Prim extends Serializable {
         }
         @Override
         public String name() { return "concat"; }
+        @Override
+        public boolean movesValues() { return true; }
     }
 
     /**
@@ -189,6 +256,11 @@ public sealed interface Prim extends Serializable {
         }
         @Override
         public String name() { return "take"; }
+        /** The indices do not take part: the rows keep the table's type. */
+        @Override
+        public DType dtype(NDArray[] in) { return in[0].dtype(); }
+        @Override
+        public boolean movesValues() { return true; }
     }
 
     /**
@@ -200,6 +272,9 @@ public sealed interface Prim extends Serializable {
         public long[] shape(long[][] in) { return in[0].clone(); }
         @Override
         public String name() { return "scatterAdd"; }
+        /** The indices do not take part. */
+        @Override
+        public DType dtype(NDArray[] in) { return promote(in[0], in[2]); }
     }
 
     /** {@code value} everywhere, with the shape and placement of the operand (whose values are not read). */
@@ -208,6 +283,9 @@ public sealed interface Prim extends Serializable {
         public long[] shape(long[][] in) { return in[0].clone(); }
         @Override
         public String name() { return "fill"; }
+        /** The template's type, as numpy's {@code full_like}. */
+        @Override
+        public DType dtype(NDArray[] in) { return in[0].dtype(); }
     }
 
     /**
@@ -219,5 +297,7 @@ public sealed interface Prim extends Serializable {
         public long[] shape(long[][] in) { return in[0].clone(); }
         @Override
         public String name() { return "randomUniform"; }
+        @Override
+        public DType dtype(NDArray[] in) { return in[0].dtype(); }
     }
 }

@@ -1,5 +1,6 @@
 package io.sparkgrad.dist;
 
+import io.sparkgrad.np.DType;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructType;
@@ -44,6 +45,7 @@ public final class DataReader {
     String[] columns = new String[0];
     String[] keep = new String[0];
     Dist.Blocking blocking = Dist.Blocking.TARGET_SIZE;
+    DType dtype = DType.FLOAT64;
     Boolean dropInvalid;
     boolean permissive;
     int numFeatures;
@@ -104,6 +106,17 @@ public final class DataReader {
                 + "with spark.read() and use Dist.fromDataFrame(df, features, label, keys...)");
         }
         this.keep = names.clone();
+        return this;
+    }
+
+    /**
+     * Reads the values as {@code t} (default float64): with {@link DType#FLOAT32}, each value is
+     * rounded to the nearest float and the array is kept as float32 blocks, half the bytes of
+     * float64 ones. Sparse blocks (LIBSVM, sparse vector columns) keep float64 storage and hold
+     * the rounded values.
+     */
+    public DataReader dtype(DType t) {
+        this.dtype = java.util.Objects.requireNonNull(t, "dtype");
         return this;
     }
 
@@ -189,18 +202,34 @@ public final class DataReader {
         }
     }
 
-    /** Reads the data: one job (or two, see {@link Dist#fromDataFrame}) that caches the blocks. */
+    /**
+     * Reads the data: one job (or two, see {@link Dist#fromDataFrame}) that caches the blocks; for
+     * float32, one more that rounds the cached float64 blocks into cached float32 blocks and drops
+     * the float64 ones.
+     */
     public Result read() {
+        Result r;
         switch (format) {
             case CSV:
-                return TextData.readCsv(this);
+                r = TextData.readCsv(this);
+                break;
             case LIBSVM:
-                return TextData.readLibsvm(this);
+                r = TextData.readLibsvm(this);
+                break;
             case PARQUET:
-                return DataIO.readParquet(this);
+                r = DataIO.readParquet(this);
+                break;
             default:
-                return DataIO.fromDataFrame(this);
+                r = DataIO.fromDataFrame(this);
+                break;
         }
+        if (dtype == DType.FLOAT64) {
+            return r;
+        }
+        DistArray wide = r.array();
+        DistArray narrow = (DistArray) Dist.cache(wide.astype(dtype));
+        wide.rdd().unpersist(false);
+        return new Result(narrow, r.columns(), r.droppedRows(), r.firstDropped(), r.keys());
     }
 
     boolean drop() {

@@ -2,11 +2,11 @@ package io.sparkgrad.dist;
 
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.np.Backend;
+import io.sparkgrad.np.DType;
 import io.sparkgrad.np.Format;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
-import io.sparkgrad.np.Np;
 import io.sparkgrad.np.Shape;
 import io.sparkgrad.worker.Block;
 import io.sparkgrad.worker.FaultInjector;
@@ -53,9 +53,19 @@ public final class DistArray extends NDArray {
         this(DistNode.leaf(layout, rdd));
     }
 
-    /** An array whose blocks {@code node} describes. */
+    /** Wraps blocks laid out as {@code layout} holding values of {@code dtype} (float32: floats, in float32 blocks). */
+    DistArray(Layout layout, JavaRDD<Block> rdd, DType dtype) {
+        this(DistNode.leaf(layout, rdd), dtype);
+    }
+
+    /** A float64 array whose blocks {@code node} describes. */
     DistArray(DistNode node) {
-        super(node.layout.shape());
+        this(node, DType.FLOAT64);
+    }
+
+    /** An array of {@code dtype} whose blocks {@code node} describes (for float32, they hold floats). */
+    DistArray(DistNode node, DType dtype) {
+        super(node.layout.shape(), dtype);
         this.layout = node.layout;
         this.node = node;
     }
@@ -107,7 +117,7 @@ public final class DistArray extends NDArray {
     @Override
     public NDArray toLocal() {
         Shape.toInt("toLocal", shape); // before any job: a local array holds at most 2^31 - 1 elements
-        long bytes = 8L * Shape.size(shape);
+        long bytes = 8L * Shape.size(shape); // a local array holds doubles, whatever its type
         if (bytes > Dist.maxLocalBytes()) {
             throw new IllegalStateException("toLocal: a distributed array of shape " + Shape.str(shape) + " holds "
                 + bytes + " bytes, above the limit of " + Dist.maxLocalBytes() + " bytes; reduce it first, or raise "
@@ -118,16 +128,17 @@ public final class DistArray extends NDArray {
             () -> rdd().mapPartitions(FaultInjector::checked, true).collect());
         if (layout.axis() != 0) {
             NDArray[] blocks = parts.stream().map(Block::array).toArray(NDArray[]::new);
-            return blocks.length == 1 ? blocks[0] : LocalBackend.INSTANCE.concat(blocks, layout.axis());
+            NDArray joined = blocks.length == 1 ? blocks[0] : LocalBackend.INSTANCE.concat(blocks, layout.axis());
+            return LocalArray.wrap(((LocalArray) joined).intShape(), ((LocalArray) joined).data(), dtype());
         }
         double[] data = new double[(int) Shape.size(layout.shape())];
         int pos = 0;
         for (Block b : parts) {
-            double[] d = b.dataRef();
-            System.arraycopy(d, 0, data, pos, d.length);
-            pos += d.length;
+            int n = b.rows() * b.width();
+            b.widenRows(0, b.rows(), data, pos);
+            pos += n;
         }
-        return Np.array(layout.shape(), data);
+        return LocalArray.wrap(Shape.toInt("toLocal", layout.shape()), data, dtype());
     }
 
     @Override
@@ -145,6 +156,9 @@ public final class DistArray extends NDArray {
         if (value instanceof DistArray && ((DistArray) value).layout.axis() != layout.axis()
             && Arrays.equals(value.shape(), shape)) {
             given = value.toLocal(); // split along another axis: collected, then split like this array
+        }
+        if (dtype() == DType.FLOAT32 && given.dtype() != DType.FLOAT32) {
+            given = given.astype(DType.FLOAT32); // numpy's x[:] = v casts v to x's type
         }
         DistArray v = given instanceof DistArray ? (DistArray) given : (DistArray) given.broadcastLike(this);
         if (v.layout.axis() == layout.axis() && v.layout.rows() == layout.rows()) {
@@ -214,14 +228,14 @@ public final class DistArray extends NDArray {
 
     @Override
     public NDArray detach() {
-        return new DistArray(node);
+        return new DistArray(node, dtype());
     }
 
     /** Prints the values like a local array when they are small enough to collect. */
     @Override
     public String toString() {
         if (Shape.size(shape) <= 1_000_000) {
-            return Format.array(Shape.toInt("toString", shape), toArray());
+            return Format.array(Shape.toInt("toString", shape), toArray(), dtype());
         }
         return "DistArray(shape=" + Shape.str(shape) + ", " + layout + ")";
     }

@@ -2,6 +2,7 @@ package io.sparkgrad.dist;
 
 import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.np.Backend;
+import io.sparkgrad.np.DType;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.LocalBackend;
 import io.sparkgrad.np.NDArray;
@@ -54,9 +55,48 @@ final class DistBackend implements Backend {
         return 10;
     }
 
-    /** Plans {@code p} over operands of which at least one is distributed; the result has {@code shape}. */
+    /**
+     * Plans {@code p} over operands of which at least one is distributed; the result has
+     * {@code shape} and {@code dtype}. Kernels compute in double; a float32 result then takes a
+     * rounding step ({@link #typed}), so its values are the local engine's, rounded where it rounds.
+     */
     @Override
-    public NDArray apply(Prim p, NDArray[] in, long[] shape) {
+    public NDArray apply(Prim p, NDArray[] in, long[] shape, DType dtype) {
+        return typed(p, plan(p, in, shape), dtype);
+    }
+
+    /**
+     * Returns {@code r}, the planned result of {@code p}, as a result of {@code dtype}: a float32
+     * distributed result of a primitive that computes values gets a row-wise step rounding them to
+     * float (fused into the block programs that read it, and making float32 blocks where its
+     * blocks are kept); one that moves values is labelled only. A local result (a reduction over
+     * the blocks, combined in double) is rounded once when its value is computed.
+     */
+    private static NDArray typed(Prim p, NDArray r, DType dtype) {
+        if (r.dtype() == dtype) {
+            return r; // float64 plans, and local fallbacks that LocalBackend already typed
+        }
+        if (r instanceof DistArray d) {
+            if (dtype == DType.FLOAT64 || p.movesValues()) {
+                return new DistArray(d.node(), dtype);
+            }
+            BlockProgram.Kernel k = new BlockProgram.Kernel(BlockProgram.Kind.ROWWISE, Kernels.roundToFloat(), null,
+                new Object[0], d.layout().rowShape(), d.layout().axis(), null);
+            return new DistArray(DistNode.of(d.layout(), k, List.of(d.node()), true), dtype);
+        }
+        LocalArray local = (LocalArray) r.toLocal();
+        if (dtype == DType.FLOAT64) { // float values labelled float64
+            return LocalArray.pending(r.shape(), dtype, local::data);
+        }
+        // the combined partials are read once, when the rounded value is asked for
+        return LocalArray.pending(r.shape(), dtype, () -> {
+            double[] d = local.data().clone();
+            dtype.round(d, 0, d.length);
+            return d;
+        });
+    }
+
+    private NDArray plan(Prim p, NDArray[] in, long[] shape) {
         if (p instanceof Prim.Unary || p instanceof Prim.Binary || p instanceof Prim.Clip || p instanceof Prim.Where) {
             return elementwise(p, shape, in);
         } else if (p instanceof Prim.Reduce r) {
@@ -88,6 +128,8 @@ final class DistBackend implements Backend {
             return generate(d.layout(), Generators.fill(f.value()), new Object[0], true);
         } else if (p instanceof Prim.RandomUniform r) {
             return generate(dist("randomUniformLike", in[0]).layout(), Generators.uniform(0, 1, r.seed()));
+        } else if (p instanceof Prim.Cast) {
+            return new DistArray(dist("astype", in[0]).node()); // the same blocks, a new array: typed rounds or labels them
         }
         throw new IllegalStateException("internal: no distributed plan for " + p);
     }
@@ -334,7 +376,7 @@ final class DistBackend implements Backend {
             }
         }
         if (carrier == null) {
-            return LocalBackend.INSTANCE.apply(p, a, out);
+            return LocalBackend.INSTANCE.apply(p, a, out, p.dtype(in));
         }
         Layout layout = carrier.layout();
         int axis = layout.axis();
@@ -450,8 +492,8 @@ final class DistBackend implements Backend {
      */
     private NDArray broadcastLike(NDArray a, NDArray like) {
         if (!(like instanceof DistArray)) {
-            return LocalBackend.INSTANCE.apply(new Prim.BroadcastLike(), new NDArray[] {collected("broadcastLike",
-                (DistArray) a), like}, like.shape());
+            NDArray[] args = {collected("broadcastLike", (DistArray) a), like};
+            return LocalBackend.INSTANCE.apply(new Prim.BroadcastLike(), args, like.shape(), a.dtype());
         }
         if (a instanceof DistArray && ((DistArray) a).layout().equals(((DistArray) like).layout())) {
             return a;
@@ -758,7 +800,8 @@ final class DistBackend implements Backend {
             return Dist.fromLocal(scatterAdd(Np.zeros(shape), indices, values, shape).toLocal(), d.layout());
         }
         if (!spread) {
-            return LocalBackend.INSTANCE.apply(new Prim.ScatterAdd(), new NDArray[] {like, indices, values}, shape);
+            NDArray[] args = {like, indices, values};
+            return LocalBackend.INSTANCE.apply(new Prim.ScatterAdd(), args, shape, new Prim.ScatterAdd().dtype(args));
         }
         // the indices and the values line up row by row: a local one is split like the distributed one
         DistArray carrier = (DistArray) (indices instanceof DistArray ? indices : values);

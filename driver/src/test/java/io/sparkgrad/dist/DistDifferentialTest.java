@@ -188,6 +188,7 @@ class DistDifferentialTest {
         t.add(c("relu", dist, x -> x[0].relu(), dist(Kind.AWAY, D)));
         t.add(c("softplus", dist, x -> x[0].softplus(), dist(Kind.NORMAL, D)));
         t.add(c("clip", dist, x -> x[0].clip(-0.5, 0.7), dist(Kind.NORMAL, D)));
+        t.add(c("astype", dist, x -> x[0].astype(io.sparkgrad.np.DType.FLOAT64).mul(x[0]), dist(Kind.NORMAL, D)));
         t.add(c("sign times x", dist, x -> x[0].sign().mul(x[0]), dist(Kind.AWAY, D)));
         t.add(c("tan", dist, x -> x[0].tan(), dist(Kind.UNIT, D)));
         t.add(c("sinh", dist, x -> x[0].sinh(), dist(Kind.NORMAL, D)));

@@ -939,6 +939,7 @@ class EverySettingProgramTest {
                 a -> a[0].reshape(a[0].ndim() == 0 ? 1 : a[0].dim(0), -1, 1).transpose(perm));
         },
         (r, v) -> unary(r, v, "transpose({a})", a -> a[0].transpose()),
+        (r, v) -> unary(r, v, "astype({a}, float64)", a -> a[0].astype(io.sparkgrad.np.DType.FLOAT64)),
         (r, v) -> {
             int a0 = r.nextInt(v.size());
             double[] idx = indices(r, v.get(a0), 1 + r.nextInt(5));

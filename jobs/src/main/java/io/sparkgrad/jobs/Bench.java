@@ -4,6 +4,7 @@ import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.dist.Dist;
 import io.sparkgrad.dist.DistArray;
 import io.sparkgrad.dist.Metrics;
+import io.sparkgrad.np.DType;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
 import org.apache.spark.ml.classification.LogisticRegression;
@@ -50,7 +51,7 @@ final class Bench {
             .option("only", "all", "the groups of rows to run, comma-separated: logistic (logistic regression and "
                 + "least squares), scaling, softmax, mlp, sparse (logistic regression on 2^20 hashed features, 40 "
                 + "non-zeros a row, --sparse-rows rows), product (two big matrices), aggregation (a gradient of 2^22 "
-                + "weights); all: every group")
+                + "weights), float32 (logistic regression on float32 blocks vs float64 blocks); all: every group")
             .option("sparse-rows", "1000000", "rows of the sparse group")
             .option("product-size", "4096", "the size n of the n x n x n product of the product group")
             .option("product-tile", "1024", "its tiles' rows and columns")
@@ -59,7 +60,7 @@ final class Bench {
     }
 
     private static final List<String> GROUPS = List.of("logistic", "scaling", "softmax", "mlp", "sparse", "product",
-        "aggregation");
+        "aggregation", "float32");
     private static final int[] MLP_LAYERS = {64, 32};
 
     static int run(Options o, PrintStream out) {
@@ -104,6 +105,9 @@ final class Bench {
         }
         if (only.contains("aggregation")) {
             BigBench.aggregation(rows, out, table);
+        }
+        if (only.contains("float32")) {
+            float32Rows(rows, cols, out, table, o.flag("profile"));
         }
 
         out.printf("%n%-70s %12s %12s %8s %8s  %s%n", "benchmark", "sparkgrad", "baseline", "ratio", "jobs", "target");
@@ -340,6 +344,72 @@ final class Bench {
             + ")", seconds[1], seconds[0], Double.NaN, "ratio <= 4.4"));
         table.add(new Row2("logistic regression scaling: s per gradient, 4x rows (" + rows + " -> " + (int) sizes[2]
             + ")", seconds[2], seconds[1], Double.NaN, "ratio <= 4.4"));
+    }
+
+    /**
+     * Logistic regression's loss + gradient over the same cached rows as float32 blocks and as
+     * float64 blocks, each timed twice, interleaved, the faster median of each kept (the machine's
+     * load drifts between them); prints the cached bytes of each.
+     */
+    private static void float32Rows(int rows, int cols, PrintStream out, List<Row2> table, boolean profile) {
+        Data d = Data.make(rows, cols, 6, false);
+        NDArray x32 = Dist.cache(d.x.astype(DType.FLOAT32));
+        NDArray y32 = Dist.cache(d.y.astype(DType.FLOAT32));
+        out.printf("float32 blocks: X cached in %.1f MB, float64 blocks %.1f MB%n", cachedBytes(x32) / 1e6,
+            cachedBytes(d.x) / 1e6);
+        double[] s64 = null;
+        double[] s32 = null;
+        for (int round = 0; round < 2; round++) {
+            double[] a = logisticPerGradient(d.x, d.y, DType.FLOAT64);
+            double[] b = logisticPerGradient(x32, y32, DType.FLOAT32);
+            s64 = s64 == null || a[0] < s64[0] ? a : s64;
+            s32 = s32 == null || b[0] < s32[0] ? b : s32;
+        }
+        printCounts(out, "logistic regression on float32 blocks", s32);
+        if (profile) {
+            for (boolean f32 : new boolean[] {false, true}) {
+                NDArray x = f32 ? x32 : d.x;
+                NDArray y = f32 ? y32 : d.y;
+                NDArray w = Np.zeros(new int[] {cols}, f32 ? DType.FLOAT32 : DType.FLOAT64);
+                w.attachGrad();
+                io.sparkgrad.worker.StepTimes.start();
+                for (int i = 0; i < 3; i++) {
+                    NDArray loss;
+                    try (var r = Autograd.record()) {
+                        loss = Np.binaryCrossEntropyWithLogits(x.matmul(w), y);
+                    }
+                    loss.backward();
+                    loss.item();
+                }
+                out.printf("%nwhere a logistic gradient's task time goes, %s blocks (ms per gradient):%n",
+                    f32 ? "float32" : "float64");
+                for (var e : io.sparkgrad.worker.StepTimes.stop()) {
+                    out.printf("%10.1f %9d  %s%n", e.nanos() / 1e6 / 3, e.calls() / 3, e.what());
+                }
+            }
+        }
+        table.add(new Row2("logistic float32, s per loss + gradient vs float64 blocks", s32[0], s64[0], s32[1],
+            "ratio <= 0.6"));
+        ((DistArray) x32).rdd().unpersist(false);
+        ((DistArray) y32).rdd().unpersist(false);
+        d.release();
+    }
+
+    /** {@link #perGradient(Data, boolean)}'s logistic loss over {@code x} and {@code y}, weights of {@code dtype}. */
+    private static double[] logisticPerGradient(NDArray x, NDArray y, DType dtype) {
+        NDArray w = Np.zeros(new int[] {(int) x.dim(1)}, dtype);
+        return perGradient(List.of(w), 0.1, () -> Np.binaryCrossEntropyWithLogits(x.matmul(w), y));
+    }
+
+    /** The bytes Spark's storage holds of a cached distributed array's blocks (memory and disk). */
+    private static long cachedBytes(NDArray a) {
+        int id = ((DistArray) a).rdd().id();
+        for (org.apache.spark.storage.RDDInfo info : Dist.session().sparkContext().getRDDStorageInfo()) {
+            if (info.id() == id) {
+                return info.memSize() + info.diskSize();
+            }
+        }
+        return 0;
     }
 
     /** The BLAS MLlib's products run through: netlib's native one where the machine has it, else its Java one. */

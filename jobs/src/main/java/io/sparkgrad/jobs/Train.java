@@ -4,6 +4,7 @@ import io.sparkgrad.autograd.Autograd;
 import io.sparkgrad.dist.DataReader;
 import io.sparkgrad.dist.Dist;
 import io.sparkgrad.dist.DistArray;
+import io.sparkgrad.np.DType;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
 import io.sparkgrad.optim.Evaluation;
@@ -45,6 +46,8 @@ final class Train {
                 + "(0: run every iteration)")
             .option("batch-fraction", "1.0", "fraction of rows sampled on the executors per iteration (1.0: all)")
             .option("seed", "1", "seed of the synthetic data, the initial weights and the row sampling")
+            .option("dtype", "float64", "float64 | float32: how the rows are cached (float32: rounded to float, half "
+                + "the bytes); the weights, gradients and optimizer stay float64")
             .flag("no-standardize", "train on the features as they are (default: divided by their standard deviation, "
                 + "which changes neither the objective nor the weights reported, only how fast the optimizer converges)")
             .option("out", null, "folder to write (model.json, weights.parquet, history.csv, loss.png); claimed at the "
@@ -77,12 +80,14 @@ final class Train {
         }
         Path outDir = o.has("out") ? Paths.get(o.string("out")) : null;
         try (OutputClaim claim = outDir == null ? null : OutputClaim.claim("train", outDir, o.flag("overwrite"))) {
-            TrainingData.Reading how = TrainingData.Reading.of(o, labelCheck(kind), labelRequirement(kind), out);
+            DType dtype = DType.parse(o.choice("dtype", "float64", "float32"));
+            TrainingData.Reading how = TrainingData.Reading.of(o, labelCheck(kind), labelRequirement(kind), out, dtype);
             TrainingData data = TrainingData.from("train", o, kind, seed, how);
             int classes = classes(kind, data);
             Model model = Model.of(kind, data.features.size(), classes, hidden);
-            out.printf("train: %s model, %d rows x %d features%s, %s, %d iterations, l2 %s, master %s%n", kind, data.rows(),
-                data.features.size(), classes > 2 ? ", " + classes + " classes" : "", optimizerName, iterations,
+            out.printf("train: %s model, %d rows x %d features%s%s, %s, %d iterations, l2 %s, master %s%n", kind,
+                data.rows(), data.features.size(), classes > 2 ? ", " + classes + " classes" : "",
+                dtype == DType.FLOAT64 ? "" : ", " + dtype + " rows", optimizerName, iterations,
                 o.string("l2"), Dist.session().sparkContext().master());
             Fit fit = fit(model, data, new Setup(optimizerName, lr, iterations, l2, fraction, seed, !o.flag("no-standardize"),
                 tol),

@@ -3,6 +3,7 @@ package io.sparkgrad.jobs;
 import io.sparkgrad.dist.DataReader;
 import io.sparkgrad.dist.Dist;
 import io.sparkgrad.dist.DistArray;
+import io.sparkgrad.np.DType;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Np;
 import io.sparkgrad.worker.Block;
@@ -77,13 +78,19 @@ final class TrainingData {
      * labels must pass (null: none) and where notes go (columns left out, rows dropped).
      */
     record Reading(boolean dropInvalid, boolean permissive, DataReader.ValueCheck labelCheck, String labelRequirement,
-                   PrintStream notes) {
+                   PrintStream notes, DType dtype) {
         static Reading of(Options o, DataReader.ValueCheck labelCheck, String labelRequirement, PrintStream notes) {
-            return new Reading(o.flag("drop-invalid"), o.flag("permissive"), labelCheck, labelRequirement, notes);
+            return of(o, labelCheck, labelRequirement, notes, DType.FLOAT64);
+        }
+
+        /** As {@link #of(Options, DataReader.ValueCheck, String, PrintStream)}, the rows kept as {@code dtype} blocks. */
+        static Reading of(Options o, DataReader.ValueCheck labelCheck, String labelRequirement, PrintStream notes,
+                          DType dtype) {
+            return new Reading(o.flag("drop-invalid"), o.flag("permissive"), labelCheck, labelRequirement, notes, dtype);
         }
 
         DataReader apply(DataReader r) {
-            return r.dropInvalid(dropInvalid).permissive(permissive).dropHint("--drop-invalid skips such rows");
+            return r.dropInvalid(dropInvalid).permissive(permissive).dropHint("--drop-invalid skips such rows").dtype(dtype);
         }
     }
 
@@ -91,7 +98,7 @@ final class TrainingData {
     static TrainingData from(String command, Options o, String kind, long seed, Reading how) {
         return o.has("data")
             ? read(command, o.string("data"), o.string("format"), o.required("label"), o.list("features"), how)
-            : synthetic(kind, o.positiveInt("rows"), o.positiveInt("cols"), o.positiveInt("classes"), seed);
+            : synthetic(kind, o.positiveInt("rows"), o.positiveInt("cols"), o.positiveInt("classes"), seed, how.dtype());
     }
 
     long rows() {
@@ -308,6 +315,19 @@ final class TrainingData {
      * known model of the given kind ({@code classes} classes for softmax and MLP).
      */
     static TrainingData synthetic(String kind, int rows, int cols, int classes, long seed) {
+        return synthetic(kind, rows, cols, classes, seed, DType.FLOAT64);
+    }
+
+    /** {@link #synthetic(String, int, int, int, long)} cached as {@code dtype} blocks (float32: the rows rounded to float). */
+    static TrainingData synthetic(String kind, int rows, int cols, int classes, long seed, DType dtype) {
+        if (dtype != DType.FLOAT64) {
+            TrainingData wide = synthetic(kind, rows, cols, classes, seed);
+            NDArray x = Dist.cache(wide.x.astype(dtype));
+            NDArray y = Dist.cache(wide.y.astype(dtype));
+            ((DistArray) wide.x).rdd().unpersist(false);
+            ((DistArray) wide.y).rdd().unpersist(false);
+            return new TrainingData(x, y, wide.features, wide.label, false);
+        }
         SpillReport.attach();
         int blockRows = Dist.defaultBlockRows(cols);
         NDArray x = Dist.cache(Dist.randomNormal(seed, blockRows, rows, cols));

@@ -112,6 +112,25 @@ class TrainCommandTest {
     }
 
     @Test
+    void float32RowsTrainToTheFloat64LossesWithinFloatRounding() {
+        String[] args = {"train", "--rows", "3000", "--cols", "4", "--iterations", "6", "--seed", "2", "--dtype"};
+        Run f32 = run(java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("float32"))
+            .toArray(String[]::new));
+        Run f64 = run(java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("float64"))
+            .toArray(String[]::new));
+        assertEquals(0, f32.code(), f32.err());
+        assertTrue(f32.out().contains("float32 rows"), f32.out());
+        List<Double> a = f32.losses();
+        List<Double> b = f64.losses();
+        assertEquals(6, a.size(), f32.out());
+        for (int i = 0; i < 6; i++) {
+            // the rows rounded to float move the losses by about float's precision, no more
+            assertEquals(b.get(i), a.get(i), 1e-5, "iteration " + (i + 1) + ": " + a + " vs " + b);
+        }
+        assertUserError(run("train", "--dtype", "float16"), "--dtype", "float16");
+    }
+
+    @Test
     void rowSamplingTrainsOnAFractionPerIteration() {
         Run r = run("train", "--batch-fraction", "0.3", "--optimizer", "sgd", "--lr", "1", "--rows", "3000", "--cols", "3",
             "--iterations", "10");

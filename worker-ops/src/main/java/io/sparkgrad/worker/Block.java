@@ -1,6 +1,7 @@
 package io.sparkgrad.worker;
 
 import io.sparkgrad.np.Csr;
+import io.sparkgrad.np.DType;
 import io.sparkgrad.np.LocalArray;
 import io.sparkgrad.np.NDArray;
 import io.sparkgrad.np.Shape;
@@ -19,6 +20,11 @@ import java.io.Serializable;
  * <p>A sparse block is a 2-D block of rows whose values are only its non-zeros, so that it costs
  * memory (cached or serialised) in proportion to them. Kernels that know the kind ({@link SparseFn})
  * run on the non-zeros; every other reader gets the dense form ({@link #array()}, {@link #dataRef()}).
+ *
+ * <p>A float32 block ({@link #isFloat()}) holds a dense block of a float32 array as {@code float[]}:
+ * half the bytes cached, shuffled and shipped. Readers that do not know the kind get the double
+ * form ({@link #array()}, {@link #dataRef()}: a widened copy); block programs widen it a chunk of
+ * rows at a time ({@link #widenRows}). Sparse blocks stay float64.
  */
 public final class Block implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -27,8 +33,9 @@ public final class Block implements Serializable {
     private final long rowStart;
     private final int axis;
     private final int[] shape;
-    private final double[] data; // null for a sparse block
+    private final double[] data; // null for a sparse or float32 block
     private final Csr csr; // null for a dense block
+    private final float[] floats; // non-null for a float32 block
 
     /** A block of rows (blocked along axis 0). */
     public Block(int index, long rowStart, int[] shape, double[] data) {
@@ -49,6 +56,24 @@ public final class Block implements Serializable {
         this.shape = shape;
         this.data = data;
         this.csr = null;
+        this.floats = null;
+    }
+
+    /** A float32 block along {@code axis} holding positions from {@code rowStart} (the array is kept, not copied). */
+    public Block(int index, long rowStart, int axis, int[] shape, float[] floats) {
+        if (Shape.size(shape) != floats.length) {
+            throw new IllegalArgumentException("block " + index + ": " + floats.length + " values for shape " + Shape.str(shape));
+        }
+        if (axis != 0 && axis >= shape.length) {
+            throw new IllegalArgumentException("block " + index + ": axis " + axis + " for shape " + Shape.str(shape));
+        }
+        this.index = index;
+        this.rowStart = rowStart;
+        this.axis = axis;
+        this.shape = shape;
+        this.data = null;
+        this.csr = null;
+        this.floats = floats;
     }
 
     /** A sparse block of rows (blocked along axis 0) holding {@code csr}. */
@@ -59,6 +84,7 @@ public final class Block implements Serializable {
         this.shape = new int[] {csr.rows(), csr.cols()};
         this.data = null;
         this.csr = csr;
+        this.floats = null;
     }
 
     /** Wraps a local array (not copied) as block {@code index} of rows starting at {@code rowStart}. */
@@ -66,12 +92,23 @@ public final class Block implements Serializable {
         return of(index, rowStart, 0, values);
     }
 
-    /** Wraps a local array (not copied) as block {@code index} along {@code axis}, starting at {@code start}. */
+    /**
+     * Wraps a local array (not copied) as block {@code index} along {@code axis}, starting at
+     * {@code start}; a float32 array becomes a float32 block (its values narrowed into a {@code float[]}).
+     */
     public static Block of(int index, long start, int axis, NDArray values) {
         if (values instanceof SparseRows && axis == 0) {
             return new Block(index, start, ((SparseRows) values).csr());
         }
         LocalArray local = (LocalArray) values.toLocal();
+        if (local.dtype() == DType.FLOAT32) {
+            double[] d = local.data();
+            float[] f = new float[d.length];
+            for (int i = 0; i < d.length; i++) {
+                f[i] = (float) d[i];
+            }
+            return new Block(index, start, axis, local.intShape(), f);
+        }
         return new Block(index, start, axis, local.intShape(), local.data());
     }
 
@@ -85,7 +122,40 @@ public final class Block implements Serializable {
      * dense form (a new array each call: the densify rule of kernels without a sparse path).
      */
     public LocalArray array() {
-        return LocalArray.wrap(shape, dataRef());
+        return LocalArray.wrap(shape, dataRef(), dtype());
+    }
+
+    /** Returns true for a float32 block, whose values are {@link #floatsRef()}. */
+    public boolean isFloat() {
+        return floats != null;
+    }
+
+    /** Returns the type of the values: float32 for a float32 block, else float64. */
+    public DType dtype() {
+        return floats != null ? DType.FLOAT32 : DType.FLOAT64;
+    }
+
+    /** Returns a float32 block's values (not a copy; do not modify), or null. */
+    public float[] floatsRef() {
+        return floats;
+    }
+
+    /**
+     * Copies the values of rows (positions along axis 0) {@code [r0, r1)} of a dense block into
+     * {@code out} from {@code offset}, as doubles: a chunk of a float32 block widened for the kernels.
+     */
+    public void widenRows(int r0, int r1, double[] out, int offset) {
+        int w = width();
+        if (floats == null) {
+            System.arraycopy(dataRef(), r0 * w, out, offset, (r1 - r0) * w);
+            return;
+        }
+        int from = r0 * w;
+        int n = (r1 - r0) * w;
+        float[] f = floats;
+        for (int j = 0; j < n; j++) { // one counted loop: the JIT vectorises the widening
+            out[offset + j] = f[from + j];
+        }
     }
 
     /** Returns the values as a kernel argument: a {@link SparseRows} for a sparse block, else {@link #array()}. */
@@ -141,12 +211,20 @@ public final class Block implements Serializable {
 
     /** Returns the values (not a copy; do not modify); for a sparse block, its dense form (a new array each call). */
     public double[] dataRef() {
+        if (floats != null) {
+            double[] d = new double[floats.length];
+            for (int i = 0; i < d.length; i++) {
+                d[i] = floats[i];
+            }
+            return d;
+        }
         return csr != null ? csr.toDense() : data;
     }
 
     @Override
     public String toString() {
         return "Block(" + index + ", " + (axis == 0 ? "rows " : "axis " + axis + " ") + rowStart + "+" + rows()
-            + ", shape " + Shape.str(shape) + (csr != null ? ", sparse, " + csr.nnz() + " non-zeros" : "") + ")";
+            + ", shape " + Shape.str(shape) + (csr != null ? ", sparse, " + csr.nnz() + " non-zeros" : "")
+            + (floats != null ? ", float32" : "") + ")";
     }
 }

@@ -267,7 +267,8 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
                 if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].isSparse()) {
                     return Sparse.timesRows(chunks.leaves[-1 - refs[0]].csr(), chunks.r0, chunks.r1, local(k, 0));
                 }
-                if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].axis() == 0) {
+                // on the storage of a float64 leaf; a float32 leaf's chunk is widened (below) first
+                if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].axis() == 0 && !chunks.leaves[-1 - refs[0]].isFloat()) {
                     return L.matmulRows(chunks.leaf(-1 - refs[0]), chunks.r0, chunks.r1, local(k, 0));
                 }
                 break;
@@ -275,7 +276,7 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
                 if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].isSparse()) {
                     break; // the kernel, on the chunk's sparse rows
                 }
-                if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].axis() == 0) {
+                if (refs[0] < 0 && chunks.leaves[-1 - refs[0]].axis() == 0 && !chunks.leaves[-1 - refs[0]].isFloat()) {
                     return L.matmulTransposedLeftRows(chunks.leaf(-1 - refs[0]), chunks.r0, chunks.r1,
                         arg(refs[1], values, chunks));
                 }
@@ -352,10 +353,10 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
             Block b = leaves[k];
             if (b.isSparse()) {
                 c = new SparseRows(b.csr().rows(r0, r1)); // the chunk's non-zeros
-            } else if (r0 == 0 && r1 == b.rows()) {
+            } else if (r0 == 0 && r1 == b.rows() && !b.isFloat()) {
                 c = b.array();
             } else if (b.axis() != 0) {
-                c = L.slice(b.array(), b.axis(), r0, r1); // a strided cut: a copy
+                c = r0 == 0 && r1 == b.rows() ? b.array() : L.slice(b.array(), b.axis(), r0, r1); // a strided cut: a copy
             } else {
                 int[] shape = b.shapeRef().clone();
                 int width = b.width();
@@ -370,13 +371,13 @@ public final class BlockProgram implements FlatMapFunction<Iterator<Block[]>, Bl
                     d = new double[(r1 - r0) * width]; // the last, shorter chunk
                 }
                 long t0 = StepTimes.on ? System.nanoTime() : 0;
-                System.arraycopy(b.dataRef(), r0 * width, d, 0, (r1 - r0) * width);
+                b.widenRows(r0, r1, d, 0); // a float32 block's rows widened to doubles, a float64 one's copied
                 if (StepTimes.on) {
                     long t = System.nanoTime() - t0;
                     copyNanos += t;
                     StepTimes.add("   copies: a chunk of leaf " + k + " into its buffer " + Shape.str(shape), t);
                 }
-                c = LocalArray.wrap(shape, d);
+                c = LocalArray.wrap(shape, d, b.dtype());
             }
             current[k] = c;
             return c;

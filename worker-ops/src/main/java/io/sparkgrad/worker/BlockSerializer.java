@@ -8,7 +8,7 @@ import io.sparkgrad.np.Csr;
 
 /**
  * Writes a {@link Block} as its index, first row, shape and raw doubles, or a sparse block as its
- * CSR arrays (bytes in proportion to the non-zeros): no field reflection.
+ * CSR arrays (bytes in proportion to the non-zeros), a float32 block as raw floats: no field reflection.
  */
 public final class BlockSerializer extends Serializer<Block> {
     /** Makes the serializer (blocks are immutable, so Kryo copies are the same object). */
@@ -32,6 +32,15 @@ public final class BlockSerializer extends Serializer<Block> {
             }
             out.writeInts(c.colIdxRef(), true);
             out.writeDoubles(c.valuesRef());
+            return;
+        }
+        if (b.isFloat()) { // the varint -2 marks a float32 block, then its axis
+            out.writeInt(-2, false);
+            out.writeInt(b.axis(), true);
+            out.writeInt(b.shapeRef().length, true);
+            out.writeInts(b.shapeRef(), true);
+            out.writeInt(b.floatsRef().length, true);
+            out.writeFloats(b.floatsRef());
             return;
         }
         out.writeInt(b.axis(), false);
@@ -59,6 +68,12 @@ public final class BlockSerializer extends Serializer<Block> {
             int[] idx = in.readInts(nnz, true);
             double[] values = in.readDoubles(nnz);
             return new Block(index, rowStart, new Csr(rows, cols, ptr, idx, values));
+        }
+        if (axis == -2) {
+            int floatAxis = in.readInt(true);
+            int[] shape = in.readInts(in.readInt(true), true);
+            float[] floats = in.readFloats(in.readInt(true));
+            return new Block(index, rowStart, floatAxis, shape, floats);
         }
         int[] shape = in.readInts(in.readInt(true), true);
         double[] data = in.readDoubles(in.readInt(true));

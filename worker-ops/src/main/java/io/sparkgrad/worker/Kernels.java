@@ -101,6 +101,16 @@ public final class Kernels {
             : SparseRows.dense(a[1]));
     }
 
+    /**
+     * The rounding step of a float32 result: each value of the block (or chunk) rounded to the
+     * nearest float, as the local engine rounds every float32 primitive's result once. Sparse
+     * rows stay sparse: their non-zeros are rounded (a sparse block keeps float64 storage).
+     */
+    public static BlockFn roundToFloat() {
+        return keepingSparse((i, a) -> a[0] instanceof SparseRows
+            ? new SparseRows(((SparseRows) a[0]).csr().map(v -> (double) (float) v)) : L.roundToFloat(a[0]));
+    }
+
     /** Returns the kernel limiting every element of a block to {@code [lo, hi]}. */
     public static BlockFn clip(double lo, double hi) {
         return (i, a) -> L.clip(a[0], lo, hi);

@@ -47,6 +47,11 @@ public final class Reblock {
                         int from = (int) (lo - b.rowStart());
                         if (b.isSparse()) { // a sparse block's pieces stay sparse
                             out.add(new Tuple2<>(t, new Block(t, lo, b.csr().rows(from, from + n))));
+                        } else if (b.axis() == 0 && b.isFloat()) { // a float32 block's pieces stay float32
+                            int[] shape = b.shapeRef().clone();
+                            shape[0] = n;
+                            float[] f = java.util.Arrays.copyOfRange(b.floatsRef(), from * width, (from + n) * width);
+                            out.add(new Tuple2<>(t, new Block(t, lo, 0, shape, f)));
                         } else if (b.axis() == 0) {
                             double[] d = new double[n * width];
                             System.arraycopy(b.dataRef(), from * width, d, 0, d.length);
@@ -117,6 +122,24 @@ public final class Reblock {
                     throw new IllegalStateException("re-block: block " + index + " received " + joined.rows() + " rows of " + rows);
                 }
                 return Collections.singletonList(new Block(index, targetStarts[index], joined)).iterator();
+            }
+            if (!got.isEmpty() && got.stream().allMatch(Block::isFloat)) {
+                float[] f = new float[rows * width];
+                int at = 0;
+                for (Block b : got) {
+                    float[] part = b.floatsRef();
+                    if (at + part.length > f.length) {
+                        throw new IllegalStateException("re-block: block " + index + " received more than its " + rows + " rows");
+                    }
+                    System.arraycopy(part, 0, f, at, part.length);
+                    at += part.length;
+                }
+                if (at != f.length) {
+                    throw new IllegalStateException("re-block: block " + index + " received " + at / Math.max(1, width)
+                        + " rows of " + rows);
+                }
+                return Collections.singletonList(new Block(index, targetStarts[index], 0, Kernels.withRows(rows, rowShape), f))
+                    .iterator();
             }
             double[] data = new double[rows * width];
             int pos = 0;

@@ -14,6 +14,7 @@ public final class Registrator implements KryoRegistrator {
         kryo.register(Block.class, new BlockSerializer());
         kryo.register(Block[].class);
         kryo.register(double[].class);
+        kryo.register(float[].class);
         kryo.register(int[].class);
         kryo.register(long[].class);
         kryo.register(Gather.Rows.class);
