@@ -27,10 +27,10 @@ class SparseKernelsEdgeTest {
     static final NDArray DENSE = Np.array(new int[] {3, 4}, D);
 
     @Test
-    void onlyAScalarARowOfTheWidthOrAColumnOfTheHeightScaleASparseBlock() {
+    void onlyAScalarARowOfTheWidthAColumnOfTheHeightOrAnArrayOfItsShapeScaleASparseBlock() {
         NDArray[] sparseFactors = {Np.array(3.0), Np.array(new int[] {1, 1}, new double[] {3}),
             Np.array(1, 2, 4, 8), Np.array(new int[] {1, 4}, new double[] {1, 2, 4, 8}),
-            Np.array(new int[] {3, 1}, new double[] {2, 4, 8})};
+            Np.array(new int[] {3, 1}, new double[] {2, 4, 8}), Np.array(new int[] {3, 4}, new double[12]).add(2.0)};
         for (NDArray s : sparseFactors) {
             for (BinaryFn f : new BinaryFn[] {BinaryFn.MUL, BinaryFn.DIV}) {
                 NDArray got = Sparse.scaled(f, X, s);
@@ -39,7 +39,7 @@ class SparseKernelsEdgeTest {
                     got.toArray(), 0.0, f + " by " + java.util.Arrays.toString(s.shape()));
             }
         }
-        NDArray[] denseFactors = {Np.array(1, 2, 3), Np.array(new int[] {3, 4}, new double[12]).add(2.0),
+        NDArray[] denseFactors = {Np.array(1, 2, 3),
             Np.array(new int[] {1, 1, 1}, new double[] {2}), Np.array(new int[] {2, 1}, new double[] {1, 2}),
             Np.array(new int[] {3, 2}, new double[6]).add(1.0), Np.array(new int[] {2, 4}, new double[8]).add(1.0),
             Np.array(new int[] {4, 1}, new double[] {1, 2, 3, 4})};
