@@ -38,18 +38,6 @@ class Float32BlocksTest {
         }
     }
 
-    /** The loss and the gradient of logistic regression with an L2 term, of the weights' type. */
-    private static NDArray[] logistic(NDArray x, NDArray t, NDArray w0) {
-        NDArray w = Np.array(w0.shape(), w0.toArray(), w0.dtype());
-        w.attachGrad();
-        NDArray loss;
-        try (var r = Autograd.record()) {
-            loss = Np.binaryCrossEntropyWithLogits(x.matmul(w), t).add(w.square().sum().mul(0.01));
-        }
-        loss.backward();
-        return new NDArray[] {loss.toLocal(), w.grad().toLocal()};
-    }
-
     @Test
     void aLogisticGradientOverFloat32BlocksEqualsTheLocalFloat32EngineBitForBit() {
         int cols = 12;
@@ -66,19 +54,19 @@ class Float32BlocksTest {
             assertEquals(FLOAT32, xd.dtype());
             assertAllFloat32(xd, what);
 
-            NDArray[] want = logistic(x, t, w);
+            NDArray[] want = SparkTests.logistic(x, t, w);
             assertEquals(FLOAT32, want[0].dtype(), what);
             assertEquals(FLOAT32, want[1].dtype(), what);
             for (int repeat = 0; repeat < 3; repeat++) {
-                NDArray[] got = logistic(xd, td, w);
+                NDArray[] got = SparkTests.logistic(xd, td, w);
                 assertEquals(FLOAT32, got[0].dtype(), what);
                 assertEquals(FLOAT32, got[1].dtype(), what);
                 assertEquals(want[0].item(), got[0].item(), what + ": loss, repeat " + repeat);
                 assertArrayEquals(want[1].toArray(), got[1].toArray(), what + ": gradient, repeat " + repeat);
             }
             // float64 weights over float32 data: the mixed computation is float64, as numpy's
-            NDArray[] mixed = logistic(xd, td, w.astype(FLOAT64));
-            NDArray[] mixedLocal = logistic(x, t, w.astype(FLOAT64));
+            NDArray[] mixed = SparkTests.logistic(xd, td, w.astype(FLOAT64));
+            NDArray[] mixedLocal = SparkTests.logistic(x, t, w.astype(FLOAT64));
             assertEquals(FLOAT64, mixed[1].dtype());
             assertTrue(mixed[1].allClose(mixedLocal[1], 1e-12, 1e-15), what + ": mixed gradient");
         }

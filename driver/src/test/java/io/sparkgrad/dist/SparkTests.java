@@ -1,5 +1,8 @@
 package io.sparkgrad.dist;
 
+import io.sparkgrad.autograd.Autograd;
+import io.sparkgrad.np.NDArray;
+import io.sparkgrad.np.Np;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
@@ -29,5 +32,20 @@ public final class SparkTests {
         }
         Dist.use(s);
         return s;
+    }
+
+    /**
+     * The loss and the weights' gradient of logistic regression with an L2 term over rows {@code x}
+     * and targets {@code t}, from fresh weights holding {@code w0}'s values in its type.
+     */
+    static NDArray[] logistic(NDArray x, NDArray t, NDArray w0) {
+        NDArray w = Np.array(w0.shape(), w0.toArray(), w0.dtype());
+        w.attachGrad();
+        NDArray loss;
+        try (var r = Autograd.record()) {
+            loss = Np.binaryCrossEntropyWithLogits(x.matmul(w), t).add(w.square().sum().mul(0.01));
+        }
+        loss.backward();
+        return new NDArray[] {loss.toLocal(), w.grad().toLocal()};
     }
 }

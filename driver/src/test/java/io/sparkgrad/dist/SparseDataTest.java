@@ -118,25 +118,13 @@ class SparseDataTest {
 
                 NDArray t = Np.randomUniform(0, 1, rows).gt(0.5);
                 NDArray td = Dist.fromLocal(t, blocks); // split as x: evenly
-                NDArray[] want = logistic(local, t, w);
-                NDArray[] got = logistic(x, td, w);
+                NDArray[] want = SparkTests.logistic(local, t, w);
+                NDArray[] got = SparkTests.logistic(x, td, w);
                 assertClose(want[0], got[0], what + ": logistic loss");
                 assertClose(want[1], got[1], what + ": logistic gradient");
                 assertTrue(!got[1].isDistributed(), "the gradient of a local weight is a local (dense) array");
             }
         }
-    }
-
-    /** The loss and the weights' gradient of logistic regression with an L2 term. */
-    private static NDArray[] logistic(NDArray x, NDArray t, NDArray w0) {
-        NDArray w = Np.array(w0.shape(), w0.toArray());
-        w.attachGrad();
-        NDArray loss;
-        try (var r = Autograd.record()) {
-            loss = Np.binaryCrossEntropyWithLogits(x.matmul(w), t).add(w.square().sum().mul(0.01));
-        }
-        loss.backward();
-        return new NDArray[] {loss.toLocal(), w.grad().toLocal()};
     }
 
     @Test

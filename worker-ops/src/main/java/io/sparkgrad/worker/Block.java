@@ -44,8 +44,18 @@ public final class Block implements Serializable {
 
     /** A block along {@code axis} holding positions from {@code rowStart} (the arrays are kept, not copied). */
     public Block(int index, long rowStart, int axis, int[] shape, double[] data) {
-        if (Shape.size(shape) != data.length) {
-            throw new IllegalArgumentException("block " + index + ": " + data.length + " values for shape " + Shape.str(shape));
+        this(index, rowStart, axis, shape, data, null, data.length);
+    }
+
+    /** A float32 block along {@code axis} holding positions from {@code rowStart} (the array is kept, not copied). */
+    public Block(int index, long rowStart, int axis, int[] shape, float[] floats) {
+        this(index, rowStart, axis, shape, null, floats, floats.length);
+    }
+
+    /** A dense block of doubles or of floats (the other null), checked against its shape. */
+    private Block(int index, long rowStart, int axis, int[] shape, double[] data, float[] floats, int values) {
+        if (Shape.size(shape) != values) {
+            throw new IllegalArgumentException("block " + index + ": " + values + " values for shape " + Shape.str(shape));
         }
         if (axis != 0 && axis >= shape.length) {
             throw new IllegalArgumentException("block " + index + ": axis " + axis + " for shape " + Shape.str(shape));
@@ -55,23 +65,6 @@ public final class Block implements Serializable {
         this.axis = axis;
         this.shape = shape;
         this.data = data;
-        this.csr = null;
-        this.floats = null;
-    }
-
-    /** A float32 block along {@code axis} holding positions from {@code rowStart} (the array is kept, not copied). */
-    public Block(int index, long rowStart, int axis, int[] shape, float[] floats) {
-        if (Shape.size(shape) != floats.length) {
-            throw new IllegalArgumentException("block " + index + ": " + floats.length + " values for shape " + Shape.str(shape));
-        }
-        if (axis != 0 && axis >= shape.length) {
-            throw new IllegalArgumentException("block " + index + ": axis " + axis + " for shape " + Shape.str(shape));
-        }
-        this.index = index;
-        this.rowStart = rowStart;
-        this.axis = axis;
-        this.shape = shape;
-        this.data = null;
         this.csr = null;
         this.floats = floats;
     }
