@@ -135,21 +135,9 @@ class AnyPlacementTest {
         int want = 3 + r.nextInt(6);
         for (int tries = 0; steps.size() < want && tries < 400; tries++) {
             Step s = randomStep(r, vals);
-            NDArray[] a = new NDArray[s.args().length];
-            for (int j = 0; j < a.length; j++) {
-                a[j] = vals.get(s.args()[j]);
+            if (accept(s, vals)) {
+                steps.add(s);
             }
-            NDArray v;
-            try {
-                v = s.fn().apply(a);
-            } catch (IllegalArgumentException e) {
-                continue; // the local engine refuses it: not a program
-            }
-            if (!moderate(v)) {
-                continue;
-            }
-            steps.add(s);
-            vals.add(v);
         }
         // the output: a weighted sum of the last value (and maybe another), a scalar
         int last = vals.size() - 1;
@@ -160,7 +148,21 @@ class AnyPlacementTest {
         return new Program(seed, inputs, steps, n);
     }
 
-    private static boolean moderate(NDArray v) {
+    /**
+     * Adds the step's value to {@code vals} when the local engine takes it (it may refuse: not a
+     * program) and it stays finite and moderate.
+     */
+    static boolean accept(Step s, List<NDArray> vals) {
+        NDArray[] a = new NDArray[s.args().length];
+        for (int j = 0; j < a.length; j++) {
+            a[j] = vals.get(s.args()[j]);
+        }
+        NDArray v;
+        try {
+            v = s.fn().apply(a);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
         if (v.size() > 10_000) {
             return false;
         }
@@ -169,6 +171,7 @@ class AnyPlacementTest {
                 return false;
             }
         }
+        vals.add(v);
         return true;
     }
 

@@ -771,7 +771,7 @@ class EverySettingProgramTest {
         for (int tries = 0; steps.size() < plain + EXTRA_STEPS && tries < 600; tries++) {
             boolean wantExtra = extra < EXTRA_STEPS && (steps.size() - extra >= plain || r.nextBoolean());
             Step s = wantExtra ? EXTRA.get(next).apply(r, vals) : AnyPlacementTest.randomStep(r, vals);
-            if (s != null && accept(s, vals)) {
+            if (s != null && AnyPlacementTest.accept(s, vals)) {
                 steps.add(s);
                 if (wantExtra) {
                     extra++;
@@ -815,30 +815,6 @@ class EverySettingProgramTest {
         // a row or a few: partials summed chunk by chunk, whose rounding whole blocks do not share
         long chunkBytes = r.nextBoolean() ? 0 : 8L * (1 + r.nextInt(24));
         return new Program(i, seed, inputs, steps, r.nextBoolean(), chunkBytes);
-    }
-
-    /** Adds the step's value to {@code vals} when the local engine takes it and it stays finite and moderate. */
-    static boolean accept(Step s, List<NDArray> vals) {
-        NDArray[] a = new NDArray[s.args().length];
-        for (int j = 0; j < a.length; j++) {
-            a[j] = vals.get(s.args()[j]);
-        }
-        NDArray v;
-        try {
-            v = s.fn().apply(a);
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-        if (v.size() > 10_000) {
-            return false;
-        }
-        for (double x : v.toArray()) {
-            if (!(Math.abs(x) <= 1e3)) {
-                return false;
-            }
-        }
-        vals.add(v);
-        return true;
     }
 
     // ------------------------------------------------------------------ the extra steps: every op of the table
