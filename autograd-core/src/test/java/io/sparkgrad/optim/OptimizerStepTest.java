@@ -30,6 +30,46 @@ class OptimizerStepTest {
         assertEquals(message, assertThrows(IllegalArgumentException.class, r::run).getMessage());
     }
 
+    /**
+     * OWL-QN's first step from a scripted objective, computed by hand: the pseudo-gradient of the
+     * penalised parameter, steepest descent scaled to a step of length 1, an element that crosses 0
+     * projected onto 0 (the unpenalised one may cross), and a loss that includes the penalty.
+     */
+    @Test
+    void lbfgsWithL1StepsAlongThePseudoGradientAndProjectsOntoTheOrthant() {
+        NDArray p0 = Np.array(1, -0.5, 0, 0.2);
+        NDArray p1 = Np.array(0.1);
+        List<NDArray> grads = List.of(Np.array(0.5, 0.1, 0.1, 1.0), Np.array(0.6));
+        Step s = new Lbfgs().setL1(0.3, 0).step(List.of(p0, p1), scripted(grads, 2.0, 0.0));
+        // pseudo-gradient: 0.5 + 0.3, 0.1 - 0.3, 0 (|0.1| <= 0.3 at 0), 1.0 + 0.3; 0.6 unpenalised
+        double[] pg = {0.8, -0.2, 0, 1.3, 0.6};
+        double norm = Math.sqrt(0.64 + 0.04 + 1.69 + 0.36);
+        double t = 1 / norm;
+        // the last penalised element would go from 0.2 to 0.2 - 1.3 t < 0: outside its orthant, so 0
+        assertArrayEquals(new double[] {1 - pg[0] * t, -0.5 - pg[1] * t, 0, 0}, p0.toArray(), 1e-15);
+        assertArrayEquals(new double[] {0.1 - 0.6 * t}, p1.toArray(), 1e-15, "parameter 1 is not penalised");
+        assertTrue(p1.item() < 0, "an unpenalised parameter may change sign");
+        assertEquals(2.0 + 0.3 * 1.7, s.loss(), 1e-15, "the loss includes the penalty on parameter 0 only");
+        assertEquals(norm, s.gradNorm(), 1e-15);
+        assertEquals(2, s.evaluations(), "the start and one trial point");
+    }
+
+    /** The line search halves the step until the penalised loss decreases enough. */
+    @Test
+    void lbfgsWithL1HalvesTheStepWhenTheTrialPointIsWorse() {
+        NDArray p = Np.array(1, -1);
+        List<NDArray> grads = List.of(Np.array(0.3, 0.4));
+        // the penalised start: 1 + 0.1 * 2 = 1.2; a trial at loss 1.2 (plus its penalty) is not a decrease
+        Step s = new Lbfgs().setL1(0.1).step(List.of(p), scripted(grads, 1.0, 1.2, 0.5));
+        double[] pg = {0.4, 0.3};
+        double t = 0.5; // min(1, 1 / |pg|) = 1, halved once
+        assertArrayEquals(new double[] {1 - pg[0] * t, -1 - pg[1] * t}, p.toArray(), 1e-15);
+        assertEquals(1.2, s.loss(), 1e-15);
+        assertEquals(3, s.evaluations(), "the start and two trial points");
+        refused("Lbfgs: L1 on parameter 1, but there are 1",
+            () -> new Lbfgs().setL1(0.1, 1).step(List.of(p), scripted(grads, 1.0)));
+    }
+
     @Test
     void sgdMovesAgainstTheGradientByTheRate() {
         NDArray p = Np.array(1, -2);
